@@ -1,0 +1,223 @@
+//! A node's IOAM configuration, with the names Linux users know, validated once.
+//!
+//! | here | Linux |
+//! |---|---|
+//! | `ioam6_id`, `ioam6_id_wide` | `sysctl net.ipv6.ioam6_id`, `net.ipv6.ioam6_id_wide` |
+//! | `interfaces[i].ioam6_enabled/ioam6_id/ioam6_id_wide` | `net.ipv6.conf.<if>.ioam6_*` |
+//! | `namespaces[j]` (`id`, `data`, `wide`, `schema`) | `ip ioam namespace add ID [data D] [wide W]`, `ip ioam namespace set ID schema S` |
+//! | `schemas[k]` (`id`, `data`) | `ip ioam schema add ID DATA` |
+//!
+//! Interfaces are referred to by their index in `interfaces` (the dataplane's `ingress_if` /
+//! `egress_if`); [`IF_NONE`] means "no device" (locally generated packet on ingress, local
+//! delivery on egress), which Linux reports with the all-ones ids.
+//! Defaults equal Linux's, which are also the all-ones "unavailable" encodings.
+
+use crate::error::{Error, ErrorCode, Layer, Result};
+
+/// Interface index meaning "none": locally generated (ingress) or local delivery (egress).
+pub const IF_NONE: u32 = u32::MAX;
+
+pub const IOAM6_ID_DEFAULT: u32 = 0x00FF_FFFF;
+pub const IOAM6_ID_WIDE_DEFAULT: u64 = 0x00FF_FFFF_FFFF_FFFF;
+pub const IF_ID_DEFAULT: u16 = 0xFFFF;
+pub const IF_ID_WIDE_DEFAULT: u32 = 0xFFFF_FFFF;
+/// `IOAM6_MAX_SCHEMA_DATA_LEN`
+pub const SCHEMA_DATA_MAX: usize = 1020;
+
+/// Which behaviour a node follows where the RFCs leave room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Profile {
+    /// Byte-identical to Linux 6.18, including what Linux ignores or reports as unavailable.
+    #[default]
+    Linux,
+    /// What the RFCs allow beyond Linux: Incremental traces, transit delay and buffer occupancy
+    /// from the inputs, Loopback (RFC 9322) and Direct Export (RFC 9326) reported to the caller.
+    Rfc,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InterfaceConfig {
+    pub name: String,
+    pub ioam6_enabled: bool,
+    pub ioam6_id: u16,
+    pub ioam6_id_wide: u32,
+}
+
+impl Default for InterfaceConfig {
+    fn default() -> Self {
+        InterfaceConfig { name: String::new(), ioam6_enabled: false, ioam6_id: IF_ID_DEFAULT, ioam6_id_wide: IF_ID_WIDE_DEFAULT }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct NamespaceConfig {
+    /// Namespace-ID (0 is an ordinary namespace: it must be configured like any other, as in Linux).
+    pub id: u16,
+    /// `data`: absent → 0xFFFFFFFF.
+    pub data: Option<u32>,
+    /// `wide`: absent → 0xFFFFFFFFFFFFFFFF.
+    pub wide: Option<u64>,
+    /// Bound schema id (`ip ioam namespace set ID schema S`).
+    pub schema: Option<u32>,
+    /// This node is CLT-patched for this namespace: it expects the legacy CLT layout (a 16-byte
+    /// trace ID and an 8-byte span ID right after the trace header) and fills node data after it.
+    pub clt_legacy: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SchemaConfig {
+    /// Schema ID. A u32 as in Linux; ids above 0xFFFFFF are accepted and, as in Linux, their high
+    /// byte is ORed into the Length byte of the snapshot header.
+    pub id: u32,
+    pub data: Vec<u8>,
+}
+
+/// Encapsulation mode (as `ip -6 route ... encap ioam6 mode ...`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EncapMode {
+    /// Insert the option after the packet's own IPv6 header.
+    #[default]
+    Inline,
+    /// IPv6-in-IPv6: a new outer header (tunsrc → tundst) carries the option.
+    Encap,
+    /// Inline for locally generated packets, encap for forwarded ones.
+    Auto,
+}
+
+/// Which option the encapsulating node inserts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EncapConfig {
+    pub mode: EncapMode,
+    pub tunsrc: [u8; 16],
+    pub tundst: [u8; 16],
+    /// 24-bit Trace-Type (bit 0 = 0x800000).
+    pub trace_type: u32,
+    pub namespace: u16,
+    /// Pre-allocated data space in bytes (4..=244, multiple of 4). For an Incremental trace the
+    /// budget (RemainingLen×4) instead.
+    pub size: u16,
+    /// Insert an Incremental Trace (IOAM Option-Type 1) instead of Pre-allocated (rfc profile only).
+    pub incremental: bool,
+    /// Insert the option in k of every n packets (Linux `freq K/N`: when `count % n < k`).
+    pub freq_k: u32,
+    pub freq_n: u32,
+    /// Write the CLT legacy block (trace ID + span ID, given per packet) after the trace header.
+    pub clt_legacy: bool,
+}
+
+impl Default for EncapConfig {
+    fn default() -> Self {
+        EncapConfig {
+            mode: EncapMode::Inline,
+            tunsrc: [0; 16],
+            tundst: [0; 16],
+            trace_type: 0,
+            namespace: 0,
+            size: 0,
+            incremental: false,
+            freq_k: 1,
+            freq_n: 1,
+            clt_legacy: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeConfig {
+    pub profile: Profile,
+    pub ioam6_id: u32,
+    pub ioam6_id_wide: u64,
+    pub interfaces: Vec<InterfaceConfig>,
+    pub namespaces: Vec<NamespaceConfig>,
+    pub schemas: Vec<SchemaConfig>,
+    pub encap: Option<EncapConfig>,
+}
+
+impl Default for NodeConfig {
+    fn default() -> Self {
+        NodeConfig {
+            profile: Profile::Linux,
+            ioam6_id: IOAM6_ID_DEFAULT,
+            ioam6_id_wide: IOAM6_ID_WIDE_DEFAULT,
+            interfaces: Vec::new(),
+            namespaces: Vec::new(),
+            schemas: Vec::new(),
+            encap: None,
+        }
+    }
+}
+
+/// Trace-Type bits Linux's encap rejects: 12-21 (undefined) and 23 (reserved).
+pub const TRACE_TYPE_ENCAP_FORBIDDEN: u32 = 0x0000_0FFD;
+
+fn cfg(what: &'static str) -> Error {
+    Error::new(ErrorCode::Config, Layer::Config, 0, what)
+}
+
+impl NodeConfig {
+    /// Checks every range Linux checks (sysctl limits, schema size, encap route validation)
+    /// plus consistency (unique ids, bound schemas exist). The error's `offset` is the index of
+    /// the offending list entry where there is one.
+    pub fn validate(&self) -> Result<()> {
+        if self.ioam6_id > IOAM6_ID_DEFAULT {
+            return Err(cfg("ioam6_id must be <= 0xFFFFFF"));
+        }
+        if self.ioam6_id_wide > IOAM6_ID_WIDE_DEFAULT {
+            return Err(cfg("ioam6_id_wide must be <= 0x00FFFFFFFFFFFFFF"));
+        }
+        if self.interfaces.len() >= IF_NONE as usize {
+            return Err(cfg("too many interfaces"));
+        }
+        for (i, ns) in self.namespaces.iter().enumerate() {
+            if self.namespaces[..i].iter().any(|o| o.id == ns.id) {
+                return Err(cfg("duplicate namespace id").at(i));
+            }
+            if let Some(s) = ns.schema {
+                if !self.schemas.iter().any(|sc| sc.id == s) {
+                    return Err(cfg("namespace is bound to a schema that is not configured").at(i));
+                }
+                if self.namespaces[..i].iter().any(|o| o.schema == Some(s)) {
+                    return Err(cfg("schema is bound to two namespaces (Linux binds 1:1)").at(i));
+                }
+            }
+        }
+        for (i, sc) in self.schemas.iter().enumerate() {
+            if sc.data.len() > SCHEMA_DATA_MAX {
+                return Err(cfg("schema data longer than 1020 bytes").at(i));
+            }
+            if self.schemas[..i].iter().any(|o| o.id == sc.id) {
+                return Err(cfg("duplicate schema id").at(i));
+            }
+        }
+        if let Some(e) = &self.encap {
+            if e.trace_type == 0 || e.trace_type > 0x00FF_FFFF {
+                return Err(cfg("encap trace type must be a non-zero 24-bit value"));
+            }
+            if e.trace_type & 0x0000_0FFD != 0 && !(e.incremental && self.profile == Profile::Rfc) {
+                // bits 12-21 (0x000FFC) and 23 (0x000001): Linux's encap refuses them.
+                return Err(cfg("encap trace type sets undefined bits 12-21 or reserved bit 23"));
+            }
+            if e.size == 0 || e.size > 244 || e.size % 4 != 0 {
+                return Err(cfg("encap size must be a multiple of 4 in 4..=244"));
+            }
+            if e.freq_n == 0 || e.freq_n > 1_000_000 || e.freq_k == 0 || e.freq_k > e.freq_n {
+                return Err(cfg("encap freq must satisfy 1 <= k <= n <= 1000000"));
+            }
+            if e.incremental && self.profile != Profile::Rfc {
+                return Err(cfg("incremental traces need the rfc profile (Linux does not implement them)"));
+            }
+            if e.mode != EncapMode::Inline && e.tundst == [0; 16] {
+                return Err(cfg("encap/auto mode needs tundst"));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn namespace(&self, id: u16) -> Option<&NamespaceConfig> {
+        self.namespaces.iter().find(|n| n.id == id)
+    }
+
+    pub fn schema(&self, id: u32) -> Option<&SchemaConfig> {
+        self.schemas.iter().find(|s| s.id == id)
+    }
+}
