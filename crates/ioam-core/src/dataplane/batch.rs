@@ -18,7 +18,7 @@ use crate::error::{Error, ErrorCode, Layer, Result};
 
 fn count(desc: &[u32], meta: &[u32], out: &[u32]) -> Result<usize> {
     let n = desc.len() / DESC_STRIDE;
-    if desc.len() % DESC_STRIDE != 0 || meta.len() < n * META_STRIDE || out.len() < n * OUT_STRIDE {
+    if !desc.len().is_multiple_of(DESC_STRIDE) || meta.len() < n * META_STRIDE || out.len() < n * OUT_STRIDE {
         return Err(Error::new(ErrorCode::BadDescriptor, Layer::Batch, 0, "desc/meta/out tables disagree on the packet count"));
     }
     Ok(n)

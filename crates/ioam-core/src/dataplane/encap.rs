@@ -175,9 +175,10 @@ mod tests {
                 namespace: 123,
                 size,
                 incremental: profile == Profile::Rfc,
-                ..Default::default()
+                freq_k: 1,
+                freq_n: 1,
+                clt_legacy: false,
             }),
-            ..Default::default()
         })
         .unwrap()
     }

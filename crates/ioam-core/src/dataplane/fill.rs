@@ -113,13 +113,19 @@ impl W<'_> {
         }
         self.pos += b.len();
     }
-    #[inline]
+    #[inline(always)]
     fn u32(&mut self, v: u32) {
-        self.bytes(&v.to_be_bytes());
+        if let Some(d) = self.buf.get_mut(self.pos..self.pos + 4).and_then(|s| <&mut [u8; 4]>::try_from(s).ok()) {
+            *d = v.to_be_bytes();
+        }
+        self.pos += 4;
     }
-    #[inline]
+    #[inline(always)]
     fn u64(&mut self, v: u64) {
-        self.bytes(&v.to_be_bytes());
+        if let Some(d) = self.buf.get_mut(self.pos..self.pos + 8).and_then(|s| <&mut [u8; 8]>::try_from(s).ok()) {
+            *d = v.to_be_bytes();
+        }
+        self.pos += 8;
     }
 }
 
@@ -206,10 +212,7 @@ pub fn fill_prealloc(node: &Node, ns: &NsEntry, trace: &mut [u8], hdr: usize, ct
     if b2 & th::O != 0 {
         return Reason::OverflowPreset;
     }
-    let ty = match trace.get(4..8) {
-        Some(b) => u32::from_be_bytes([b[0], b[1], b[2], b[3]]) >> 8,
-        None => return Reason::NoIoam,
-    };
+    let ty = super::transit::be32(trace, 4) >> 8;
     let nodelen = (b2 >> th::NODELEN_SHIFT) as u32;
     let remlen = (b3 & th::REMLEN_MASK) as u32;
     let need = nodelen + ns.sclen(ty);

@@ -390,7 +390,7 @@ pub(crate) fn grow_hbh(slot: &mut [u8], pos: &mut Pos, ins: usize, g: usize) -> 
         last_end = end;
     }
     let p = end - last_end;
-    let p2 = if g % 8 == 0 {
+    let p2 = if g.is_multiple_of(8) {
         p
     } else if p >= 4 {
         p - 4
