@@ -348,3 +348,58 @@ fn destination_hop_limit_zero_wraps_to_255() {
     assert_eq!(reason, Written);
     assert_eq!(&out[56..60], &[255, 0, 0, 3]);
 }
+
+/// Decapsulation at h2 (inline mode): the trace handed back equals what h2's socket saw after
+/// its own fill, and the packet left is the original without the Hop-by-Hop header.
+#[test]
+fn decap_at_h2_hands_back_the_socket_view() {
+    use ioam_core::dataplane::decap::decap;
+    let mut decapsulated = 0;
+    for case in CASES.iter().filter(|c| c.h2.is_some()) {
+        let name = case.name;
+        let Some(pkt) = case_packet(name, &format!("{name}.pcap")) else { continue };
+        let has_ioam = pkt[6] == 0 && {
+            // an option of type 0x31 in the HbH (walk it)
+            let h = hbh_of(&pkt);
+            let mut o = 2;
+            let mut found = false;
+            while o < h.len() {
+                if h[o] == 0 {
+                    o += 1;
+                    continue;
+                }
+                found |= h[o] == 0x31;
+                o += h[o + 1] as usize + 2;
+            }
+            found
+        };
+        let sock = socket_hbh(name);
+        let mut meta = Meta { ingress_if: 0, egress_if: IF_NONE, ..Default::default() };
+        if let Some((s, f)) = sock.as_deref().and_then(newest_ts) {
+            meta.ts_sec = s;
+            meta.ts_nsec = f * 1000;
+        }
+        let mut slot = vec![0u8; 8];
+        slot.extend_from_slice(&pkt);
+        let mut trace = [0u8; 512];
+        let o = decap(&h2(), &mut slot, 8, pkt.len(), &meta, &mut trace);
+        if !has_ioam {
+            assert_eq!(o.reason, case.h2.unwrap(), "{name}");
+            assert_eq!(&slot[o.off..o.off + o.len], &pkt[..], "{name}");
+            continue;
+        }
+        assert_eq!(o.reason, Decapsulated, "{name}");
+        let sock = sock.expect("socket view");
+        assert_eq!(&trace[..o.aux as usize], &sock[..], "{name}: trace");
+        let rest = &slot[o.off..o.off + o.len];
+        let hl = sock.len();
+        assert_eq!(rest.len(), pkt.len() - hl, "{name}");
+        assert_eq!(rest[6], pkt[40], "{name}: next header");
+        assert_eq!(u16::from_be_bytes([rest[4], rest[5]]) as usize, pkt.len() - hl - 40);
+        assert_eq!(&rest[..4], &pkt[..4]);
+        assert_eq!(&rest[7..40], &pkt[7..40]);
+        assert_eq!(&rest[40..], &pkt[40 + hl..], "{name}: payload");
+        decapsulated += 1;
+    }
+    assert!(decapsulated >= 14, "{decapsulated}");
+}
