@@ -1,6 +1,32 @@
-//! Encapsulating node: Linux `ioam6_iptunnel.c` (inline / encap / auto, freq k/n), in user space.
-//! (STUB: to be implemented by core-dataplane.)
+//! Encapsulating node: Linux `ioam6_iptunnel.c` (`ioam6_output`, `ioam6_do_inline`,
+//! `ioam6_do_encap`, `ioam6_do_fill`) in user space.
+//!
+//! * freq k/n: `pkt_cnt % n >= k` → untouched (`SampledOut`); the counter is Linux's u32
+//!   `atomic_fetch_inc`, counted for every packet the route sees.
+//! * inline: only when the packet has no Hop-by-Hop header (else `SkippedHbhExists`); the
+//!   IPv6 header moves down into the headroom and the rendered HbH goes after it
+//!   (its next header = the packet's; packet's next header 0).
+//! * encap: a new outer IPv6 header = copy of the inner one (version, TC, flow label, HL) with
+//!   next header 0, source = tunsrc, destination = tundst, then the HbH with next header 41.
+//!   Without a configured tunsrc (all zero) Linux picks a source address of the egress device;
+//!   the core has no addresses, so it keeps the inner source (the simulator should set tunsrc).
+//! * auto: locally generated (ingress = IF_NONE) → inline, else encap.
+//! * Payload Length = new length − 40 (`skb->len - sizeof(*hdr)`); over 65535 → `DropNoRoom`.
+//! * Then the node fills its own element (`is_input = false`: Hop_Lim = HL as is) if it knows
+//!   the namespace. For a forwarded packet Linux has already decremented the HL in
+//!   `ip6_forward` before the route's output runs: callers pass the packet as it leaves.
+//! * CLT legacy (Advanced-Observability/cross-layer-telemetry `CLT.patch`): the trace header
+//!   carries the trace ID (16) and span ID (8) right after its 8 octets, set from the socket
+//!   by `ioam6_do_fill`; RemainingLen counts only the node-data space (opt_len = 34 + size).
+//! * rfc `incremental`: an Incremental Trace (Option-Type 1) with no data space, RemainingLen =
+//!   size/4 as the budget; the node then appends its own element (the option grows).
+//!
+//! aux = octets inserted.
+use super::fill::{fill_prealloc, FillCtx};
+use super::node::{ENCAP_TRACE_OFF, TRACE_HDR};
+use super::transit::{append_incremental, at, be16, put, put16, Pos, IPV6_HDR, NEXTHDR_HOP, NEXTHDR_IPV6};
 use super::{Meta, Node, Outcome, Reason};
+use crate::config::{EncapMode, IF_NONE};
 
 /// k-of-n sampling state of one encapsulating node (Linux keeps `pkt_cnt` per route).
 #[derive(Debug, Clone, Default)]
@@ -15,9 +41,266 @@ pub struct CltIds {
     pub span_id: [u8; 8],
 }
 
+impl CltIds {
+    /// From 24 octets (trace ID 16, span ID 8), the batch ABI's `clt` record.
+    pub fn from_bytes(b: &[u8]) -> Option<CltIds> {
+        let trace_id = b.get(..16)?.try_into().ok()?;
+        let span_id = b.get(16..24)?.try_into().ok()?;
+        Some(CltIds { trace_id, span_id })
+    }
+}
+
+fn out(reason: Reason, aux: u32, off: usize, len: usize) -> Outcome {
+    Outcome { reason, offset: 0, aux, off, len }
+}
+
 /// Inserts the node's configured IOAM option (see [`crate::config::EncapConfig`]) and fills
 /// the encapsulating node's own data (Linux: `is_input = false`).
+/// A node without an `encap` configuration leaves the packet alone (`NoIoam`).
 pub fn encap(node: &Node, state: &mut EncapState, slot: &mut [u8], off: usize, len: usize, meta: &Meta, clt: Option<&CltIds>) -> Outcome {
-    let _ = (node, state, slot, meta, clt);
-    Outcome { reason: Reason::SampledOut, offset: 0, aux: 0, off, len }
+    match off.checked_add(len) {
+        Some(e) if e <= slot.len() => {}
+        _ => return out(Reason::DropBadDescriptor, 0, off, len),
+    }
+    let Some(plan) = node.encap.as_ref() else { return out(Reason::NoIoam, 0, off, len) };
+    {
+        let pkt = Pos { off, len, hbh_end: 0 }.pkt(slot);
+        if pkt.len() < IPV6_HDR || at(pkt, 0) >> 4 != 6 {
+            return out(Reason::DropMalformedIpv6, 0, off, len);
+        }
+    }
+    // ioam6_output: k over n.
+    let cnt = state.count as u32;
+    state.count = state.count.wrapping_add(1);
+    if plan.freq_n == 0 || cnt % plan.freq_n >= plan.freq_k {
+        return out(Reason::SampledOut, 0, off, len);
+    }
+    let inline = match plan.mode {
+        EncapMode::Inline => true,
+        EncapMode::Encap => false,
+        EncapMode::Auto => meta.ingress_if == IF_NONE,
+    };
+    let h = plan.hbh.len();
+    let ins = if inline { h } else { IPV6_HDR + h };
+    if inline && at(Pos { off, len, hbh_end: 0 }.pkt(slot), 6) == NEXTHDR_HOP {
+        return out(Reason::SkippedHbhExists, 0, off, len);
+    }
+    let new_len = len + ins;
+    // Incremental: room for the node's element (+4 octets of padding) as well.
+    let extra = if plan.incremental {
+        node.namespace(plan.namespace).map_or(0, |ns| {
+            (super::fill::node_len(plan.trace_type) as usize + ns.sclen(plan.trace_type) as usize) * 4 + 4
+        })
+    } else {
+        0
+    };
+    if off < ins + extra || new_len - IPV6_HDR > 65535 {
+        return out(Reason::DropNoRoom, 0, off, len);
+    }
+    let nb = off - ins;
+    if inline {
+        // ioam6_do_inline: IPv6 header down, HbH after it.
+        slot.copy_within(off..off + IPV6_HDR, nb);
+        let inner_nh = slot.get(nb + 6).copied().unwrap_or(0);
+        if let Some(d) = slot.get_mut(nb + IPV6_HDR..nb + IPV6_HDR + h) {
+            d.copy_from_slice(&plan.hbh);
+            d[0] = inner_nh;
+        }
+    } else {
+        // ioam6_do_encap: outer = copy of inner, then HbH (nh 41), inner untouched at `off`.
+        slot.copy_within(off..off + IPV6_HDR, nb);
+        if let Some(d) = slot.get_mut(nb + IPV6_HDR..nb + IPV6_HDR + h) {
+            d.copy_from_slice(&plan.hbh);
+            d[0] = NEXTHDR_IPV6;
+        }
+        if let Some(hdr) = slot.get_mut(nb..nb + IPV6_HDR) {
+            if plan.tunsrc != [0; 16] {
+                hdr[8..24].copy_from_slice(&plan.tunsrc);
+            }
+            hdr[24..40].copy_from_slice(&plan.tundst);
+        }
+    }
+    let mut pos = Pos { off: nb, len: new_len, hbh_end: IPV6_HDR + h };
+    let pkt = pos.pkt(slot);
+    put(pkt, 6, NEXTHDR_HOP);
+    put16(pkt, 4, (new_len - IPV6_HDR) as u16);
+    let t = IPV6_HDR + ENCAP_TRACE_OFF;
+    if plan.clt_legacy {
+        let ids = clt.copied().unwrap_or_default();
+        if let Some(d) = pkt.get_mut(t + TRACE_HDR..t + TRACE_HDR + 24) {
+            d[..16].copy_from_slice(&ids.trace_id);
+            d[16..].copy_from_slice(&ids.span_id);
+        }
+    }
+    // ioam6_do_fill: only if the node knows the namespace; is_input = false.
+    if let Some(ns) = node.namespace(be16(pkt, t)) {
+        let hop_lim = at(pkt, 7);
+        if plan.incremental {
+            if let Err(r) = append_incremental(node, ns, slot, &mut pos, IPV6_HDR + 4, hop_lim, meta) {
+                return out(r, 0, pos.off, pos.len);
+            }
+        } else {
+            let hdr = if plan.clt_legacy { super::node::CLT_TRACE_HDR } else { TRACE_HDR };
+            let end = IPV6_HDR + 6 + at(pkt, IPV6_HDR + 5) as usize;
+            if let Some(trace) = pkt.get_mut(t..end) {
+                fill_prealloc(node, ns, trace, hdr, &FillCtx { hop_lim, meta });
+            }
+        }
+    }
+    out(Reason::Encapsulated, (pos.len - len) as u32, pos.off, pos.len)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::*;
+    use crate::dataplane::transit::transit;
+
+    fn alpha(mode: EncapMode, trace_type: u32, size: u16, profile: Profile) -> Node {
+        Node::new(NodeConfig {
+            profile,
+            ioam6_id: 1,
+            ioam6_id_wide: 11111111,
+            interfaces: vec![
+                InterfaceConfig { name: "veth0".into(), ioam6_enabled: false, ioam6_id: 101, ioam6_id_wide: 101101 },
+                InterfaceConfig { name: "in".into(), ioam6_enabled: true, ioam6_id: 100, ioam6_id_wide: 100100 },
+            ],
+            namespaces: vec![NamespaceConfig { id: 123, data: Some(0xdeadbeef), wide: Some(0xcafec0caf00dc0de), schema: Some(777), clt_legacy: false }],
+            schemas: vec![SchemaConfig { id: 777, data: b"something that will be 4n-aligned".to_vec() }],
+            encap: Some(EncapConfig {
+                mode,
+                tunsrc: [0xfd, 0, 0, 0xaa, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x50],
+                tundst: [0xfd, 0, 0, 0xaa, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2],
+                trace_type,
+                namespace: 123,
+                size,
+                incremental: profile == Profile::Rfc,
+                freq_k: 1,
+                freq_n: 1,
+                clt_legacy: false,
+            }),
+        })
+        .unwrap()
+    }
+
+    /// IPv6 UDP packet (no HbH) with 8 octets of payload, placed after 256 octets of headroom.
+    fn udp() -> (Vec<u8>, usize, usize) {
+        let mut p = vec![0u8; 48];
+        p[0] = 0x60;
+        p[1] = 0x01; // TC/flow label bits to be copied
+        p[3] = 0x42;
+        p[5] = 8;
+        p[6] = 17;
+        p[7] = 64;
+        p[8] = 0xfd;
+        p[23] = 1;
+        p[24] = 0xfd;
+        p[39] = 2;
+        p[40..48].copy_from_slice(&[1, 2, 3, 4, 5, 6, 7, 8]);
+        let mut slot = vec![0u8; 256];
+        slot.extend_from_slice(&p);
+        (slot, 256, 48)
+    }
+
+    #[test]
+    fn inline_selftest_bits0_1() {
+        // ioam6.sh OUTPUT: 0xc00000, size 8 → alpha writes HL 64, 0xffff / 101.
+        let n = alpha(EncapMode::Inline, 0xc00000, 8, Profile::Linux);
+        let (mut slot, off, len) = udp();
+        let meta = Meta { ingress_if: IF_NONE, egress_if: 0, queue_depth: 0, ..Default::default() };
+        let o = encap(&n, &mut EncapState::default(), &mut slot, off, len, &meta, None);
+        assert_eq!((o.reason, o.aux, o.len, o.off), (Reason::Encapsulated, 24, 72, 232));
+        let p = &slot[o.off..o.off + o.len];
+        assert_eq!((p[4], p[5], p[6]), (0, 32, 0));
+        assert_eq!(&p[40..64], &[17, 2, 1, 0, 0x31, 18, 0, 0, 0, 123, 2 << 3, 0, 0xc0, 0, 0, 0, 64, 0, 0, 1, 0xff, 0xff, 0, 101]);
+        assert_eq!(&p[64..], &[1, 2, 3, 4, 5, 6, 7, 8]);
+        // The HbH now exists: a second inline insert is skipped.
+        let (off2, len2) = (o.off, o.len);
+        let o2 = encap(&n, &mut EncapState::default(), &mut slot, off2, len2, &meta, None);
+        assert_eq!(o2.reason, Reason::SkippedHbhExists);
+    }
+
+    #[test]
+    fn encap_mode_outer_header_and_oss_with_size_mod_8_eq_4() {
+        // bit 22 alone, 44 octets: OSS of alpha = 1 + 9 words = 40 octets, 4 left.
+        let n = alpha(EncapMode::Encap, 0x000002, 44, Profile::Linux);
+        let (mut slot, off, len) = udp();
+        let orig = slot[off..off + len].to_vec();
+        let meta = Meta { ingress_if: 1, egress_if: 0, ts_sec: 1, ..Default::default() };
+        let o = encap(&n, &mut EncapState::default(), &mut slot, off, len, &meta, None);
+        // 40 + 16 + ALIGN(44, 8) = 104 inserted.
+        assert_eq!((o.reason, o.aux), (Reason::Encapsulated, 104));
+        let p = &slot[o.off..o.off + o.len];
+        assert_eq!(&p[..4], &[0x60, 0x01, 0, 0x42]);
+        assert_eq!((p[4], p[5], p[6], p[7]), (0, 112, 0, 64));
+        assert_eq!(p[8], 0xfd);
+        assert_eq!(p[23], 0x50);
+        assert_eq!(p[39], 2);
+        assert_eq!((p[40], p[41], p[44], p[45]), (41, 7, 0x31, 54));
+        assert_eq!(p[51], 1, "RemLen 11 - 10");
+        assert_eq!(&p[56 + 4..56 + 8], &[9, 0, 3, 9]);
+        assert_eq!(&p[100..104], &[1, 2, 0, 0]);
+        assert_eq!(&p[104..152], &orig[..]);
+        // The result parses as a valid receive at the next node.
+        let nxt = alpha(EncapMode::Encap, 0x000002, 44, Profile::Linux);
+        let (ooff, olen) = (o.off, o.len);
+        let r = transit(&nxt, &mut slot, ooff, olen, &Meta { ingress_if: 1, ..Default::default() });
+        assert_eq!(r.reason, Reason::OverflowSet);
+    }
+
+    #[test]
+    fn freq_auto_and_no_room() {
+        let mut n = alpha(EncapMode::Auto, 0x800000, 4, Profile::Linux);
+        if let Some(p) = n.encap.as_mut() {
+            p.freq_k = 2;
+            p.freq_n = 3;
+        }
+        let mut st = EncapState::default();
+        let mut got = Vec::new();
+        for _ in 0..6 {
+            let (mut slot, off, len) = udp();
+            got.push(encap(&n, &mut st, &mut slot, off, len, &Meta::default(), None).reason);
+        }
+        use Reason::*;
+        assert_eq!(got, vec![Encapsulated, Encapsulated, SampledOut, Encapsulated, Encapsulated, SampledOut]);
+        let mut st = EncapState::default();
+        let (mut slot, off, len) = udp();
+        let o = encap(&n, &mut st, &mut slot, off, len, &Meta { ingress_if: 1, ..Default::default() }, None);
+        assert_eq!(o.aux, 40 + 24, "auto + forwarded → encap");
+        let (mut slot, _, len) = udp();
+        let o = encap(&n, &mut st, &mut slot[250..], 6, len, &Meta::default(), None);
+        assert_eq!(o.reason, Reason::DropNoRoom);
+    }
+
+    #[test]
+    fn clt_legacy_layout() {
+        let mut c = alpha(EncapMode::Inline, 0x800000, 8, Profile::Linux).config().clone();
+        if let Some(e) = c.encap.as_mut() {
+            e.clt_legacy = true;
+        }
+        c.namespaces[0].clt_legacy = true;
+        let n = Node::new(c).unwrap();
+        let (mut slot, off, len) = udp();
+        let ids = CltIds { trace_id: [0xAB; 16], span_id: [0xCD; 8] };
+        let o = encap(&n, &mut EncapState::default(), &mut slot, off, len, &Meta::default(), Some(&ids));
+        // 8 + 32 + 8 = 48 inserted, opt_len 42, node data after the IDs.
+        assert_eq!(o.aux, 48);
+        let p = &slot[o.off..o.off + o.len];
+        assert_eq!((p[41], p[45]), (5, 42));
+        assert_eq!(&p[56..72], &[0xAB; 16]);
+        assert_eq!(&p[72..80], &[0xCD; 8]);
+        assert_eq!(p[51], 1);
+        assert_eq!(&p[84..88], &[64, 0, 0, 1]);
+    }
+
+    #[test]
+    fn incremental_rfc_encap() {
+        let n = alpha(EncapMode::Inline, 0xc00000, 40, Profile::Rfc);
+        let (mut slot, off, len) = udp();
+        let meta = Meta { egress_if: 0, ..Default::default() };
+        let o = encap(&n, &mut EncapState::default(), &mut slot, off, len, &meta, None);
+        assert_eq!((o.reason, o.aux), (Reason::Encapsulated, 24));
+        let p = &slot[o.off..o.off + o.len];
+        assert_eq!(&p[40..64], &[17, 2, 1, 0, 0x31, 18, 0, 1, 0, 123, 2 << 3, 8, 0xc0, 0, 0, 0, 64, 0, 0, 1, 0xff, 0xff, 0, 101]);
+    }
 }

@@ -1,2 +1,334 @@
-//! The per-bit node-data fill (Linux `__ioam6_fill_trace_data`), driven by one table of
-//! {bit, width, source}. (STUB: to be implemented by core-dataplane.)
+//! The per-bit node-data fill (Linux `__ioam6_fill_trace_data`, net/ipv6/ioam6.c), driven by
+//! one table of {bit, width, source} instead of 24 pasted `if` blocks, and the Pre-allocated
+//! trace update around it (`ioam6_fill_trace_data`: Overflow, RemainingLen, write position).
+//!
+//! Trace-Type bit 0 is the most significant bit of the 24-bit field (0x800000), RFC 9197 §4.4.1.
+//! Elements are written in bit order; widths are in octets.
+use super::node::{Node, NsEntry};
+use super::{Meta, Reason, META_F_NO_TSTAMP};
+use crate::config::{Profile, IF_NONE};
+
+/// Where a field's value comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// Hop_Lim (8) + node_id (24), RFC 9197 §4.4.2.1.
+    HopLimNodeId,
+    /// ingress_if_id (16) + egress_if_id (16), §4.4.2.2.
+    IfIds,
+    /// timestamp seconds, §4.4.2.3 (POSIX seconds, u32).
+    TsSec,
+    /// timestamp fraction, §4.4.2.4 (Linux: microseconds).
+    TsFrac,
+    /// transit delay, §4.4.2.5 (linux: all-ones; rfc: from Meta).
+    TransitDelay,
+    /// namespace-specific data, §4.4.2.6.
+    NsData,
+    /// queue depth, §4.4.2.7 (all-ones on local delivery).
+    QueueDepth,
+    /// checksum complement, §4.4.2.8 (all-ones).
+    ChecksumComplement,
+    /// Hop_Lim (8) + node_id wide (56), §4.4.2.9.
+    HopLimNodeIdWide,
+    /// ingress/egress if_id wide (32 + 32), §4.4.2.10.
+    IfIdsWide,
+    /// namespace-specific data wide, §4.4.2.11.
+    NsDataWide,
+    /// buffer occupancy, §4.4.2.12 (linux: all-ones; rfc: from Meta).
+    BufferOccupancy,
+    /// bits 12-21: undefined, 0xFFFFFFFF each (RFC 9197 §4.4.1; Linux does the same).
+    Undefined,
+}
+
+/// One Trace-Type bit's field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Field {
+    pub bit: u8,
+    /// Octets.
+    pub width: u8,
+    pub source: Source,
+}
+
+const fn f(bit: u8, width: u8, source: Source) -> Field {
+    Field { bit, width, source }
+}
+
+/// Bits 0-21 in order. Bit 22 (Opaque State Snapshot, variable) and bit 23 (reserved, no data)
+/// are handled apart.
+pub const FIELDS: [Field; 22] = [
+    f(0, 4, Source::HopLimNodeId),
+    f(1, 4, Source::IfIds),
+    f(2, 4, Source::TsSec),
+    f(3, 4, Source::TsFrac),
+    f(4, 4, Source::TransitDelay),
+    f(5, 4, Source::NsData),
+    f(6, 4, Source::QueueDepth),
+    f(7, 4, Source::ChecksumComplement),
+    f(8, 8, Source::HopLimNodeIdWide),
+    f(9, 8, Source::IfIdsWide),
+    f(10, 8, Source::NsDataWide),
+    f(11, 4, Source::BufferOccupancy),
+    f(12, 4, Source::Undefined),
+    f(13, 4, Source::Undefined),
+    f(14, 4, Source::Undefined),
+    f(15, 4, Source::Undefined),
+    f(16, 4, Source::Undefined),
+    f(17, 4, Source::Undefined),
+    f(18, 4, Source::Undefined),
+    f(19, 4, Source::Undefined),
+    f(20, 4, Source::Undefined),
+    f(21, 4, Source::Undefined),
+];
+
+/// Mask of Trace-Type bit `bit` in the 24-bit field.
+pub const fn trace_bit(bit: u8) -> u32 {
+    0x0080_0000 >> bit
+}
+
+/// Opaque State Snapshot bit.
+pub const TRACE_BIT22: u32 = trace_bit(22);
+/// 4-octet fields (bits 0-7, 11, 12-21) in the 24-bit type: Linux `IOAM6_MASK_SHORT_FIELDS`
+/// 0xff1ffc00 >> 8 (since 6db8b56eed62).
+pub const MASK_SHORT: u32 = 0x00FF_1FFC;
+/// 8-octet fields (bits 8-10): `IOAM6_MASK_WIDE_FIELDS` 0x00e00000 >> 8.
+pub const MASK_WIDE: u32 = 0x0000_E000;
+
+/// NodeLen in 4-octet units implied by a 24-bit Trace-Type (Linux `ioam6_trace_compute_nodelen`).
+#[inline]
+pub const fn node_len(trace_type: u32) -> u8 {
+    ((trace_type & MASK_SHORT).count_ones() + 2 * (trace_type & MASK_WIDE).count_ones()) as u8
+}
+
+/// Big-endian writer over an element; never panics (an out-of-range write is dropped, which
+/// cannot happen when the element is sized with [`node_len`] and `sclen`).
+struct W<'a> {
+    buf: &'a mut [u8],
+    pos: usize,
+}
+
+impl W<'_> {
+    #[inline]
+    fn bytes(&mut self, b: &[u8]) {
+        if let Some(d) = self.buf.get_mut(self.pos..self.pos + b.len()) {
+            d.copy_from_slice(b);
+        }
+        self.pos += b.len();
+    }
+    #[inline(always)]
+    fn u32(&mut self, v: u32) {
+        if let Some(d) = self.buf.get_mut(self.pos..self.pos + 4).and_then(|s| <&mut [u8; 4]>::try_from(s).ok()) {
+            *d = v.to_be_bytes();
+        }
+        self.pos += 4;
+    }
+    #[inline(always)]
+    fn u64(&mut self, v: u64) {
+        if let Some(d) = self.buf.get_mut(self.pos..self.pos + 8).and_then(|s| <&mut [u8; 8]>::try_from(s).ok()) {
+            *d = v.to_be_bytes();
+        }
+        self.pos += 8;
+    }
+}
+
+/// Inputs of one element fill besides the node and namespace.
+#[derive(Debug, Clone, Copy)]
+pub struct FillCtx<'m> {
+    /// The Hop_Lim value to write (Linux: IPv6 HL − 1 on input, HL on output; u8 wrap).
+    pub hop_lim: u8,
+    pub meta: &'m Meta,
+}
+
+/// Writes one node's element (NodeLen×4 octets of fields in bit order, then the snapshot if
+/// bit 22) into `out`, which must be exactly `(node_len + sclen) × 4` octets.
+/// Linux `__ioam6_fill_trace_data`; the rfc profile also reports transit delay and buffer
+/// occupancy from the meta.
+pub fn fill_element(node: &Node, ns: &NsEntry, trace_type: u32, ctx: &FillCtx<'_>, out: &mut [u8]) {
+    let meta = ctx.meta;
+    let rfc = node.profile == Profile::Rfc;
+    // skb->dev == NULL (locally generated): ingress ids and timestamps unavailable.
+    let has_dev = meta.ingress_if != IF_NONE;
+    let ts_ok = has_dev && meta.flags & META_F_NO_TSTAMP == 0;
+    // dst device is loopback (local delivery): egress ids and queue depth unavailable.
+    let local = meta.egress_if == IF_NONE;
+    let (iif, eif) = (node.iface(meta.ingress_if), node.iface(meta.egress_if));
+    let mut w = W { buf: out, pos: 0 };
+    let mut bits = trace_type & 0x00FF_FFFC;
+    while bits != 0 {
+        let bit = bits.leading_zeros().saturating_sub(8) as usize;
+        bits &= !(0x0080_0000u32 >> bit);
+        let Some(field) = FIELDS.get(bit) else { break };
+        match field.source {
+            Source::HopLimNodeId => w.u32(((ctx.hop_lim as u32) << 24) | (node.ioam6_id & 0x00FF_FFFF)),
+            Source::IfIds => {
+                let i = if has_dev { iif.id } else { 0xFFFF };
+                let e = if local { 0xFFFF } else { eif.id };
+                w.u32(((i as u32) << 16) | e as u32);
+            }
+            Source::TsSec => w.u32(if ts_ok { meta.ts_sec } else { u32::MAX }),
+            Source::TsFrac => w.u32(if ts_ok { meta.ts_nsec / 1000 } else { u32::MAX }),
+            Source::TransitDelay => w.u32(if rfc { meta.transit_delay_ns } else { u32::MAX }),
+            Source::NsData => w.u32(ns.data),
+            Source::QueueDepth => w.u32(if local { u32::MAX } else { meta.queue_depth }),
+            Source::ChecksumComplement | Source::Undefined => w.u32(u32::MAX),
+            Source::HopLimNodeIdWide => {
+                w.u64(((ctx.hop_lim as u64) << 56) | (node.ioam6_id_wide & 0x00FF_FFFF_FFFF_FFFF))
+            }
+            Source::IfIdsWide => {
+                w.u32(if has_dev { iif.id_wide } else { u32::MAX });
+                w.u32(if local { u32::MAX } else { eif.id_wide });
+            }
+            Source::NsDataWide => w.u64(ns.wide),
+            Source::BufferOccupancy => w.u32(if rfc { meta.buffer_occupancy } else { u32::MAX }),
+        }
+    }
+    if trace_type & TRACE_BIT22 != 0 {
+        let oss = node.oss_bytes(ns);
+        if oss.is_empty() {
+            // No schema: Length 0, Schema ID 0xFFFFFF.
+            w.u32(0x00FF_FFFF);
+        } else {
+            w.bytes(oss);
+        }
+    }
+}
+
+/// Trace header fields (RFC 9197 §4.4.1) at `t` = offset of the Namespace-ID.
+pub(crate) mod th {
+    /// NodeLen in byte 2 bits 7..3.
+    pub const NODELEN_SHIFT: u8 = 3;
+    /// Flags in byte 2: Overflow, Loopback, Active.
+    pub const O: u8 = 0x04;
+    pub const L: u8 = 0x02;
+    /// RemainingLen in byte 3 bits 6..0 (bit 7 is flag bit 3).
+    pub const REMLEN_MASK: u8 = 0x7F;
+}
+
+/// Linux `ioam6_fill_trace_data` on a Pre-allocated trace: `trace` starts at the Namespace-ID,
+/// `hdr` is the trace header size (8, or 32 for the CLT legacy layout), and `trace` must
+/// extend at least `hdr + RemainingLen×4` octets (the caller checked the option length).
+/// O set → nothing; RemainingLen 0 or < NodeLen + sclen → set O; else write the element at
+/// data + (RemainingLen − NodeLen − sclen)×4 and decrement RemainingLen.
+pub fn fill_prealloc(node: &Node, ns: &NsEntry, trace: &mut [u8], hdr: usize, ctx: &FillCtx<'_>) -> Reason {
+    let (Some(&b2), Some(&b3)) = (trace.get(2), trace.get(3)) else { return Reason::NoIoam };
+    if b2 & th::O != 0 {
+        return Reason::OverflowPreset;
+    }
+    let ty = super::transit::be32(trace, 4) >> 8;
+    let nodelen = (b2 >> th::NODELEN_SHIFT) as u32;
+    let remlen = (b3 & th::REMLEN_MASK) as u32;
+    let need = nodelen + ns.sclen(ty);
+    if remlen == 0 || remlen < need {
+        if let Some(b) = trace.get_mut(2) {
+            *b |= th::O;
+        }
+        return Reason::OverflowSet;
+    }
+    let start = hdr + ((remlen - need) as usize) * 4;
+    let end = start + need as usize * 4;
+    let Some(elem) = trace.get_mut(start..end) else { return Reason::NoIoam };
+    fill_element(node, ns, ty, ctx, elem);
+    if let Some(b) = trace.get_mut(3) {
+        *b = (b3 & !th::REMLEN_MASK) | ((remlen - need) as u8 & th::REMLEN_MASK);
+    }
+    Reason::Written
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::*;
+
+    #[test]
+    fn table_is_in_bit_order_and_node_len_matches_widths() {
+        for (i, f) in FIELDS.iter().enumerate() {
+            assert_eq!(f.bit as usize, i);
+        }
+        for ty in [0x800000u32, 0xfff002, 0x800800, 0x800001, 0x000002, 0xFFFFFF, 0x00E000] {
+            let words: u32 = FIELDS.iter().filter(|f| ty & trace_bit(f.bit) != 0).map(|f| f.width as u32 / 4).sum();
+            assert_eq!(node_len(ty) as u32, words, "type {ty:06x}");
+        }
+        assert_eq!(node_len(0xfff002), 15);
+        assert_eq!(node_len(0xFFFFFF), 25);
+    }
+
+    fn node(profile: Profile) -> Node {
+        Node::new(NodeConfig {
+            profile,
+            ioam6_id: 2,
+            ioam6_id_wide: 0x22222222222222,
+            interfaces: vec![
+                InterfaceConfig { name: "a".into(), ioam6_enabled: true, ioam6_id: 201, ioam6_id_wide: 201201 },
+                InterfaceConfig { name: "b".into(), ioam6_enabled: false, ioam6_id: 202, ioam6_id_wide: 202202 },
+            ],
+            namespaces: vec![NamespaceConfig { id: 123, ..Default::default() }],
+            ..Default::default()
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn full_element_like_r2_in_capture_a() {
+        let n = node(Profile::Linux);
+        let ns = *n.namespace(123).unwrap();
+        let meta = Meta { ingress_if: 0, egress_if: 1, ts_sec: 0x6b08883b, ts_nsec: 0x00090038 * 1000 + 999, queue_depth: 0, ..Default::default() };
+        let mut out = [0u8; 64];
+        fill_element(&n, &ns, 0xfff002, &FillCtx { hop_lim: 62, meta: &meta }, &mut out);
+        let want = "3e00000200c900ca6b08883b00090038ffffffffffffffff00000000ffffffff3e22222222222222000311f1000315daffffffffffffffffffffffff00ffffff";
+        let got: String = out.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn unavailable_values_and_rfc_inputs() {
+        for profile in [Profile::Linux, Profile::Rfc] {
+            let n = node(profile);
+            let ns = *n.namespace(123).unwrap();
+            let meta = Meta { ingress_if: IF_NONE, egress_if: IF_NONE, ts_sec: 5, ts_nsec: 5000, queue_depth: 7, transit_delay_ns: 9, buffer_occupancy: 11, flags: 0 };
+            // bits 1,2,3,4,6,11
+            let ty = 0x400000 | 0x200000 | 0x100000 | 0x080000 | 0x020000 | 0x001000;
+            let mut out = [0u8; 24];
+            fill_element(&n, &ns, ty, &FillCtx { hop_lim: 64, meta: &meta }, &mut out);
+            let w = |i: usize| u32::from_be_bytes(out[i * 4..i * 4 + 4].try_into().unwrap());
+            assert_eq!(w(0), 0xFFFF_FFFF);
+            assert_eq!((w(1), w(2)), (u32::MAX, u32::MAX));
+            assert_eq!(w(4), u32::MAX, "queue depth on local delivery");
+            if profile == Profile::Rfc {
+                assert_eq!((w(3), w(5)), (9, 11));
+            } else {
+                assert_eq!((w(3), w(5)), (u32::MAX, u32::MAX));
+            }
+        }
+    }
+
+    #[test]
+    fn no_tstamp_flag_and_oss_without_schema() {
+        let n = node(Profile::Linux);
+        let ns = *n.namespace(123).unwrap();
+        let meta = Meta { ingress_if: 0, egress_if: 1, flags: META_F_NO_TSTAMP, ..Default::default() };
+        let mut out = [0u8; 12];
+        fill_element(&n, &ns, 0x300002, &FillCtx { hop_lim: 1, meta: &meta }, &mut out);
+        assert_eq!(out, [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0xFF, 0xFF, 0xFF]);
+    }
+
+    #[test]
+    fn prealloc_overflow_rules() {
+        let n = node(Profile::Linux);
+        let ns = *n.namespace(123).unwrap();
+        let meta = Meta { ingress_if: 0, egress_if: 1, ..Default::default() };
+        let ctx = FillCtx { hop_lim: 9, meta: &meta };
+        // NodeLen 2 (bits 0,1), RemLen 1: no room → O.
+        let mut t = [0, 123, 2 << 3, 1, 0xc0, 0, 0, 0, 0, 0, 0, 0];
+        assert_eq!(fill_prealloc(&n, &ns, &mut t, 8, &ctx), Reason::OverflowSet);
+        assert_eq!(t[2], (2 << 3) | 0x04);
+        assert_eq!(t[3], 1);
+        assert_eq!(fill_prealloc(&n, &ns, &mut t, 8, &ctx), Reason::OverflowPreset);
+        // RemLen 0 with NodeLen 0 → O (Linux `!trace->remlen`).
+        let mut t0 = [0, 123, 0, 0x80, 0, 0, 0x01, 0];
+        assert_eq!(fill_prealloc(&n, &ns, &mut t0, 8, &ctx), Reason::OverflowSet);
+        assert_eq!(t0[3], 0x80, "flag bit 3 kept");
+        // Fits: written at the end, RemLen decremented, flag bit 3 kept.
+        let mut t2 = [0, 123, 1 << 3, 0x82, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+        assert_eq!(fill_prealloc(&n, &ns, &mut t2, 8, &ctx), Reason::Written);
+        assert_eq!(t2[3], 0x81);
+        assert_eq!(&t2[8..], &[0, 0, 0, 0, 9, 0, 0, 2]);
+    }
+}

@@ -51,8 +51,8 @@ pub const DESC_STRIDE: usize = 4;
 /// Number of u32 words per packet in the batch `out` table: `[verdict, reason, offset, aux]`.
 pub const OUT_STRIDE: usize = 4;
 
-/// Reserved meta flag: the packet carries no RX timestamp and no clock is available (timestamps
-/// are then written as all-ones, as Linux does for packets without an ingress device).
+/// Meta flag: the packet carries no RX timestamp and no clock is available (timestamps are then
+/// written as all-ones, as Linux does for packets without an ingress device).
 pub const META_F_NO_TSTAMP: u32 = 1;
 /// Placeholder to name the flags family in docs.
 pub const META_F_HAS_TSTAMP: u32 = 0;
@@ -126,7 +126,8 @@ pub enum Reason {
     Decapsulated = 10,
     /// (rfc) this node's data was appended to an Incremental trace (the packet grew).
     Appended = 11,
-    /// (rfc) Direct Export option: the node should export its data out of band (aux = trace type).
+    /// (rfc) Direct Export option (RFC 9326) in a configured namespace: the node should export
+    /// its data out of band (the option is left untouched; the caller reads it from the packet).
     ExportRequested = 12,
     /// Drop: not an IPv6 packet, or the IPv6 header / payload length is inconsistent.
     DropMalformedIpv6 = 32,
@@ -195,8 +196,10 @@ pub struct Outcome {
     /// Byte offset in the packet (from the IPv6 header) the reason refers to (the IOAM option's
     /// start, or the malformed byte); 0 when not applicable.
     pub offset: u32,
-    /// Operation-specific: transit = number of IOAM options processed (| OUT_F_LOOPBACK);
-    /// decap = length of the trace handed back; encap = bytes inserted.
+    /// Operation-specific: transit = number of IOAM options (0x31) met in the Hop-by-Hop header,
+    /// ignored ones included (| [`OUT_F_LOOPBACK`] in the rfc profile when a processed trace has
+    /// the Loopback flag); decap = length of the trace handed back (0 if it did not fit);
+    /// encap = bytes inserted. 0 on a drop.
     pub aux: u32,
     /// The packet's new position and length in the slot.
     pub off: usize,

@@ -1,10 +1,578 @@
-//! Transit / receiving node: Linux `ipv6_parse_hopopts` → `ip6_parse_tlv` → `ipv6_hop_ioam`.
-//! (STUB: to be implemented by core-dataplane.)
-use super::{Meta, Node, Outcome, Reason};
+//! Transit / receiving node: Linux `ip6_rcv_core` (header checks) → `ipv6_parse_hopopts` →
+//! `ip6_parse_tlv` → `ipv6_hop_ioam` (net/ipv6/exthdrs.c, 6.18 + 6db8b56eed62), with its own
+//! byte walker (no dependency on `wire`).
+//!
+//! Decisions, in Linux order:
+//! * IPv6 header: fewer than 40 octets or version ≠ 6 → `DropMalformedIpv6` (offset 0).
+//!   Payload Length: if it is non-zero or the next header is not Hop-by-Hop, `40 + plen` must
+//!   not exceed the packet (else `DropMalformedIpv6`, offset 4, Linux `PKT_TOO_SMALL`); extra
+//!   trailing octets are trimmed as `pskb_trim_rcsum` does: the outcome's `len` is `40 + plen`.
+//!   Payload Length 0 with a Hop-by-Hop header is a jumbogram candidate: the whole buffer is
+//!   used until a Jumbo option trims it. Other `ip6_rcv_core` checks (multicast source, loopback
+//!   addresses) are not modelled.
+//! * No Hop-by-Hop header → `NoIoam` (the Destination Options header never gets IOAM processing).
+//! * Hop-by-Hop: needs 8 octets and `(HdrExtLen+1)×8` within the packet, else `DropHbhMalformed`.
+//! * TLV walk (`ip6_parse_tlv`, max_hbh_opts_cnt = 8, unknowns allowed): a Pad1/PadN run longer
+//!   than 7 octets, a non-zero PadN octet, an option overrunning the header, a 9th non-pad
+//!   option, a Router Alert whose length ≠ 2, a bad Jumbo option, or a CALIPSO option (no DOI
+//!   configured on the node, so `calipso_validate` fails) → `DropHbhMalformed`; an unknown
+//!   option with action bits 01/10/11 → `DropUnknownOption`.
+//! * Each IOAM option (0x31): `ipv6_hop_ioam`'s ordered checks, see [`hop_ioam`].
+//!
+//! Fills done before a later drop stay in the bytes (Linux modifies the header in place).
+//! Outcome: the first drop, else the reason of the last IOAM option met, offset = that
+//! option's offset from the IPv6 header, aux = number of IOAM options met (each counted,
+//! including ignored ones) | [`OUT_F_LOOPBACK`] (rfc profile: a processed trace had L set).
+use super::fill::{fill_element, fill_prealloc, node_len, th, FillCtx};
+use super::node::{Node, NsEntry, CLT_TRACE_HDR, TRACE_HDR};
+use super::{Meta, Outcome, Reason, OUT_F_LOOPBACK};
+use crate::config::Profile;
+
+/// IPv6 fixed header length.
+pub const IPV6_HDR: usize = 40;
+/// Next Header values.
+pub const NEXTHDR_HOP: u8 = 0;
+pub const NEXTHDR_IPV6: u8 = 41;
+/// Option types (include/uapi/linux/in6.h).
+pub const OPT_PAD1: u8 = 0;
+pub const OPT_PADN: u8 = 1;
+pub const OPT_ROUTERALERT: u8 = 0x05;
+pub const OPT_CALIPSO: u8 = 0x07;
+pub const OPT_JUMBO: u8 = 0xC2;
+pub const OPT_IOAM: u8 = 0x31;
+/// `IP6_DEFAULT_MAX_HBH_OPTS_CNT`.
+pub const MAX_HBH_OPTS: usize = 8;
+/// `IPV6_MAXPLEN`.
+const IPV6_MAXPLEN: u32 = 65535;
+
+/// IOAM Option-Types (RFC 9197 §4.1, RFC 9326).
+pub const IOAM_PREALLOC: u8 = 0;
+pub const IOAM_INCREMENTAL: u8 = 1;
+pub const IOAM_DEX: u8 = 4;
+
+#[inline]
+pub(crate) fn at(p: &[u8], i: usize) -> u8 {
+    p.get(i).copied().unwrap_or(0)
+}
+
+#[inline]
+pub(crate) fn be16(p: &[u8], i: usize) -> u16 {
+    u16::from_be_bytes([at(p, i), at(p, i + 1)])
+}
+
+#[inline]
+pub(crate) fn be32(p: &[u8], i: usize) -> u32 {
+    u32::from_be_bytes([at(p, i), at(p, i + 1), at(p, i + 2), at(p, i + 3)])
+}
+
+#[inline]
+pub(crate) fn put(p: &mut [u8], i: usize, v: u8) {
+    if let Some(b) = p.get_mut(i) {
+        *b = v;
+    }
+}
+
+#[inline]
+pub(crate) fn put16(p: &mut [u8], i: usize, v: u16) {
+    if let Some(b) = p.get_mut(i..i + 2) {
+        b.copy_from_slice(&v.to_be_bytes());
+    }
+}
+
+/// Where the packet is in its slot while it is being worked on (insertions move it).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Pos {
+    pub off: usize,
+    pub len: usize,
+    /// End of the Hop-by-Hop header, from the IPv6 header start.
+    pub hbh_end: usize,
+}
+
+impl Pos {
+    #[inline]
+    pub fn pkt<'a>(&self, slot: &'a mut [u8]) -> &'a mut [u8] {
+        let end = self.off.saturating_add(self.len);
+        slot.get_mut(self.off..end).unwrap_or(&mut [])
+    }
+}
+
+/// Result of one IOAM option.
+struct OptOut {
+    reason: Reason,
+    loopback: bool,
+}
+
+impl From<Reason> for OptOut {
+    fn from(reason: Reason) -> Self {
+        OptOut { reason, loopback: false }
+    }
+}
+
+fn out(reason: Reason, offset: usize, aux: u32, off: usize, len: usize) -> Outcome {
+    Outcome { reason, offset: offset as u32, aux, off, len }
+}
 
 /// Processes every IOAM option of the packet's Hop-by-Hop header as the node would on input.
 /// `slot[off..off+len]` is the packet (IPv6 header first).
 pub fn transit(node: &Node, slot: &mut [u8], off: usize, len: usize, meta: &Meta) -> Outcome {
-    let _ = (node, slot, meta);
-    Outcome { reason: Reason::NoIoam, offset: 0, aux: 0, off, len }
+    match off.checked_add(len) {
+        Some(e) if e <= slot.len() => {}
+        _ => return out(Reason::DropBadDescriptor, 0, 0, off, len),
+    }
+    let pkt = Pos { off, len, hbh_end: 0 }.pkt(slot);
+    if pkt.len() < IPV6_HDR || at(pkt, 0) >> 4 != 6 {
+        return out(Reason::DropMalformedIpv6, 0, 0, off, len);
+    }
+    let plen = be16(pkt, 4) as usize;
+    let nh = at(pkt, 6);
+    let mut eff = len;
+    if plen != 0 || nh != NEXTHDR_HOP {
+        // ip6_rcv_core: truncated → drop; longer → pskb_trim_rcsum.
+        if IPV6_HDR + plen > len {
+            return out(Reason::DropMalformedIpv6, 4, 0, off, len);
+        }
+        eff = IPV6_HDR + plen;
+    }
+    if nh != NEXTHDR_HOP {
+        return out(Reason::NoIoam, 0, 0, off, eff);
+    }
+    // ipv6_parse_hopopts: pskb_may_pull(40 + 8) and the whole header.
+    if eff < IPV6_HDR + 8 {
+        return out(Reason::DropHbhMalformed, IPV6_HDR, 0, off, eff);
+    }
+    let hbh_len = (at(pkt, IPV6_HDR + 1) as usize + 1) * 8;
+    if IPV6_HDR + hbh_len > eff {
+        return out(Reason::DropHbhMalformed, IPV6_HDR + 1, 0, off, eff);
+    }
+    let mut pos = Pos { off, len: eff, hbh_end: IPV6_HDR + hbh_len };
+    let rfc = node.profile == Profile::Rfc;
+
+    // ip6_parse_tlv
+    let mut o = IPV6_HDR + 2;
+    let mut padlen = 0usize;
+    let mut tlv_count = 0usize;
+    let mut n_ioam = 0u32;
+    let mut last = (Reason::NoIoam, 0usize);
+    let mut loopback = false;
+    macro_rules! drop_at {
+        ($r:expr, $at:expr) => {
+            return out($r, $at, 0, pos.off, pos.len)
+        };
+    }
+    while o < pos.hbh_end {
+        let pkt = pos.pkt(slot);
+        let t = at(pkt, o);
+        if t == OPT_PAD1 {
+            padlen += 1;
+            if padlen > 7 {
+                drop_at!(Reason::DropHbhMalformed, o);
+            }
+            o += 1;
+            continue;
+        }
+        let rest = pos.hbh_end - o;
+        if rest < 2 {
+            drop_at!(Reason::DropHbhMalformed, o);
+        }
+        let mut optlen = at(pkt, o + 1) as usize + 2;
+        if optlen > rest {
+            drop_at!(Reason::DropHbhMalformed, o);
+        }
+        if t == OPT_PADN {
+            // RFC 4942 §2.1.9.5: at most 7 octets of padding, PadN payload all zero.
+            padlen += optlen;
+            if padlen > 7 {
+                drop_at!(Reason::DropHbhMalformed, o);
+            }
+            if pkt.get(o + 2..o + optlen).is_some_and(|b| b.iter().any(|&x| x != 0)) {
+                drop_at!(Reason::DropHbhMalformed, o);
+            }
+        } else {
+            tlv_count += 1;
+            if tlv_count > MAX_HBH_OPTS {
+                drop_at!(Reason::DropHbhMalformed, o);
+            }
+            match t {
+                OPT_ROUTERALERT => {
+                    // ipv6_hop_ra
+                    if at(pkt, o + 1) != 2 {
+                        drop_at!(Reason::DropHbhMalformed, o);
+                    }
+                }
+                OPT_IOAM => {
+                    n_ioam += 1;
+                    match hop_ioam(node, slot, &mut pos, o, meta, rfc) {
+                        Ok(r) => {
+                            last = (r.reason, o);
+                            loopback |= r.loopback;
+                        }
+                        Err(r) => drop_at!(r, o),
+                    }
+                    // An Incremental trace may have grown.
+                    optlen = at(pos.pkt(slot), o + 1) as usize + 2;
+                }
+                OPT_JUMBO => {
+                    // ipv6_hop_jumbo
+                    let pkt_len = be32(pkt, o + 2);
+                    if at(pkt, o + 1) != 4 || (o & 3) != 2 || pkt_len <= IPV6_MAXPLEN || plen != 0 {
+                        drop_at!(Reason::DropHbhMalformed, o);
+                    }
+                    if pkt_len as usize > pos.len - IPV6_HDR {
+                        drop_at!(Reason::DropMalformedIpv6, o);
+                    }
+                    pos.len = pkt_len as usize + IPV6_HDR;
+                }
+                OPT_CALIPSO => {
+                    // ipv6_hop_calipso: length checks, then calipso_validate needs a configured DOI.
+                    drop_at!(Reason::DropHbhMalformed, o);
+                }
+                _ => {
+                    // ip6_tlvopt_unknown: action bits 00 skip, else drop (ICMP or not).
+                    if t >> 6 != 0 {
+                        drop_at!(Reason::DropUnknownOption, o);
+                    }
+                }
+            }
+            padlen = 0;
+        }
+        o += optlen;
+    }
+    let aux = n_ioam | if loopback { OUT_F_LOOPBACK } else { 0 };
+    out(last.0, last.1, aux, pos.off, pos.len)
+}
+
+/// `ipv6_hop_ioam` for the option at packet offset `o` (the walk checked that it fits).
+/// Ordered checks: misaligned → drop (first, always); ingress disabled → ignore; Opt Data Len
+/// < 2 → drop; Option-Type ≠ 0 → ignore (linux; rfc also handles 1 and 4); trace header
+/// truncated → drop; RemainingLen beyond the option → drop; NodeLen ≠ computed → drop;
+/// unknown namespace → ignore; then `ioam6_fill_trace_data` (is_input = true).
+fn hop_ioam(node: &Node, slot: &mut [u8], pos: &mut Pos, o: usize, meta: &Meta, rfc: bool) -> Result<OptOut, Reason> {
+    if o & 3 != 0 {
+        return Err(Reason::DropMisaligned);
+    }
+    if !node.iface(meta.ingress_if).enabled {
+        return Ok(Reason::IgnoredDisabled.into());
+    }
+    let pkt = pos.pkt(slot);
+    let opt_len = at(pkt, o + 1) as usize;
+    if opt_len < 2 {
+        return Err(Reason::DropOptLenShort);
+    }
+    let t = o + 4;
+    match at(pkt, o + 3) {
+        IOAM_PREALLOC => {
+            if opt_len < 2 + TRACE_HDR {
+                return Err(Reason::DropTraceTruncated);
+            }
+            let ns = node.namespace(be16(pkt, t));
+            let hdr = if ns.is_some_and(|n| n.clt_legacy) { CLT_TRACE_HDR } else { TRACE_HDR };
+            if opt_len < 2 + hdr {
+                return Err(Reason::DropTraceTruncated);
+            }
+            let remlen = (at(pkt, t + 3) & th::REMLEN_MASK) as usize;
+            if opt_len < 2 + hdr + remlen * 4 {
+                return Err(Reason::DropRemainingLen);
+            }
+            if at(pkt, t + 2) >> th::NODELEN_SHIFT != node_len(be32(pkt, t + 4) >> 8) {
+                return Err(Reason::DropNodeLen);
+            }
+            let Some(ns) = ns else { return Ok(Reason::IgnoredNamespace.into()) };
+            let ctx = FillCtx { hop_lim: at(pkt, 7).wrapping_sub(1), meta };
+            let loopback = rfc && at(pkt, t + 2) & th::L != 0;
+            let trace = pkt.get_mut(t..o + 2 + opt_len).unwrap_or(&mut []);
+            Ok(OptOut { reason: fill_prealloc(node, ns, trace, hdr, &ctx), loopback })
+        }
+        IOAM_INCREMENTAL if rfc => {
+            if opt_len < 2 + TRACE_HDR {
+                return Err(Reason::DropTraceTruncated);
+            }
+            if at(pkt, t + 2) >> th::NODELEN_SHIFT != node_len(be32(pkt, t + 4) >> 8) {
+                return Err(Reason::DropNodeLen);
+            }
+            let Some(ns) = node.namespace(be16(pkt, t)) else { return Ok(Reason::IgnoredNamespace.into()) };
+            let loopback = at(pkt, t + 2) & th::L != 0;
+            let hl = at(pkt, 7).wrapping_sub(1);
+            let reason = append_incremental(node, ns, slot, pos, o, hl, meta)?;
+            Ok(OptOut { reason, loopback })
+        }
+        IOAM_DEX if rfc => {
+            // RFC 9326 §3.2: Namespace-ID, Flags, Extension-Flags, Trace-Type, Reserved, then
+            // Flow ID (ext bit 0) and Sequence Number (ext bit 1), 4 octets each.
+            let ext = at(pkt, t + 3);
+            if opt_len < 2 + 8 + 4 * (ext & 0xC0).count_ones() as usize {
+                return Err(Reason::DropTraceTruncated);
+            }
+            if node.namespace(be16(pkt, t)).is_none() {
+                return Ok(Reason::IgnoredNamespace.into());
+            }
+            Ok(Reason::ExportRequested.into())
+        }
+        _ => Ok(Reason::IgnoredOptionType.into()),
+    }
+}
+
+/// Appends this node's element to the Incremental trace at packet offset `o` (RFC 9197
+/// §4.4.1: inserted right after the trace header, the option grows, RemainingLen is the
+/// remaining budget). O set → nothing; budget short, Opt Data Len > 255, Hop-by-Hop > 2048 or
+/// Payload Length > 65535 (or a jumbogram) → set O. Not enough headroom → `DropNoRoom`.
+pub(crate) fn append_incremental(
+    node: &Node,
+    ns: &NsEntry,
+    slot: &mut [u8],
+    pos: &mut Pos,
+    o: usize,
+    hop_lim: u8,
+    meta: &Meta,
+) -> Result<Reason, Reason> {
+    let t = o + 4;
+    let pkt = pos.pkt(slot);
+    let b2 = at(pkt, t + 2);
+    let b3 = at(pkt, t + 3);
+    if b2 & th::O != 0 {
+        return Ok(Reason::OverflowPreset);
+    }
+    let ty = be32(pkt, t + 4) >> 8;
+    let need = (b2 >> th::NODELEN_SHIFT) as usize + ns.sclen(ty) as usize;
+    let remlen = (b3 & th::REMLEN_MASK) as usize;
+    let g = need * 4;
+    let set_o = |slot: &mut [u8], pos: &Pos| {
+        put(pos.pkt(slot), t + 2, b2 | th::O);
+        Ok(Reason::OverflowSet)
+    };
+    if remlen < need || at(pkt, o + 1) as usize + g > 255 {
+        return set_o(slot, pos);
+    }
+    if g == 0 {
+        return Ok(Reason::Appended);
+    }
+    if !grow_hbh(slot, pos, t + TRACE_HDR, g)? {
+        return set_o(slot, pos);
+    }
+    let pkt = pos.pkt(slot);
+    let ctx = FillCtx { hop_lim, meta };
+    if let Some(elem) = pkt.get_mut(t + TRACE_HDR..t + TRACE_HDR + g) {
+        fill_element(node, ns, ty, &ctx, elem);
+    }
+    put(pkt, o + 1, at(pkt, o + 1).wrapping_add(g as u8));
+    put(pkt, t + 3, (b3 & !th::REMLEN_MASK) | ((remlen - need) as u8 & th::REMLEN_MASK));
+    Ok(Reason::Appended)
+}
+
+/// Inserts `g` octets (a multiple of 4) at packet offset `ins` inside the Hop-by-Hop header and
+/// keeps the header 8n long by shrinking or growing its trailing padding by 4. The IPv6 header
+/// and the Hop-by-Hop part before `ins` move down into the headroom; the payload never moves.
+/// Updates HdrExtLen and Payload Length. Returns `Ok(false)` (nothing changed) when a length
+/// field cannot hold the result, `Err(DropNoRoom)` when the headroom is too small.
+pub(crate) fn grow_hbh(slot: &mut [u8], pos: &mut Pos, ins: usize, g: usize) -> Result<bool, Reason> {
+    let pkt = pos.pkt(slot);
+    let end = pos.hbh_end;
+    // Start of the trailing run of padding (after the last non-pad option).
+    let mut q = IPV6_HDR + 2;
+    let mut last_end = IPV6_HDR + 2;
+    let mut clean = true;
+    while q < end {
+        let ty = at(pkt, q);
+        if ty == OPT_PAD1 {
+            q += 1;
+            continue;
+        }
+        let l = at(pkt, q + 1) as usize + 2;
+        if q + 1 >= end || q + l > end {
+            clean = false;
+            break;
+        }
+        if ty != OPT_PADN {
+            last_end = q + l;
+        }
+        q += l;
+    }
+    if !clean || last_end < ins {
+        last_end = end;
+    }
+    let p = end - last_end;
+    let p2 = if g.is_multiple_of(8) {
+        p
+    } else if p >= 4 {
+        p - 4
+    } else {
+        p + 4
+    };
+    let s = g + p2 - p; // g >= 4 and p2 >= p - 4: never negative
+    let new_hbh = end - IPV6_HDR + s;
+    let plen = be16(pkt, 4) as usize;
+    if new_hbh > 2048 || plen == 0 || plen + s > 65535 {
+        return Ok(false);
+    }
+    if pos.off < s {
+        return Err(Reason::DropNoRoom);
+    }
+    let base = pos.off;
+    let nb = base - s;
+    // Head (IPv6 header + HbH up to `ins`) down by s; tail options (up to the trailing pad)
+    // to just after the new element; then the element space and the new trailing pad.
+    slot.copy_within(base..base + ins, nb);
+    slot.copy_within(base + ins..base + last_end, nb + ins + g);
+    if let Some(e) = slot.get_mut(nb + ins..nb + ins + g) {
+        e.fill(0);
+    }
+    let pad_at = base + end - p2;
+    if let Some(padr) = slot.get_mut(pad_at..base + end) {
+        padr.fill(0);
+        if p2 >= 2 {
+            padr[0] = OPT_PADN;
+            padr[1] = (p2 - 2) as u8;
+        }
+    }
+    pos.off = nb;
+    pos.len += s;
+    pos.hbh_end += s;
+    let pkt = pos.pkt(slot);
+    put(pkt, IPV6_HDR + 1, (new_hbh / 8 - 1) as u8);
+    put16(pkt, 4, (plen + s) as u16);
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::*;
+
+    fn hex(s: &str) -> Vec<u8> {
+        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+    }
+
+    fn r1(profile: Profile) -> Node {
+        Node::new(NodeConfig {
+            profile,
+            ioam6_id: 1,
+            ioam6_id_wide: 0x11111111111111,
+            interfaces: vec![
+                InterfaceConfig { name: "r1-h1".into(), ioam6_enabled: true, ioam6_id: 101, ioam6_id_wide: 101101 },
+                InterfaceConfig { name: "r1-r2".into(), ioam6_enabled: false, ioam6_id: 102, ioam6_id_wide: 102102 },
+            ],
+            namespaces: vec![NamespaceConfig { id: 123, data: Some(0xdeadbeef), ..Default::default() }],
+            ..Default::default()
+        })
+        .unwrap()
+    }
+
+    const A2: &str = "6000000000400040fd0000aa000100000000000000000001fd0000aa0002000000000000000000021104010031220000007b1006c00000000000000000000000000000000000000000000000000000000fa013880018ba9661325f62617369635f62697473305f31";
+
+    fn meta() -> Meta {
+        Meta { ingress_if: 0, egress_if: 1, queue_depth: 0, ..Default::default() }
+    }
+
+    #[test]
+    fn a2_at_r1() {
+        let n = r1(Profile::Linux);
+        let mut p = hex(A2);
+        let len = p.len();
+        let o = transit(&n, &mut p, 0, len, &meta());
+        assert_eq!(o.reason, Reason::Written);
+        assert_eq!((o.offset, o.aux, o.off, o.len), (44, 1, 0, len));
+        // RemLen 6 → 4, element at data + 16: hl 63 id 1, 101/102.
+        assert_eq!(p[51], 4);
+        assert_eq!(&p[56 + 16..56 + 24], &hex("3f00000100650066")[..]);
+    }
+
+    #[test]
+    fn ipv6_header_checks() {
+        let n = r1(Profile::Linux);
+        let mut p = hex(A2);
+        let len = p.len();
+        assert_eq!(transit(&n, &mut p, 0, 39, &meta()).reason, Reason::DropMalformedIpv6);
+        assert_eq!(transit(&n, &mut p, 0, len - 1, &meta()).reason, Reason::DropMalformedIpv6);
+        assert_eq!(transit(&n, &mut p, 1, len, &meta()).reason, Reason::DropBadDescriptor);
+        // Trailing octets are trimmed away.
+        p.extend_from_slice(&[0xAA; 5]);
+        let o = transit(&n, &mut p, 0, len + 5, &meta());
+        assert_eq!((o.reason, o.len), (Reason::Written, len));
+        p[0] = 0x40;
+        assert_eq!(transit(&n, &mut p, 0, len, &meta()).reason, Reason::DropMalformedIpv6);
+    }
+
+    #[test]
+    fn tlv_rules() {
+        let n = r1(Profile::Linux);
+        // 40 + HbH of 8: [nh 17][0][opts 6 octets], plen 8
+        let mk = |opts: [u8; 6]| {
+            let mut p = hex(&A2[..80]);
+            p[4] = 0;
+            p[5] = 8;
+            p.extend_from_slice(&[17, 0]);
+            p.extend_from_slice(&opts);
+            p
+        };
+        let cases: [([u8; 6], Reason); 9] = [
+            ([1, 4, 0, 0, 0, 0], Reason::NoIoam),
+            ([1, 4, 0, 1, 0, 0], Reason::DropHbhMalformed), // non-zero PadN
+            ([0, 0, 0, 0, 0, 0], Reason::NoIoam),           // 6 Pad1
+            ([5, 2, 0, 0, 1, 0], Reason::NoIoam),           // router alert
+            ([5, 1, 0, 1, 0, 0], Reason::DropHbhMalformed), // RA length
+            ([0x1e, 0, 1, 2, 0, 0], Reason::NoIoam),        // unknown skip
+            ([0x5e, 0, 1, 2, 0, 0], Reason::DropUnknownOption),
+            ([0x9e, 4, 0, 0, 0, 0], Reason::DropUnknownOption),
+            ([0x1e, 5, 0, 0, 0, 0], Reason::DropHbhMalformed), // overruns
+        ];
+        for (opts, want) in cases {
+            let mut p = mk(opts);
+            let l = p.len();
+            assert_eq!(transit(&n, &mut p, 0, l, &meta()).reason, want, "{opts:?}");
+        }
+        // Pad run of 8 (HbH of 16 with 14 Pad1 → run > 7).
+        let mut p = hex(&A2[..80]);
+        p[4] = 0;
+        p[5] = 16;
+        p.extend_from_slice(&[17, 1]);
+        p.extend_from_slice(&[0; 14]);
+        let l = p.len();
+        assert_eq!(transit(&n, &mut p, 0, l, &meta()).reason, Reason::DropHbhMalformed);
+    }
+
+    fn incr_pkt(hbh: &str) -> (Vec<u8>, usize) {
+        let mut pkt = hex(&A2[..80]);
+        let h = hex(hbh);
+        pkt[4] = 0;
+        pkt[5] = (h.len() + 8) as u8;
+        pkt.extend_from_slice(&h);
+        pkt.extend_from_slice(&[9; 8]);
+        let len = pkt.len();
+        let mut slot = vec![0xEEu8; 64];
+        slot.extend_from_slice(&pkt);
+        (slot, len)
+    }
+
+    #[test]
+    fn incremental_rfc_insert_and_padding() {
+        let n = r1(Profile::Rfc);
+        // G = 8: HbH 16 → 24, payload untouched.
+        let (mut slot, len) = incr_pkt("11010100310a0001007b100ac0000000");
+        let o = transit(&n, &mut slot, 64, len, &meta());
+        assert_eq!((o.reason, o.off, o.len, o.aux), (Reason::Appended, 56, len + 8, 1));
+        let p = &slot[o.off..o.off + o.len];
+        assert_eq!(be16(p, 4), 32);
+        assert_eq!(&p[40..64], &hex("1102010031120001007b1008c00000003f00000100650066")[..]);
+        assert_eq!(&p[64..], &[9; 8]);
+        // G = 4: padding grows by 4 to keep 8n.
+        let (mut slot, len) = incr_pkt("11010100310a0001007b080a80000000");
+        let o = transit(&n, &mut slot, 64, len, &meta());
+        assert_eq!((o.reason, o.len), (Reason::Appended, len + 8));
+        let p = &slot[o.off..o.off + o.len];
+        assert_eq!(&p[40..64], &hex("11020100310e0001007b0809800000003f00000101020000")[..]);
+        // G = 4 with 4 octets of trailing padding: the padding shrinks instead.
+        let (mut slot, len) = incr_pkt("11020100310a0001007b080a800000001e02000001020000");
+        let o = transit(&n, &mut slot, 64, len, &meta());
+        assert_eq!((o.reason, o.len, o.off), (Reason::Appended, len, 64));
+        let p = &slot[o.off..o.off + o.len];
+        assert_eq!(&p[40..64], &hex("11020100310e0001007b0809800000003f0000011e020000")[..]);
+        // No headroom → DropNoRoom; linux profile ignores the option.
+        let (mut slot, len) = incr_pkt("11010100310a0001007b080a80000000");
+        assert_eq!(transit(&n, &mut slot[64..], 0, len, &meta()).reason, Reason::DropNoRoom);
+        let (mut slot, len) = incr_pkt("11010100310a0001007b080a80000000");
+        assert_eq!(transit(&r1(Profile::Linux), &mut slot, 64, len, &meta()).reason, Reason::IgnoredOptionType);
+        // Budget too small → O.
+        let (mut slot, len) = incr_pkt("11010100310a0001007b1001c0000000");
+        let o = transit(&n, &mut slot, 64, len, &meta());
+        assert_eq!((o.reason, slot[64 + 50]), (Reason::OverflowSet, 0x14));
+    }
 }
