@@ -246,6 +246,7 @@ pub fn transit(node: &Node, slot: &mut [u8], off: usize, len: usize, meta: &Meta
 /// < 2 → drop; Option-Type ≠ 0 → ignore (linux; rfc also handles 1 and 4); trace header
 /// truncated → drop; RemainingLen beyond the option → drop; NodeLen ≠ computed → drop;
 /// unknown namespace → ignore; then `ioam6_fill_trace_data` (is_input = true).
+#[inline(always)]
 fn hop_ioam(node: &Node, slot: &mut [u8], pos: &mut Pos, o: usize, meta: &Meta, rfc: bool) -> Result<OptOut, Reason> {
     if o & 3 != 0 {
         return Err(Reason::DropMisaligned);
@@ -264,23 +265,25 @@ fn hop_ioam(node: &Node, slot: &mut [u8], pos: &mut Pos, o: usize, meta: &Meta, 
             if opt_len < 2 + TRACE_HDR {
                 return Err(Reason::DropTraceTruncated);
             }
-            let ns = node.namespace(be16(pkt, t));
+            let hop_lim = at(pkt, 7).wrapping_sub(1);
+            // The walk checked that the option fits in the header (and so in the packet).
+            let Some(trace) = pkt.get_mut(t..o + 2 + opt_len) else { return Err(Reason::DropHbhMalformed) };
+            let Some(&h) = trace.first_chunk::<TRACE_HDR>() else { return Err(Reason::DropTraceTruncated) };
+            let ns = node.namespace(u16::from_be_bytes([h[0], h[1]]));
             let hdr = if ns.is_some_and(|n| n.clt_legacy) { CLT_TRACE_HDR } else { TRACE_HDR };
             if opt_len < 2 + hdr {
                 return Err(Reason::DropTraceTruncated);
             }
-            let remlen = (at(pkt, t + 3) & th::REMLEN_MASK) as usize;
+            let remlen = (h[3] & th::REMLEN_MASK) as usize;
             if opt_len < 2 + hdr + remlen * 4 {
                 return Err(Reason::DropRemainingLen);
             }
-            if at(pkt, t + 2) >> th::NODELEN_SHIFT != node_len(be32(pkt, t + 4) >> 8) {
+            if h[2] >> th::NODELEN_SHIFT != node_len(u32::from_be_bytes([0, h[4], h[5], h[6]])) {
                 return Err(Reason::DropNodeLen);
             }
             let Some(ns) = ns else { return Ok(Reason::IgnoredNamespace.into()) };
-            let ctx = FillCtx { hop_lim: at(pkt, 7).wrapping_sub(1), meta };
-            let loopback = rfc && at(pkt, t + 2) & th::L != 0;
-            let trace = pkt.get_mut(t..o + 2 + opt_len).unwrap_or(&mut []);
-            Ok(OptOut { reason: fill_prealloc(node, ns, trace, hdr, &ctx), loopback })
+            let loopback = rfc && h[2] & th::L != 0;
+            Ok(OptOut { reason: fill_prealloc(node, ns, trace, hdr, &FillCtx { hop_lim, meta }), loopback })
         }
         IOAM_INCREMENTAL if rfc => {
             if opt_len < 2 + TRACE_HDR {
