@@ -578,4 +578,79 @@ mod tests {
         let o = transit(&n, &mut slot, 64, len, &meta());
         assert_eq!((o.reason, slot[64 + 50]), (Reason::OverflowSet, 0x14));
     }
+
+    /// IPv6 (HL 64, UDP after the HbH) + the given HbH octets + 8 octets of payload.
+    fn with_hbh(hbh: &str) -> Vec<u8> {
+        let mut p = hex(&A2[..80]);
+        let h = hex(hbh);
+        p[4..6].copy_from_slice(&((h.len() + 8) as u16).to_be_bytes());
+        p.extend_from_slice(&h);
+        p.extend_from_slice(&[9; 8]);
+        p
+    }
+
+    #[test]
+    fn several_ioam_options_each_processed_and_fill_kept_before_a_later_drop() {
+        let n = r1(Profile::Linux);
+        // Two traces (ns 123, NodeLen 1, RemLen 1) then 4 octets: PadN2 or an unknown drop option.
+        let two = "11040100310e0000007b08018000000000000000310e0000007b08018000000000000000";
+        let mut p = with_hbh(&format!("{two}01020000"));
+        let len = p.len();
+        let o = transit(&n, &mut p, 0, len, &meta());
+        assert_eq!((o.reason, o.offset, o.aux), (Reason::Written, 60, 2));
+        assert_eq!((p[51], p[67]), (0, 0));
+        assert_eq!(&p[56..60], &[63, 0, 0, 1]);
+        assert_eq!(&p[72..76], &[63, 0, 0, 1]);
+        // Same, but the last option is unknown with action 01: dropped, fills stay in the bytes.
+        let mut q = with_hbh(&format!("{two}5e020000"));
+        let len = q.len();
+        let o = transit(&n, &mut q, 0, len, &meta());
+        assert_eq!((o.reason, o.offset), (Reason::DropUnknownOption, 76));
+        assert_eq!(&q[56..60], &[63, 0, 0, 1]);
+        assert_eq!(&q[72..76], &[63, 0, 0, 1]);
+    }
+
+    #[test]
+    fn rfc_dex_and_loopback() {
+        let n = r1(Profile::Rfc);
+        // DEX (type 4): ns 123, flags 0, ext 0, trace type 0x800000.
+        let mut p = with_hbh("11010100310a0004007b000080000000");
+        let len = p.len();
+        let before = p.clone();
+        let o = transit(&n, &mut p, 0, len, &meta());
+        assert_eq!((o.reason, o.aux), (Reason::ExportRequested, 1));
+        assert_eq!(p, before, "DEX is not modified en route");
+        // DEX claiming a Flow ID without room for it: malformed.
+        let mut p = with_hbh("11010100310a0004007b008080000000");
+        assert_eq!(transit(&n, &mut p, 0, len, &meta()).reason, Reason::DropTraceTruncated);
+        // Pre-allocated trace with L set: written and loopback requested (rfc only).
+        let mut p = with_hbh("11020100310e0000007b0a01800000000000000001020000");
+        let len = p.len();
+        let mut q = p.clone();
+        let o = transit(&n, &mut p, 0, len, &meta());
+        assert_eq!((o.reason, o.aux), (Reason::Written, 1 | OUT_F_LOOPBACK));
+        let o = transit(&r1(Profile::Linux), &mut q, 0, len, &meta());
+        assert_eq!((o.reason, o.aux), (Reason::Written, 1));
+        assert_eq!(p, q, "same bytes in both profiles");
+    }
+
+    #[test]
+    fn jumbo_option() {
+        let n = r1(Profile::Linux);
+        // plen 0 + Jumbo (at 42, 4n+2) with a length <= 65535: dropped.
+        let mut p = with_hbh("1100c20400000100");
+        p[4] = 0;
+        p[5] = 0;
+        let len = p.len();
+        assert_eq!(transit(&n, &mut p, 0, len, &meta()).reason, Reason::DropHbhMalformed);
+        // A valid jumbogram of 65536 + 40 octets... is longer than our buffer: dropped as too small.
+        let mut p = with_hbh("1100c20400010000");
+        p[4] = 0;
+        p[5] = 0;
+        assert_eq!(transit(&n, &mut p, 0, len, &meta()).reason, Reason::DropMalformedIpv6);
+        let mut big = p.clone();
+        big.resize(40 + 65536 + 3, 0);
+        let o = transit(&n, &mut big, 0, 40 + 65536 + 3, &meta());
+        assert_eq!((o.reason, o.len), (Reason::NoIoam, 40 + 65536));
+    }
 }
