@@ -15,9 +15,17 @@
 //! * TLV walk (`ip6_parse_tlv`, max_hbh_opts_cnt = 8, unknowns allowed): a Pad1/PadN run longer
 //!   than 7 octets, a non-zero PadN octet, an option overrunning the header, a 9th non-pad
 //!   option, a Router Alert whose length ≠ 2, a bad Jumbo option, or a CALIPSO option (no DOI
-//!   configured on the node, so `calipso_validate` fails) → `DropHbhMalformed`; an unknown
+//!   configured; the capture kernel has CONFIG_NETLABEL=y, so `calipso_validate` needs one) →
+//!   `DropHbhMalformed`; an unknown
 //!   option with action bits 01/10/11 → `DropUnknownOption`.
-//! * Each IOAM option (0x31): `ipv6_hop_ioam`'s ordered checks, see [`hop_ioam`].
+//! * Each IOAM option (0x31), `ipv6_hop_ioam`'s ordered checks: misaligned (offset from the
+//!   IPv6 header not 4n) → `DropMisaligned`, first and always; ingress interface disabled (or
+//!   none) → `IgnoredDisabled`; Opt Data Len < 2 → `DropOptLenShort`; IOAM Option-Type ≠ 0 →
+//!   `IgnoredOptionType` (rfc: 1 = Incremental append, 4 = DEX → `ExportRequested`); Opt Data
+//!   Len < 10 (34 for a CLT legacy namespace) → `DropTraceTruncated`; < 10 + 4×RemainingLen →
+//!   `DropRemainingLen`; NodeLen ≠ computed → `DropNodeLen`; unknown namespace →
+//!   `IgnoredNamespace`; then the fill: O set → `OverflowPreset`; no room → `OverflowSet`;
+//!   else `Written`.
 //!
 //! Fills done before a later drop stay in the bytes (Linux modifies the header in place).
 //! Outcome: the first drop, else the reason of the last IOAM option met, offset = that
