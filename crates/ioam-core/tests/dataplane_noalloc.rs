@@ -100,19 +100,24 @@ fn transit_cost() {
     pkt.extend_from_slice(&[0; 8]);
     let meta = Meta { ingress_if: 0, egress_if: 0, queue_depth: 0, ..Default::default() };
     let len = pkt.len();
-    let iters = 200_000u32;
-    let start = std::time::Instant::now();
+    // Best of 20 batches (the machine is shared).
+    let batch = 10_000u32;
     let mut written = 0u32;
-    for i in 0..iters {
-        // Reset RemLen so every iteration writes.
-        pkt[51] = 61;
-        pkt[7] = (i & 0x7f) as u8 + 1;
-        let o = transit(&n, std::hint::black_box(&mut pkt), 0, len, &meta);
-        written += (o.reason == Reason::Written) as u32;
+    let mut best = f64::MAX;
+    for _ in 0..20 {
+        let start = std::time::Instant::now();
+        for i in 0..batch {
+            // Reset RemLen so every iteration writes.
+            pkt[51] = 61;
+            pkt[7] = (i & 0x7f) as u8 + 1;
+            let o = transit(&n, std::hint::black_box(&mut pkt), 0, len, &meta);
+            written += (o.reason == Reason::Written) as u32;
+        }
+        best = best.min(start.elapsed().as_nanos() as f64 / batch as f64);
     }
-    let ns = start.elapsed().as_nanos() as f64 / iters as f64;
-    eprintln!("transit, 4 fields, pre-allocated: {ns:.1} ns/packet");
-    assert_eq!(written, iters);
+    let ns = best;
+    eprintln!("transit, 4 fields, pre-allocated: {ns:.1} ns/packet (best batch)");
+    assert_eq!(written, 20 * batch);
     // Generous bounds: the machine is shared; this guards against gross regressions only.
     let bound = if cfg!(debug_assertions) { 50_000.0 } else { 2_000.0 };
     assert!(ns < bound, "{ns} ns per transit");

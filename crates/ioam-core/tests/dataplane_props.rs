@@ -8,6 +8,11 @@ use ioam_core::dataplane::fill::node_len;
 use ioam_core::dataplane::transit::transit;
 use ioam_core::dataplane::{Meta, Node, Reason, Verdict, OUT_F_LOOPBACK};
 
+/// Iteration count scaled by IOAMSIM_PROP_SCALE (default 1) for longer local runs.
+fn iters(base: u64) -> u64 {
+    base * std::env::var("IOAMSIM_PROP_SCALE").ok().and_then(|v| v.parse().ok()).unwrap_or(1)
+}
+
 /// xorshift64* — deterministic, seedable.
 struct Rng(u64);
 impl Rng {
@@ -147,7 +152,7 @@ fn run_all(node: &Node, rng: &mut Rng, pkt: &[u8]) {
 #[test]
 fn random_bytes_never_panic() {
     let mut rng = Rng(0x1234_5678_9abc_def1);
-    for i in 0..3000 {
+    for i in 0..iters(3000) {
         let profile = if i % 2 == 0 { Profile::Linux } else { Profile::Rfc };
         let n = node(&mut rng, profile);
         let len = rng.below(200) as usize;
@@ -168,11 +173,15 @@ fn random_bytes_never_panic() {
 #[test]
 fn mutated_packets_never_panic() {
     let mut rng = Rng(42);
-    for i in 0..4000 {
+    for i in 0..iters(4000) {
         let profile = if i % 3 == 0 { Profile::Rfc } else { Profile::Linux };
         let n = node(&mut rng, profile);
         let mut p = valid_packet(&mut rng);
-        for _ in 0..1 + rng.below(4) {
+        if profile == Profile::Rfc && rng.chance(60) {
+            // IOAM Option-Type at 47: Incremental (grows the packet) or DEX.
+            p[47] = if rng.chance(80) { 1 } else { 4 };
+        }
+        for _ in 0..rng.below(4) {
             let at = rng.below(p.len() as u64) as usize;
             p[at] = rng.byte();
         }
@@ -188,7 +197,7 @@ fn mutated_packets_never_panic() {
 fn batch_with_random_descriptors_never_panics() {
     let mut rng = Rng(7);
     let n = node(&mut rng, Profile::Rfc);
-    for _ in 0..300 {
+    for _ in 0..iters(300) {
         let mut buf: Vec<u8> = (0..rng.below(2000)).map(|_| rng.byte()).collect();
         let count = rng.below(6) as usize;
         let mut desc: Vec<u32> = (0..count * 4).map(|_| if rng.chance(70) { rng.below(2100) as u32 } else { rng.next() as u32 }).collect();
@@ -217,7 +226,7 @@ fn batch_with_random_descriptors_never_panics() {
 fn prealloc_transit_invariants() {
     let mut rng = Rng(2026);
     let mut counts = [0usize; 4];
-    for _ in 0..5000 {
+    for _ in 0..iters(5000) {
         let n = node(&mut rng, Profile::Linux);
         let p = valid_packet(&mut rng);
         let mut m = meta(&mut rng);
@@ -299,4 +308,46 @@ fn deterministic_outputs() {
         acc
     };
     assert_eq!(run(), run());
+}
+
+/// rfc Incremental append: the payload never moves or changes, Payload Length and HdrExtLen
+/// stay consistent, the grown packet passes the Linux TLV walk, and RemainingLen falls by the
+/// element's words.
+#[test]
+fn incremental_append_keeps_packet_well_formed() {
+    let mut rng = Rng(77);
+    let mut appended = 0;
+    for _ in 0..iters(3000) {
+        let n = node(&mut rng, Profile::Rfc);
+        let mut p = valid_packet(&mut rng);
+        p[47] = 1;
+        p[50] &= !0x04; // no Overflow
+        let mut m = meta(&mut rng);
+        m.ingress_if = 0;
+        if !n.config().interfaces[0].ioam6_enabled {
+            continue;
+        }
+        let head = 64;
+        let mut slot = vec![0u8; head];
+        slot.extend_from_slice(&p);
+        let len = p.len();
+        let hbh_end = 40 + (p[41] as usize + 1) * 8;
+        let o = transit(&n, &mut slot, head, len, &m);
+        let q = slot[o.off..o.off + o.len].to_vec();
+        assert_eq!(o.off + o.len, head + len, "the payload end does not move");
+        assert_eq!(&q[q.len() - (len - hbh_end)..], &p[hbh_end..], "payload untouched");
+        assert_eq!(u16::from_be_bytes([q[4], q[5]]) as usize + 40, q.len());
+        let new_hbh = (q[41] as usize + 1) * 8;
+        assert_eq!(new_hbh - (hbh_end - 40), q.len() - len);
+        if o.reason == Reason::Appended && q.len() > len {
+            appended += 1;
+            assert_eq!(q[51] & 0x7f, (p[51] & 0x7f) - (q[45] - p[45]) / 4, "RemainingLen");
+            let mut r = q.clone();
+            r[47] = 0xEE; // make it an ignored Option-Type: only the generic walk runs
+            let rl = r.len();
+            let lin = Node::new(NodeConfig { interfaces: n.config().interfaces.clone(), ..Default::default() }).unwrap();
+            assert_eq!(transit(&lin, &mut r, 0, rl, &m).verdict(), Verdict::Pass, "grown HbH passes ip6_parse_tlv");
+        }
+    }
+    assert!(appended > 100, "{appended}");
 }

@@ -291,6 +291,26 @@ mod tests {
         assert_eq!(&p[72..80], &[0xCD; 8]);
         assert_eq!(p[51], 1);
         assert_eq!(&p[84..88], &[64, 0, 0, 1]);
+        // A CLT-patched transit node reads the 32-octet header and writes after the IDs.
+        let (ooff, olen) = (o.off, o.len);
+        let r = transit(&n, &mut slot, ooff, olen, &Meta { ingress_if: 1, egress_if: 0, ..Default::default() });
+        assert_eq!(r.reason, Reason::Written);
+        let p = &slot[r.off..r.off + r.len];
+        assert_eq!((p[51], &p[80..84]), (0, &[63u8, 0, 0, 1][..]));
+        assert_eq!(&p[56..72], &[0xAB; 16]);
+        // An unpatched node (namespace without clt_legacy) sees only 8 octets of data space
+        // beyond the 8-octet header: RemLen 1 fits there, so it writes inside the ID block.
+        let mut c2 = n.config().clone();
+        c2.namespaces[0].clt_legacy = false;
+        c2.encap = None;
+        let plain = Node::new(c2).unwrap();
+        let mut s2 = slot.clone();
+        let mut p2 = s2[r.off..r.off + r.len].to_vec();
+        p2[51] = 1;
+        s2[r.off..r.off + r.len].copy_from_slice(&p2);
+        let r2 = transit(&plain, &mut s2, r.off, r.len, &Meta { ingress_if: 1, egress_if: 0, ..Default::default() });
+        assert_eq!(r2.reason, Reason::Written);
+        assert_eq!(&s2[r.off + 56..r.off + 60], &[63, 0, 0, 1]);
     }
 
     #[test]

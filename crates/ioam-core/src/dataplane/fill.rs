@@ -141,6 +141,7 @@ pub struct FillCtx<'m> {
 /// bit 22) into `out`, which must be exactly `(node_len + sclen) × 4` octets.
 /// Linux `__ioam6_fill_trace_data`; the rfc profile also reports transit delay and buffer
 /// occupancy from the meta.
+#[inline]
 pub fn fill_element(node: &Node, ns: &NsEntry, trace_type: u32, ctx: &FillCtx<'_>, out: &mut [u8]) {
     let meta = ctx.meta;
     let rfc = node.profile == Profile::Rfc;
@@ -207,28 +208,29 @@ pub(crate) mod th {
 /// extend at least `hdr + RemainingLen×4` octets (the caller checked the option length).
 /// O set → nothing; RemainingLen 0 or < NodeLen + sclen → set O; else write the element at
 /// data + (RemainingLen − NodeLen − sclen)×4 and decrement RemainingLen.
+#[inline]
 pub fn fill_prealloc(node: &Node, ns: &NsEntry, trace: &mut [u8], hdr: usize, ctx: &FillCtx<'_>) -> Reason {
-    let (Some(&b2), Some(&b3)) = (trace.get(2), trace.get(3)) else { return Reason::NoIoam };
-    if b2 & th::O != 0 {
+    let trace_len = trace.len();
+    let Some(h) = trace.first_chunk_mut::<8>() else { return Reason::NoIoam };
+    if h[2] & th::O != 0 {
         return Reason::OverflowPreset;
     }
-    let ty = super::transit::be32(trace, 4) >> 8;
-    let nodelen = (b2 >> th::NODELEN_SHIFT) as u32;
-    let remlen = (b3 & th::REMLEN_MASK) as u32;
+    let ty = u32::from_be_bytes([0, h[4], h[5], h[6]]);
+    let nodelen = (h[2] >> th::NODELEN_SHIFT) as u32;
+    let remlen = (h[3] & th::REMLEN_MASK) as u32;
     let need = nodelen + ns.sclen(ty);
     if remlen == 0 || remlen < need {
-        if let Some(b) = trace.get_mut(2) {
-            *b |= th::O;
-        }
+        h[2] |= th::O;
         return Reason::OverflowSet;
     }
     let start = hdr + ((remlen - need) as usize) * 4;
     let end = start + need as usize * 4;
+    if end > trace_len {
+        return Reason::NoIoam;
+    }
+    h[3] = (h[3] & !th::REMLEN_MASK) | ((remlen - need) as u8 & th::REMLEN_MASK);
     let Some(elem) = trace.get_mut(start..end) else { return Reason::NoIoam };
     fill_element(node, ns, ty, ctx, elem);
-    if let Some(b) = trace.get_mut(3) {
-        *b = (b3 & !th::REMLEN_MASK) | ((remlen - need) as u8 & th::REMLEN_MASK);
-    }
     Reason::Written
 }
 

@@ -11,6 +11,17 @@
 //!
 //! Inputs that Linux would read from the machine (clock, qdisc backlog, routing result) come in
 //! a [`Meta`]; the node's configuration comes compiled in a [`Node`].
+//!
+//! Operations (each returns an [`Outcome`]; a drop never panics and never writes outside the slot):
+//! - [`transit::transit`]: receive path on the Hop-by-Hop header (`ip6_rcv_core` length checks,
+//!   `ip6_parse_tlv`, `ipv6_hop_ioam`, `ioam6_fill_trace_data` with is_input = true). It does not
+//!   forward: the caller decrements the hop limit afterwards, as the Linux forwarder does.
+//! - [`encap::encap`]: `ioam6_iptunnel` (inline / encap / auto, freq k/n, CLT legacy block,
+//!   rfc Incremental), then the encapsulating node's own fill (is_input = false).
+//! - [`decap::decap`]: receive as above, then remove the outer header (ip6ip6) or the IOAM
+//!   option(s) / whole HbH (inline), handing the HbH bytes back.
+//! - [`batch`]: the same over the batch ABI tables (docs/DESIGN.md).
+//! - [`fill`]: the table-driven per-bit fill; [`node`]: the compiled configuration.
 
 pub mod batch;
 pub mod decap;

@@ -95,7 +95,8 @@ fn cfg_err(what: &'static str) -> Error {
 impl Node {
     /// Validates `cfg` ([`NodeConfig::validate`]) and precomputes what the fill needs.
     /// Beyond `validate`, rejects a CLT legacy encap whose option would exceed 255 octets
-    /// (34 + size > 255).
+    /// (34 + size > 255) and a CLT legacy Incremental trace (the CLT patch only knows
+    /// Pre-allocated traces).
     pub fn new(cfg: NodeConfig) -> Result<Node> {
         cfg.validate()?;
         let ifs = cfg
@@ -187,6 +188,9 @@ impl Node {
 /// Incremental (rfc): the same carrier with IOAM Option-Type 1 and no data space (the
 /// RemainingLen budget is size/4).
 fn build_encap(e: &crate::config::EncapConfig) -> Result<EncapPlan> {
+    if e.incremental && e.clt_legacy {
+        return Err(cfg_err("the CLT legacy layout only exists for Pre-allocated traces"));
+    }
     let size = e.size as usize;
     let hdr = if e.clt_legacy { CLT_TRACE_HDR } else { TRACE_HDR };
     let space = if e.incremental { 0 } else { size };

@@ -15,9 +15,17 @@
 //! * TLV walk (`ip6_parse_tlv`, max_hbh_opts_cnt = 8, unknowns allowed): a Pad1/PadN run longer
 //!   than 7 octets, a non-zero PadN octet, an option overrunning the header, a 9th non-pad
 //!   option, a Router Alert whose length ≠ 2, a bad Jumbo option, or a CALIPSO option (no DOI
-//!   configured on the node, so `calipso_validate` fails) → `DropHbhMalformed`; an unknown
+//!   configured; the capture kernel has CONFIG_NETLABEL=y, so `calipso_validate` needs one) →
+//!   `DropHbhMalformed`; an unknown
 //!   option with action bits 01/10/11 → `DropUnknownOption`.
-//! * Each IOAM option (0x31): `ipv6_hop_ioam`'s ordered checks, see [`hop_ioam`].
+//! * Each IOAM option (0x31), `ipv6_hop_ioam`'s ordered checks: misaligned (offset from the
+//!   IPv6 header not 4n) → `DropMisaligned`, first and always; ingress interface disabled (or
+//!   none) → `IgnoredDisabled`; Opt Data Len < 2 → `DropOptLenShort`; IOAM Option-Type ≠ 0 →
+//!   `IgnoredOptionType` (rfc: 1 = Incremental append, 4 = DEX → `ExportRequested`); Opt Data
+//!   Len < 10 (34 for a CLT legacy namespace) → `DropTraceTruncated`; < 10 + 4×RemainingLen →
+//!   `DropRemainingLen`; NodeLen ≠ computed → `DropNodeLen`; unknown namespace →
+//!   `IgnoredNamespace`; then the fill: O set → `OverflowPreset`; no room → `OverflowSet`;
+//!   else `Written`.
 //!
 //! Fills done before a later drop stay in the bytes (Linux modifies the header in place).
 //! Outcome: the first drop, else the reason of the last IOAM option met, offset = that
@@ -246,6 +254,7 @@ pub fn transit(node: &Node, slot: &mut [u8], off: usize, len: usize, meta: &Meta
 /// < 2 → drop; Option-Type ≠ 0 → ignore (linux; rfc also handles 1 and 4); trace header
 /// truncated → drop; RemainingLen beyond the option → drop; NodeLen ≠ computed → drop;
 /// unknown namespace → ignore; then `ioam6_fill_trace_data` (is_input = true).
+#[inline(always)]
 fn hop_ioam(node: &Node, slot: &mut [u8], pos: &mut Pos, o: usize, meta: &Meta, rfc: bool) -> Result<OptOut, Reason> {
     if o & 3 != 0 {
         return Err(Reason::DropMisaligned);
@@ -264,23 +273,25 @@ fn hop_ioam(node: &Node, slot: &mut [u8], pos: &mut Pos, o: usize, meta: &Meta, 
             if opt_len < 2 + TRACE_HDR {
                 return Err(Reason::DropTraceTruncated);
             }
-            let ns = node.namespace(be16(pkt, t));
+            let hop_lim = at(pkt, 7).wrapping_sub(1);
+            // The walk checked that the option fits in the header (and so in the packet).
+            let Some(trace) = pkt.get_mut(t..o + 2 + opt_len) else { return Err(Reason::DropHbhMalformed) };
+            let Some(&h) = trace.first_chunk::<TRACE_HDR>() else { return Err(Reason::DropTraceTruncated) };
+            let ns = node.namespace(u16::from_be_bytes([h[0], h[1]]));
             let hdr = if ns.is_some_and(|n| n.clt_legacy) { CLT_TRACE_HDR } else { TRACE_HDR };
             if opt_len < 2 + hdr {
                 return Err(Reason::DropTraceTruncated);
             }
-            let remlen = (at(pkt, t + 3) & th::REMLEN_MASK) as usize;
+            let remlen = (h[3] & th::REMLEN_MASK) as usize;
             if opt_len < 2 + hdr + remlen * 4 {
                 return Err(Reason::DropRemainingLen);
             }
-            if at(pkt, t + 2) >> th::NODELEN_SHIFT != node_len(be32(pkt, t + 4) >> 8) {
+            if h[2] >> th::NODELEN_SHIFT != node_len(u32::from_be_bytes([0, h[4], h[5], h[6]])) {
                 return Err(Reason::DropNodeLen);
             }
             let Some(ns) = ns else { return Ok(Reason::IgnoredNamespace.into()) };
-            let ctx = FillCtx { hop_lim: at(pkt, 7).wrapping_sub(1), meta };
-            let loopback = rfc && at(pkt, t + 2) & th::L != 0;
-            let trace = pkt.get_mut(t..o + 2 + opt_len).unwrap_or(&mut []);
-            Ok(OptOut { reason: fill_prealloc(node, ns, trace, hdr, &ctx), loopback })
+            let loopback = rfc && h[2] & th::L != 0;
+            Ok(OptOut { reason: fill_prealloc(node, ns, trace, hdr, &FillCtx { hop_lim, meta }), loopback })
         }
         IOAM_INCREMENTAL if rfc => {
             if opt_len < 2 + TRACE_HDR {
@@ -574,5 +585,80 @@ mod tests {
         let (mut slot, len) = incr_pkt("11010100310a0001007b1001c0000000");
         let o = transit(&n, &mut slot, 64, len, &meta());
         assert_eq!((o.reason, slot[64 + 50]), (Reason::OverflowSet, 0x14));
+    }
+
+    /// IPv6 (HL 64, UDP after the HbH) + the given HbH octets + 8 octets of payload.
+    fn with_hbh(hbh: &str) -> Vec<u8> {
+        let mut p = hex(&A2[..80]);
+        let h = hex(hbh);
+        p[4..6].copy_from_slice(&((h.len() + 8) as u16).to_be_bytes());
+        p.extend_from_slice(&h);
+        p.extend_from_slice(&[9; 8]);
+        p
+    }
+
+    #[test]
+    fn several_ioam_options_each_processed_and_fill_kept_before_a_later_drop() {
+        let n = r1(Profile::Linux);
+        // Two traces (ns 123, NodeLen 1, RemLen 1) then 4 octets: PadN2 or an unknown drop option.
+        let two = "11040100310e0000007b08018000000000000000310e0000007b08018000000000000000";
+        let mut p = with_hbh(&format!("{two}01020000"));
+        let len = p.len();
+        let o = transit(&n, &mut p, 0, len, &meta());
+        assert_eq!((o.reason, o.offset, o.aux), (Reason::Written, 60, 2));
+        assert_eq!((p[51], p[67]), (0, 0));
+        assert_eq!(&p[56..60], &[63, 0, 0, 1]);
+        assert_eq!(&p[72..76], &[63, 0, 0, 1]);
+        // Same, but the last option is unknown with action 01: dropped, fills stay in the bytes.
+        let mut q = with_hbh(&format!("{two}5e020000"));
+        let len = q.len();
+        let o = transit(&n, &mut q, 0, len, &meta());
+        assert_eq!((o.reason, o.offset), (Reason::DropUnknownOption, 76));
+        assert_eq!(&q[56..60], &[63, 0, 0, 1]);
+        assert_eq!(&q[72..76], &[63, 0, 0, 1]);
+    }
+
+    #[test]
+    fn rfc_dex_and_loopback() {
+        let n = r1(Profile::Rfc);
+        // DEX (type 4): ns 123, flags 0, ext 0, trace type 0x800000.
+        let mut p = with_hbh("11010100310a0004007b000080000000");
+        let len = p.len();
+        let before = p.clone();
+        let o = transit(&n, &mut p, 0, len, &meta());
+        assert_eq!((o.reason, o.aux), (Reason::ExportRequested, 1));
+        assert_eq!(p, before, "DEX is not modified en route");
+        // DEX claiming a Flow ID without room for it: malformed.
+        let mut p = with_hbh("11010100310a0004007b008080000000");
+        assert_eq!(transit(&n, &mut p, 0, len, &meta()).reason, Reason::DropTraceTruncated);
+        // Pre-allocated trace with L set: written and loopback requested (rfc only).
+        let mut p = with_hbh("11020100310e0000007b0a01800000000000000001020000");
+        let len = p.len();
+        let mut q = p.clone();
+        let o = transit(&n, &mut p, 0, len, &meta());
+        assert_eq!((o.reason, o.aux), (Reason::Written, 1 | OUT_F_LOOPBACK));
+        let o = transit(&r1(Profile::Linux), &mut q, 0, len, &meta());
+        assert_eq!((o.reason, o.aux), (Reason::Written, 1));
+        assert_eq!(p, q, "same bytes in both profiles");
+    }
+
+    #[test]
+    fn jumbo_option() {
+        let n = r1(Profile::Linux);
+        // plen 0 + Jumbo (at 42, 4n+2) with a length <= 65535: dropped.
+        let mut p = with_hbh("1100c20400000100");
+        p[4] = 0;
+        p[5] = 0;
+        let len = p.len();
+        assert_eq!(transit(&n, &mut p, 0, len, &meta()).reason, Reason::DropHbhMalformed);
+        // A valid jumbogram of 65536 + 40 octets... is longer than our buffer: dropped as too small.
+        let mut p = with_hbh("1100c20400010000");
+        p[4] = 0;
+        p[5] = 0;
+        assert_eq!(transit(&n, &mut p, 0, len, &meta()).reason, Reason::DropMalformedIpv6);
+        let mut big = p.clone();
+        big.resize(40 + 65536 + 3, 0);
+        let o = transit(&n, &mut big, 0, 40 + 65536 + 3, &meta());
+        assert_eq!((o.reason, o.len), (Reason::NoIoam, 40 + 65536));
     }
 }
