@@ -189,6 +189,23 @@ pub(crate) mod serde_util {
         }
     }
 
+    /// `Option<Vec<u8>>` ⇄ hex string (absent when `None`).
+    pub mod opt_hex {
+        use super::*;
+        pub fn serialize<S: Serializer>(v: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
+            match v {
+                Some(x) => s.serialize_some(&to_hex(x)),
+                None => s.serialize_none(),
+            }
+        }
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u8>>, D::Error> {
+            match Option::<String>::deserialize(d)? {
+                Some(s) => from_hex(&s).map(Some).map_err(D::Error::custom),
+                None => Ok(None),
+            }
+        }
+    }
+
     /// Decimal, or `0x` hex, u64 text.
     fn parse_u64(s: &str) -> Result<u64, String> {
         let r = match s.strip_prefix("0x") {

@@ -610,10 +610,15 @@ pub struct TraceRepr {
     /// CLT legacy trace/span IDs (only with [`TraceLayout::CltLegacy`], Pre-allocated only).
     #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
     pub clt: Option<CltRepr>,
-    /// Pre-allocated free space as on the wire (RemainingLen × 4 octets, normally zeros). On emit
-    /// an empty vector means "RemainingLen × 4 zero octets". Always empty for Incremental.
-    #[cfg_attr(feature = "serde", serde(default, with = "super::serde_util::hex"))]
-    pub free_space: Vec<u8>,
+    /// Pre-allocated free space as on the wire (RemainingLen × 4 octets, normally zeros; all the
+    /// data when RemainingLen is too large). Decode always gives `Some` for Pre-allocated and
+    /// `None` for Incremental; on emit `None` means "RemainingLen × 4 zero octets" (Pre-allocated)
+    /// or nothing (Incremental).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none", with = "super::serde_util::opt_hex")
+    )]
+    pub free_space: Option<Vec<u8>>,
     /// Node data list, newest first (the order on the wire).
     pub nodes: Vec<NodeData>,
     /// Node-area octets that could not be decoded as whole elements (with an error); empty
@@ -654,7 +659,7 @@ impl TraceRepr {
             TraceKind::Preallocated => {
                 let free = usize::from(t.remaining_len) * 4;
                 if free > data.len() {
-                    t.free_space = data.to_vec();
+                    t.free_space = Some(data.to_vec());
                     let e = Error {
                         code: ErrorCode::BadRemainingLen,
                         layer: Layer::Trace,
@@ -665,7 +670,7 @@ impl TraceRepr {
                     };
                     return Ok((t, Some(e)));
                 }
-                t.free_space = data[..free].to_vec();
+                t.free_space = Some(data[..free].to_vec());
                 data_at += free;
                 &data[free..]
             }
@@ -710,9 +715,10 @@ impl TraceRepr {
     }
 
     fn free_len(&self, kind: TraceKind) -> usize {
-        match kind {
-            TraceKind::Preallocated if self.free_space.is_empty() => usize::from(self.remaining_len) * 4,
-            _ => self.free_space.len(),
+        match (&self.free_space, kind) {
+            (Some(f), _) => f.len(),
+            (None, TraceKind::Preallocated) => usize::from(self.remaining_len) * 4,
+            (None, TraceKind::Incremental) => 0,
         }
     }
 
@@ -751,10 +757,9 @@ impl TraceRepr {
             pos += CLT_LEN;
         }
         let free = self.free_len(kind);
-        if self.free_space.is_empty() {
-            buf[pos..pos + free].fill(0);
-        } else {
-            buf[pos..pos + free].copy_from_slice(&self.free_space);
+        match &self.free_space {
+            Some(f) => buf[pos..pos + free].copy_from_slice(f),
+            None => buf[pos..pos + free].fill(0),
         }
         pos += free;
         for node in &self.nodes {
@@ -833,7 +838,7 @@ mod tests {
         let t = TraceRepr::parse(&A2_BODY, TraceKind::Preallocated, TraceLayout::Standard).unwrap();
         assert_eq!((t.namespace_id, t.node_len, t.remaining_len, t.trace_type, t.reserved), (123, 2, 0, 0xc00000, 0));
         assert_eq!(t.flags, TraceFlags::default());
-        assert!(t.free_space.is_empty() && t.trailing.is_empty() && t.clt.is_none());
+        assert!(t.free_space == Some(vec![]) && t.trailing.is_empty() && t.clt.is_none());
         assert_eq!(t.nodes, vec![node(61, 3, 301, 0xffff), node(62, 2, 201, 202), node(63, 1, 101, 102)]);
         let mut out = [0u8; 32];
         assert_eq!(t.buffer_len(TraceKind::Preallocated), 32);
@@ -850,13 +855,13 @@ mod tests {
         b[3] = 2; // RemainingLen 2 = budget, not free space.
         let i = TraceRepr::parse(&b, TraceKind::Incremental, TraceLayout::Standard).unwrap();
         assert_eq!((i.remaining_len, i.nodes.len()), (2, 3));
-        assert!(i.free_space.is_empty());
+        assert!(i.free_space.is_none());
         let mut out = [0u8; 32];
         i.emit(TraceKind::Incremental, &mut out).unwrap();
         assert_eq!(out, b);
         // As Pre-allocated the 8 octets after the header are free space, then 2 nodes.
         let p = TraceRepr::parse(&b, TraceKind::Preallocated, TraceLayout::Standard).unwrap();
-        assert_eq!((p.free_space.len(), p.nodes.len()), (8, 2));
+        assert_eq!((p.free_space.unwrap().len(), p.nodes.len()), (8, 2));
     }
 
     #[test]
@@ -890,7 +895,7 @@ mod tests {
         let (t, e) = TraceRepr::parse_lax(&k, TraceKind::Preallocated, TraceLayout::Standard).unwrap();
         let e = e.unwrap();
         assert_eq!((e.code, e.offset, e.needed, e.got), (ErrorCode::BadRemainingLen, 3, 20, 8));
-        assert_eq!((t.free_space.len(), t.nodes.len(), t.remaining_len), (8, 0, 5));
+        assert_eq!((t.free_space.clone().unwrap().len(), t.nodes.len(), t.remaining_len), (8, 0, 5));
         let mut out = [0u8; 16];
         t.emit(TraceKind::Preallocated, &mut out).unwrap();
         assert_eq!(out, k);
@@ -900,7 +905,7 @@ mod tests {
         let (t, e) = TraceRepr::parse_lax(&f3, TraceKind::Preallocated, TraceLayout::Standard).unwrap();
         let e = e.unwrap();
         assert_eq!((e.code, e.layer, e.offset, e.needed, e.got), (ErrorCode::BadNodeLen, Layer::Trace, 2, 2, 1));
-        assert_eq!((t.free_space.len(), t.trailing.len()), (24, 0));
+        assert_eq!((t.free_space.unwrap().len(), t.trailing.len()), (24, 0));
     }
 
     #[test]
@@ -939,8 +944,8 @@ mod tests {
         assert_eq!(&b[20..24], &[0x02, 0x00, 0x03, 0x78]);
         assert_eq!(&b[40..44], &[0x00, 0xff, 0xff, 0xff]);
         let mut back = TraceRepr::parse(&b, TraceKind::Preallocated, TraceLayout::Standard).unwrap();
-        assert_eq!(back.free_space, vec![0; 4]);
-        back.free_space.clear();
+        assert_eq!(back.free_space, Some(vec![0; 4]));
+        back.free_space = None;
         assert_eq!(back, t);
         // OSS length byte pointing past the end: error in layer Oss at the OSS offset.
         let mut c = b.clone();
