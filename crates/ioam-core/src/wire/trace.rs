@@ -112,7 +112,7 @@ pub enum TraceKind {
 
 /// The four trace flags.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize), serde(rename_all = "camelCase"))]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize), serde(rename_all = "camelCase", default))]
 pub struct TraceFlags {
     /// O, RFC 9197 §4.4.1: a node had no room.
     pub overflow: bool,
@@ -600,12 +600,14 @@ pub struct TraceRepr {
     pub namespace_id: u16,
     /// NodeLen as on the wire (4-octet units, excluding OSS); well-formed = [`nodelen_for_type`].
     pub node_len: u8,
+    #[cfg_attr(feature = "serde", serde(default))]
     pub flags: TraceFlags,
     /// RemainingLen (4-octet units, 7 bits).
     pub remaining_len: u8,
     /// 24-bit IOAM-Trace-Type (bit 0 = 0x800000).
     pub trace_type: u32,
     /// Reserved octet after the Trace-Type, kept as seen.
+    #[cfg_attr(feature = "serde", serde(default))]
     pub reserved: u8,
     /// CLT legacy trace/span IDs (only with [`TraceLayout::CltLegacy`], Pre-allocated only).
     #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
@@ -620,6 +622,7 @@ pub struct TraceRepr {
     )]
     pub free_space: Option<Vec<u8>>,
     /// Node data list, newest first (the order on the wire).
+    #[cfg_attr(feature = "serde", serde(default))]
     pub nodes: Vec<NodeData>,
     /// Node-area octets that could not be decoded as whole elements (with an error); empty
     /// when well-formed.
