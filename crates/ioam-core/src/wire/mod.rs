@@ -48,7 +48,7 @@ pub use e2e::{E2eRepr, E2eView};
 pub use exthdr::{ExtHeaderInfo, ExtHeaderIter, ExtHeaderKind, ExtHeaderView};
 pub use ioam::{IoamData, IoamOptionType, IoamRepr, IoamView};
 pub use ipv6::{Ipv6Repr, Ipv6View};
-pub use options::{OptionRepr, OptionView, OptionsIter, RawOption};
+pub use options::{linux_padded, options_header_linux, OptionRepr, OptionView, OptionsIter, RawOption};
 pub use pot::{PotRepr, PotView};
 pub use trace::{
     nodelen_for_type, NodeData, NodeElement, NodeIter, OssRepr, TraceFlags, TraceHeaderView, TraceKind, TraceRepr,

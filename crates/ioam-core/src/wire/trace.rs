@@ -179,6 +179,66 @@ impl<T: AsRef<[u8]>> TraceHeaderView<T> {
     pub fn data(&self) -> &[u8] {
         self.b().get(HEADER_LEN..).unwrap_or(&[])
     }
+
+    /// Offset (from the Namespace-ID) where the data space starts: 8, or 32 with the CLT block.
+    pub const fn data_offset(layout: TraceLayout) -> usize {
+        match layout {
+            TraceLayout::Standard => HEADER_LEN,
+            TraceLayout::CltLegacy => HEADER_LEN + CLT_LEN,
+        }
+    }
+
+    /// `Ok` when NodeLen equals the Trace-Type's value (Linux drops otherwise since 6db8b56eed62).
+    pub fn check_node_len(&self) -> Result<()> {
+        let c = nodelen_for_type(self.trace_type());
+        if self.node_len() != c {
+            return Err(Error {
+                code: ErrorCode::BadNodeLen,
+                layer: Layer::Trace,
+                offset: field::NODELEN_FLAGS,
+                needed: usize::from(c),
+                got: usize::from(self.node_len()),
+                what: "NodeLen differs from the value the Trace-Type implies",
+            });
+        }
+        Ok(())
+    }
+
+    /// Pre-allocated: the RemainingLen × 4 free octets, or `BadRemainingLen` when they run past
+    /// the buffer (Linux: Opt Data Len < 10 + RemainingLen × 4 → drop), `Truncated` when the CLT
+    /// block is missing.
+    pub fn free_space(&self, layout: TraceLayout) -> Result<&[u8]> {
+        let at = Self::data_offset(layout);
+        let b = self.b();
+        if b.len() < at {
+            return Err(Error::truncated(Layer::Clt, HEADER_LEN, CLT_LEN, b.len() - HEADER_LEN, "CLT trace/span ID block"));
+        }
+        let free = usize::from(self.remaining_len()) * 4;
+        b.get(at..at + free).ok_or(Error {
+            code: ErrorCode::BadRemainingLen,
+            layer: Layer::Trace,
+            offset: field::FLAG3_REMLEN,
+            needed: free,
+            got: b.len() - at,
+            what: "RemainingLen × 4 beyond the option data",
+        })
+    }
+
+    /// Pre-allocated: offset (from the Namespace-ID) and octets of the node-data list after the
+    /// free space.
+    pub fn node_area(&self, layout: TraceLayout) -> Result<(usize, &[u8])> {
+        let f = self.free_space(layout)?;
+        let at = Self::data_offset(layout) + f.len();
+        Ok((at, self.b().get(at..).unwrap_or(&[])))
+    }
+
+    /// Pre-allocated: iterator over the node elements (newest first), after checking NodeLen.
+    /// Element offsets are from the Namespace-ID.
+    pub fn nodes(&self, layout: TraceLayout) -> Result<NodeIter<'_>> {
+        self.check_node_len()?;
+        let (at, area) = self.node_area(layout)?;
+        Ok(NodeIter::new(area, self.trace_type(), self.node_len(), at))
+    }
 }
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> TraceHeaderView<T> {
@@ -631,6 +691,27 @@ pub struct TraceRepr {
 }
 
 impl TraceRepr {
+    /// A fresh Pre-allocated trace as an encapsulating node builds it (Linux
+    /// `ioam6_iptunnel.c`): NodeLen from the type, RemainingLen = `data_size` / 4, flags clear,
+    /// zeroed free space, no nodes. `data_size` must be a multiple of 4 in 4..=244 and the type
+    /// must not be 0 (Linux also refuses bits 12-21 and 23; that policy is the caller's).
+    pub fn preallocated(namespace_id: u16, trace_type: u32, data_size: usize) -> Result<TraceRepr> {
+        if data_size == 0 || data_size > DATA_SIZE_MAX || !data_size.is_multiple_of(4) {
+            return Err(Error::new(ErrorCode::BadValue, Layer::Trace, 3, "trace data size must be 4..=244 and a multiple of 4"));
+        }
+        if trace_type == 0 || trace_type > 0xff_ffff {
+            return Err(Error::new(ErrorCode::BadValue, Layer::Trace, 4, "Trace-Type must be non-zero and 24 bits"));
+        }
+        Ok(TraceRepr {
+            namespace_id,
+            node_len: nodelen_for_type(trace_type),
+            remaining_len: (data_size / 4) as u8,
+            trace_type,
+            free_space: Some(vec![0; data_size]),
+            ..TraceRepr::default()
+        })
+    }
+
     /// Parses a trace body (from Namespace-ID to the end of the option). Fails only when the
     /// 8-octet header (or the CLT block when `layout` asks for it) is missing; other problems
     /// come back as the second element with the rest kept:
@@ -850,6 +931,37 @@ mod tests {
         // The same bytes as an Incremental trace decode identically (RemainingLen 0).
         let i = TraceRepr::parse(&A2_BODY, TraceKind::Incremental, TraceLayout::Standard).unwrap();
         assert_eq!(i.nodes, t.nodes);
+    }
+
+    #[test]
+    fn view_free_space_node_area_and_nodes() {
+        let v = TraceHeaderView::new_checked(&A2_BODY[..]).unwrap();
+        v.check_node_len().unwrap();
+        assert_eq!(v.free_space(TraceLayout::Standard).unwrap(), &[] as &[u8]);
+        let (at, area) = v.node_area(TraceLayout::Standard).unwrap();
+        assert_eq!((at, area.len()), (8, 24));
+        let offs: Vec<usize> = v.nodes(TraceLayout::Standard).unwrap().map(|e| e.unwrap().offset).collect();
+        assert_eq!(offs, vec![8, 16, 24]);
+        // CLT layout on a 32-octet body: IDs take 24 octets, nothing left.
+        assert_eq!(v.node_area(TraceLayout::CltLegacy).unwrap(), (32, &[][..]));
+        let mut b = A2_BODY;
+        b[3] = 7; // 28 free octets > 24
+        let e = TraceHeaderView::new_checked(&b[..]).unwrap().nodes(TraceLayout::Standard).unwrap_err();
+        assert_eq!((e.code, e.needed, e.got), (ErrorCode::BadRemainingLen, 28, 24));
+        b[2] = 0x08; // NodeLen 1
+        let e = TraceHeaderView::new_checked(&b[..]).unwrap().nodes(TraceLayout::Standard).unwrap_err();
+        assert_eq!(e.code, ErrorCode::BadNodeLen);
+        let e = TraceHeaderView::new_checked(&A2_BODY[..20]).unwrap().free_space(TraceLayout::CltLegacy).unwrap_err();
+        assert_eq!((e.code, e.layer), (ErrorCode::Truncated, Layer::Clt));
+    }
+
+    #[test]
+    fn preallocated_like_the_kernel() {
+        let t = TraceRepr::preallocated(123, 0xfff002, 236).unwrap();
+        assert_eq!((t.node_len, t.remaining_len, t.buffer_len(TraceKind::Preallocated)), (15, 59, 244));
+        assert!(TraceRepr::preallocated(1, 0x800000, 248).is_err());
+        assert!(TraceRepr::preallocated(1, 0x800000, 6).is_err());
+        assert!(TraceRepr::preallocated(1, 0, 8).is_err());
     }
 
     #[test]
