@@ -211,7 +211,7 @@ impl<T: AsRef<[u8]>> TraceHeaderView<T> {
         let at = Self::data_offset(layout);
         let b = self.b();
         if b.len() < at {
-            return Err(Error::truncated(Layer::Clt, HEADER_LEN, CLT_LEN, b.len() - HEADER_LEN, "CLT trace/span ID block"));
+            return Err(Error::truncated(Layer::Clt, HEADER_LEN, CLT_LEN, b.len().saturating_sub(HEADER_LEN), "CLT trace/span ID block"));
         }
         let free = usize::from(self.remaining_len()) * 4;
         b.get(at..at + free).ok_or(Error {
@@ -219,7 +219,7 @@ impl<T: AsRef<[u8]>> TraceHeaderView<T> {
             layer: Layer::Trace,
             offset: field::FLAG3_REMLEN,
             needed: free,
-            got: b.len() - at,
+            got: b.len().saturating_sub(at),
             what: "RemainingLen × 4 beyond the option data",
         })
     }
