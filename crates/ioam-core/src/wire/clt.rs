@@ -137,7 +137,7 @@ mod tests {
         assert_eq!(c.trace_id[0], 0x01);
         assert_eq!(c.trace_id[15], 0x10);
         assert_eq!(c.span_id, [0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7, 0xa8]);
-        assert_eq!(t.free_space, vec![0; 4]);
+        assert_eq!(t.free_space, Some(vec![0; 4]));
         assert_eq!(t.nodes.len(), 1);
         assert_eq!((t.nodes[0].hop_limit, t.nodes[0].node_id), (Some(63), Some(1)));
         let mut out = [0u8; 40];

@@ -87,10 +87,13 @@ impl<T: AsRef<[u8]>> DexView<T> {
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize), serde(rename_all = "camelCase"))]
 pub struct DexRepr {
     pub namespace_id: u16,
+    #[cfg_attr(feature = "serde", serde(default))]
     pub flags: u8,
+    #[cfg_attr(feature = "serde", serde(default))]
     pub extension_flags: u8,
     /// 24-bit IOAM-Trace-Type the nodes should export.
     pub trace_type: u32,
+    #[cfg_attr(feature = "serde", serde(default))]
     pub reserved: u8,
     /// Extension-Flag bit 0.
     #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]

@@ -113,6 +113,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> IoamView<T> {
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize), serde(rename_all = "camelCase"))]
 pub struct IoamRepr {
     /// MUST be 0 on send, ignored on receipt (RFC 9486 §3); kept as seen.
+    #[cfg_attr(feature = "serde", serde(default))]
     pub reserved: u8,
     pub data: IoamData,
 }

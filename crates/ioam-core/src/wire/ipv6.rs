@@ -159,11 +159,16 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Ipv6View<T> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize), serde(rename_all = "camelCase"))]
 pub struct Ipv6Repr {
+    #[cfg_attr(feature = "serde", serde(default))]
     pub traffic_class: u8,
     /// 20-bit flow label.
+    #[cfg_attr(feature = "serde", serde(default))]
     pub flow_label: u32,
     /// Octets after the fixed header. [`super::encode_packet`] recomputes it.
+    #[cfg_attr(feature = "serde", serde(default))]
     pub payload_len: u16,
+    /// Next Header of the fixed header ([`super::encode_packet`] recomputes it).
+    #[cfg_attr(feature = "serde", serde(default))]
     pub next_header: u8,
     pub hop_limit: u8,
     pub src: Ipv6Addr,

@@ -48,7 +48,7 @@ pub use e2e::{E2eRepr, E2eView};
 pub use exthdr::{ExtHeaderInfo, ExtHeaderIter, ExtHeaderKind, ExtHeaderView};
 pub use ioam::{IoamData, IoamOptionType, IoamRepr, IoamView};
 pub use ipv6::{Ipv6Repr, Ipv6View};
-pub use options::{OptionRepr, OptionView, OptionsIter, RawOption};
+pub use options::{linux_padded, options_header_linux, OptionRepr, OptionView, OptionsIter, RawOption};
 pub use pot::{PotRepr, PotView};
 pub use trace::{
     nodelen_for_type, NodeData, NodeElement, NodeIter, OssRepr, TraceFlags, TraceHeaderView, TraceKind, TraceRepr,
@@ -184,6 +184,23 @@ pub(crate) mod serde_util {
         pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
             match Option::<String>::deserialize(d)? {
                 Some(s) => parse_u64(&s).map(Some).map_err(D::Error::custom),
+                None => Ok(None),
+            }
+        }
+    }
+
+    /// `Option<Vec<u8>>` ⇄ hex string (absent when `None`).
+    pub mod opt_hex {
+        use super::*;
+        pub fn serialize<S: Serializer>(v: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
+            match v {
+                Some(x) => s.serialize_some(&to_hex(x)),
+                None => s.serialize_none(),
+            }
+        }
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u8>>, D::Error> {
+            match Option::<String>::deserialize(d)? {
+                Some(s) => from_hex(&s).map(Some).map_err(D::Error::custom),
                 None => Ok(None),
             }
         }

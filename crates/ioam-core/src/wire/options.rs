@@ -375,6 +375,14 @@ pub fn emit_options_header(next_header: u8, options: &[OptionRepr], buf: &mut [u
     Ok(total)
 }
 
+/// A whole HbH/DOH header with these options and Linux's padding, as bytes.
+pub fn options_header_linux(next_header: u8, options: &[OptionRepr]) -> Result<Vec<u8>> {
+    let padded = linux_padded(options);
+    let mut v = vec![0u8; options_header_len(&padded)];
+    emit_options_header(next_header, &padded, &mut v)?;
+    Ok(v)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -463,6 +471,12 @@ mod tests {
         assert_eq!(buf[20..], [1, 2, 0, 0]);
         // Unpadded lists are refused.
         assert_eq!(emit_options_header(17, core::slice::from_ref(&o), &mut buf).unwrap_err().code, ErrorCode::BadLength);
+        // The whole header in one call: what ioam6_iptunnel.c builds for a 4-octet 0x800000 trace
+        // (`[nh][hdrlen][01 00][31][10+S][00][00]` + header + S zeros + `01 02 00 00`).
+        let t = crate::wire::TraceRepr::preallocated(123, 0x800000, 4).unwrap();
+        let o = OptionRepr::Ioam(IoamRepr { reserved: 0, data: IoamData::PreallocatedTrace(t) });
+        let h = options_header_linux(41, &[o]).unwrap();
+        assert_eq!(h, [41, 2, 1, 0, 0x31, 14, 0, 0, 0, 0x7b, 0x08, 0x01, 0x80, 0, 0, 0, 0, 0, 0, 0, 1, 2, 0, 0]);
         // Pad1 for a single octet.
         assert_eq!(pad(1), Some(OptionRepr::Pad1));
     }

@@ -76,6 +76,7 @@ impl<T: AsRef<[u8]>> PotView<T> {
 pub struct PotRepr {
     pub namespace_id: u16,
     pub pot_type: u8,
+    #[cfg_attr(feature = "serde", serde(default))]
     pub flags: u8,
     /// POT Type 0: Random (JSON: decimal string).
     #[cfg_attr(

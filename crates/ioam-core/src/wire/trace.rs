@@ -112,7 +112,7 @@ pub enum TraceKind {
 
 /// The four trace flags.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize), serde(rename_all = "camelCase"))]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize), serde(rename_all = "camelCase", default))]
 pub struct TraceFlags {
     /// O, RFC 9197 §4.4.1: a node had no room.
     pub overflow: bool,
@@ -178,6 +178,66 @@ impl<T: AsRef<[u8]>> TraceHeaderView<T> {
     /// Everything after the 8-octet header.
     pub fn data(&self) -> &[u8] {
         self.b().get(HEADER_LEN..).unwrap_or(&[])
+    }
+
+    /// Offset (from the Namespace-ID) where the data space starts: 8, or 32 with the CLT block.
+    pub const fn data_offset(layout: TraceLayout) -> usize {
+        match layout {
+            TraceLayout::Standard => HEADER_LEN,
+            TraceLayout::CltLegacy => HEADER_LEN + CLT_LEN,
+        }
+    }
+
+    /// `Ok` when NodeLen equals the Trace-Type's value (Linux drops otherwise since 6db8b56eed62).
+    pub fn check_node_len(&self) -> Result<()> {
+        let c = nodelen_for_type(self.trace_type());
+        if self.node_len() != c {
+            return Err(Error {
+                code: ErrorCode::BadNodeLen,
+                layer: Layer::Trace,
+                offset: field::NODELEN_FLAGS,
+                needed: usize::from(c),
+                got: usize::from(self.node_len()),
+                what: "NodeLen differs from the value the Trace-Type implies",
+            });
+        }
+        Ok(())
+    }
+
+    /// Pre-allocated: the RemainingLen × 4 free octets, or `BadRemainingLen` when they run past
+    /// the buffer (Linux: Opt Data Len < 10 + RemainingLen × 4 → drop), `Truncated` when the CLT
+    /// block is missing.
+    pub fn free_space(&self, layout: TraceLayout) -> Result<&[u8]> {
+        let at = Self::data_offset(layout);
+        let b = self.b();
+        if b.len() < at {
+            return Err(Error::truncated(Layer::Clt, HEADER_LEN, CLT_LEN, b.len().saturating_sub(HEADER_LEN), "CLT trace/span ID block"));
+        }
+        let free = usize::from(self.remaining_len()) * 4;
+        b.get(at..at + free).ok_or(Error {
+            code: ErrorCode::BadRemainingLen,
+            layer: Layer::Trace,
+            offset: field::FLAG3_REMLEN,
+            needed: free,
+            got: b.len().saturating_sub(at),
+            what: "RemainingLen × 4 beyond the option data",
+        })
+    }
+
+    /// Pre-allocated: offset (from the Namespace-ID) and octets of the node-data list after the
+    /// free space.
+    pub fn node_area(&self, layout: TraceLayout) -> Result<(usize, &[u8])> {
+        let f = self.free_space(layout)?;
+        let at = Self::data_offset(layout) + f.len();
+        Ok((at, self.b().get(at..).unwrap_or(&[])))
+    }
+
+    /// Pre-allocated: iterator over the node elements (newest first), after checking NodeLen.
+    /// Element offsets are from the Namespace-ID.
+    pub fn nodes(&self, layout: TraceLayout) -> Result<NodeIter<'_>> {
+        self.check_node_len()?;
+        let (at, area) = self.node_area(layout)?;
+        Ok(NodeIter::new(area, self.trace_type(), self.node_len(), at))
     }
 }
 
@@ -600,21 +660,29 @@ pub struct TraceRepr {
     pub namespace_id: u16,
     /// NodeLen as on the wire (4-octet units, excluding OSS); well-formed = [`nodelen_for_type`].
     pub node_len: u8,
+    #[cfg_attr(feature = "serde", serde(default))]
     pub flags: TraceFlags,
     /// RemainingLen (4-octet units, 7 bits).
     pub remaining_len: u8,
     /// 24-bit IOAM-Trace-Type (bit 0 = 0x800000).
     pub trace_type: u32,
     /// Reserved octet after the Trace-Type, kept as seen.
+    #[cfg_attr(feature = "serde", serde(default))]
     pub reserved: u8,
     /// CLT legacy trace/span IDs (only with [`TraceLayout::CltLegacy`], Pre-allocated only).
     #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
     pub clt: Option<CltRepr>,
-    /// Pre-allocated free space as on the wire (RemainingLen × 4 octets, normally zeros). On emit
-    /// an empty vector means "RemainingLen × 4 zero octets". Always empty for Incremental.
-    #[cfg_attr(feature = "serde", serde(default, with = "super::serde_util::hex"))]
-    pub free_space: Vec<u8>,
+    /// Pre-allocated free space as on the wire (RemainingLen × 4 octets, normally zeros; all the
+    /// data when RemainingLen is too large). Decode always gives `Some` for Pre-allocated and
+    /// `None` for Incremental; on emit `None` means "RemainingLen × 4 zero octets" (Pre-allocated)
+    /// or nothing (Incremental).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none", with = "super::serde_util::opt_hex")
+    )]
+    pub free_space: Option<Vec<u8>>,
     /// Node data list, newest first (the order on the wire).
+    #[cfg_attr(feature = "serde", serde(default))]
     pub nodes: Vec<NodeData>,
     /// Node-area octets that could not be decoded as whole elements (with an error); empty
     /// when well-formed.
@@ -623,6 +691,27 @@ pub struct TraceRepr {
 }
 
 impl TraceRepr {
+    /// A fresh Pre-allocated trace as an encapsulating node builds it (Linux
+    /// `ioam6_iptunnel.c`): NodeLen from the type, RemainingLen = `data_size` / 4, flags clear,
+    /// zeroed free space, no nodes. `data_size` must be a multiple of 4 in 4..=244 and the type
+    /// must not be 0 (Linux also refuses bits 12-21 and 23; that policy is the caller's).
+    pub fn preallocated(namespace_id: u16, trace_type: u32, data_size: usize) -> Result<TraceRepr> {
+        if data_size == 0 || data_size > DATA_SIZE_MAX || !data_size.is_multiple_of(4) {
+            return Err(Error::new(ErrorCode::BadValue, Layer::Trace, 3, "trace data size must be 4..=244 and a multiple of 4"));
+        }
+        if trace_type == 0 || trace_type > 0xff_ffff {
+            return Err(Error::new(ErrorCode::BadValue, Layer::Trace, 4, "Trace-Type must be non-zero and 24 bits"));
+        }
+        Ok(TraceRepr {
+            namespace_id,
+            node_len: nodelen_for_type(trace_type),
+            remaining_len: (data_size / 4) as u8,
+            trace_type,
+            free_space: Some(vec![0; data_size]),
+            ..TraceRepr::default()
+        })
+    }
+
     /// Parses a trace body (from Namespace-ID to the end of the option). Fails only when the
     /// 8-octet header (or the CLT block when `layout` asks for it) is missing; other problems
     /// come back as the second element with the rest kept:
@@ -654,7 +743,7 @@ impl TraceRepr {
             TraceKind::Preallocated => {
                 let free = usize::from(t.remaining_len) * 4;
                 if free > data.len() {
-                    t.free_space = data.to_vec();
+                    t.free_space = Some(data.to_vec());
                     let e = Error {
                         code: ErrorCode::BadRemainingLen,
                         layer: Layer::Trace,
@@ -665,7 +754,7 @@ impl TraceRepr {
                     };
                     return Ok((t, Some(e)));
                 }
-                t.free_space = data[..free].to_vec();
+                t.free_space = Some(data[..free].to_vec());
                 data_at += free;
                 &data[free..]
             }
@@ -710,9 +799,10 @@ impl TraceRepr {
     }
 
     fn free_len(&self, kind: TraceKind) -> usize {
-        match kind {
-            TraceKind::Preallocated if self.free_space.is_empty() => usize::from(self.remaining_len) * 4,
-            _ => self.free_space.len(),
+        match (&self.free_space, kind) {
+            (Some(f), _) => f.len(),
+            (None, TraceKind::Preallocated) => usize::from(self.remaining_len) * 4,
+            (None, TraceKind::Incremental) => 0,
         }
     }
 
@@ -751,10 +841,9 @@ impl TraceRepr {
             pos += CLT_LEN;
         }
         let free = self.free_len(kind);
-        if self.free_space.is_empty() {
-            buf[pos..pos + free].fill(0);
-        } else {
-            buf[pos..pos + free].copy_from_slice(&self.free_space);
+        match &self.free_space {
+            Some(f) => buf[pos..pos + free].copy_from_slice(f),
+            None => buf[pos..pos + free].fill(0),
         }
         pos += free;
         for node in &self.nodes {
@@ -833,7 +922,7 @@ mod tests {
         let t = TraceRepr::parse(&A2_BODY, TraceKind::Preallocated, TraceLayout::Standard).unwrap();
         assert_eq!((t.namespace_id, t.node_len, t.remaining_len, t.trace_type, t.reserved), (123, 2, 0, 0xc00000, 0));
         assert_eq!(t.flags, TraceFlags::default());
-        assert!(t.free_space.is_empty() && t.trailing.is_empty() && t.clt.is_none());
+        assert!(t.free_space == Some(vec![]) && t.trailing.is_empty() && t.clt.is_none());
         assert_eq!(t.nodes, vec![node(61, 3, 301, 0xffff), node(62, 2, 201, 202), node(63, 1, 101, 102)]);
         let mut out = [0u8; 32];
         assert_eq!(t.buffer_len(TraceKind::Preallocated), 32);
@@ -845,18 +934,49 @@ mod tests {
     }
 
     #[test]
+    fn view_free_space_node_area_and_nodes() {
+        let v = TraceHeaderView::new_checked(&A2_BODY[..]).unwrap();
+        v.check_node_len().unwrap();
+        assert_eq!(v.free_space(TraceLayout::Standard).unwrap(), &[] as &[u8]);
+        let (at, area) = v.node_area(TraceLayout::Standard).unwrap();
+        assert_eq!((at, area.len()), (8, 24));
+        let offs: Vec<usize> = v.nodes(TraceLayout::Standard).unwrap().map(|e| e.unwrap().offset).collect();
+        assert_eq!(offs, vec![8, 16, 24]);
+        // CLT layout on a 32-octet body: IDs take 24 octets, nothing left.
+        assert_eq!(v.node_area(TraceLayout::CltLegacy).unwrap(), (32, &[][..]));
+        let mut b = A2_BODY;
+        b[3] = 7; // 28 free octets > 24
+        let e = TraceHeaderView::new_checked(&b[..]).unwrap().nodes(TraceLayout::Standard).unwrap_err();
+        assert_eq!((e.code, e.needed, e.got), (ErrorCode::BadRemainingLen, 28, 24));
+        b[2] = 0x08; // NodeLen 1
+        let e = TraceHeaderView::new_checked(&b[..]).unwrap().nodes(TraceLayout::Standard).unwrap_err();
+        assert_eq!(e.code, ErrorCode::BadNodeLen);
+        let e = TraceHeaderView::new_checked(&A2_BODY[..20]).unwrap().free_space(TraceLayout::CltLegacy).unwrap_err();
+        assert_eq!((e.code, e.layer), (ErrorCode::Truncated, Layer::Clt));
+    }
+
+    #[test]
+    fn preallocated_like_the_kernel() {
+        let t = TraceRepr::preallocated(123, 0xfff002, 236).unwrap();
+        assert_eq!((t.node_len, t.remaining_len, t.buffer_len(TraceKind::Preallocated)), (15, 59, 244));
+        assert!(TraceRepr::preallocated(1, 0x800000, 248).is_err());
+        assert!(TraceRepr::preallocated(1, 0x800000, 6).is_err());
+        assert!(TraceRepr::preallocated(1, 0, 8).is_err());
+    }
+
+    #[test]
     fn incremental_has_no_free_space() {
         let mut b = A2_BODY;
         b[3] = 2; // RemainingLen 2 = budget, not free space.
         let i = TraceRepr::parse(&b, TraceKind::Incremental, TraceLayout::Standard).unwrap();
         assert_eq!((i.remaining_len, i.nodes.len()), (2, 3));
-        assert!(i.free_space.is_empty());
+        assert!(i.free_space.is_none());
         let mut out = [0u8; 32];
         i.emit(TraceKind::Incremental, &mut out).unwrap();
         assert_eq!(out, b);
         // As Pre-allocated the 8 octets after the header are free space, then 2 nodes.
         let p = TraceRepr::parse(&b, TraceKind::Preallocated, TraceLayout::Standard).unwrap();
-        assert_eq!((p.free_space.len(), p.nodes.len()), (8, 2));
+        assert_eq!((p.free_space.unwrap().len(), p.nodes.len()), (8, 2));
     }
 
     #[test]
@@ -890,7 +1010,7 @@ mod tests {
         let (t, e) = TraceRepr::parse_lax(&k, TraceKind::Preallocated, TraceLayout::Standard).unwrap();
         let e = e.unwrap();
         assert_eq!((e.code, e.offset, e.needed, e.got), (ErrorCode::BadRemainingLen, 3, 20, 8));
-        assert_eq!((t.free_space.len(), t.nodes.len(), t.remaining_len), (8, 0, 5));
+        assert_eq!((t.free_space.clone().unwrap().len(), t.nodes.len(), t.remaining_len), (8, 0, 5));
         let mut out = [0u8; 16];
         t.emit(TraceKind::Preallocated, &mut out).unwrap();
         assert_eq!(out, k);
@@ -900,7 +1020,7 @@ mod tests {
         let (t, e) = TraceRepr::parse_lax(&f3, TraceKind::Preallocated, TraceLayout::Standard).unwrap();
         let e = e.unwrap();
         assert_eq!((e.code, e.layer, e.offset, e.needed, e.got), (ErrorCode::BadNodeLen, Layer::Trace, 2, 2, 1));
-        assert_eq!((t.free_space.len(), t.trailing.len()), (24, 0));
+        assert_eq!((t.free_space.unwrap().len(), t.trailing.len()), (24, 0));
     }
 
     #[test]
@@ -939,8 +1059,8 @@ mod tests {
         assert_eq!(&b[20..24], &[0x02, 0x00, 0x03, 0x78]);
         assert_eq!(&b[40..44], &[0x00, 0xff, 0xff, 0xff]);
         let mut back = TraceRepr::parse(&b, TraceKind::Preallocated, TraceLayout::Standard).unwrap();
-        assert_eq!(back.free_space, vec![0; 4]);
-        back.free_space.clear();
+        assert_eq!(back.free_space, Some(vec![0; 4]));
+        back.free_space = None;
         assert_eq!(back, t);
         // OSS length byte pointing past the end: error in layer Oss at the OSS offset.
         let mut c = b.clone();
