@@ -103,7 +103,16 @@ pub struct EncapConfig {
     pub freq_n: u32,
     /// Write the CLT legacy block (trace ID + span ID, given per packet) after the trace header.
     pub clt_legacy: bool,
+    /// Signalled CLT encoding: with Trace-Type bit 22, the encapsulating node writes its own
+    /// Opaque State Snapshot (RFC 9197 §4.4.2.13) as `[Length 6][this Schema ID][trace ID 16]
+    /// [span ID 8]` from the packet's CLT IDs instead of its namespace's static schema. Transit
+    /// nodes are unchanged. `None`: off. ioamsim's CLT layer uses [`CLT_OSS_SCHEMA`].
+    pub clt_oss_schema: Option<u32>,
 }
+
+/// The Schema ID ioamsim's CLT layer uses for the signalled encoding (operator-assigned, RFC
+/// 9197 §4.4.2.13 leaves Schema IDs to the IOAM domain).
+pub const CLT_OSS_SCHEMA: u32 = 0x0000_C17D;
 
 impl Default for EncapConfig {
     fn default() -> Self {
@@ -118,6 +127,7 @@ impl Default for EncapConfig {
             freq_k: 1,
             freq_n: 1,
             clt_legacy: false,
+            clt_oss_schema: None,
         }
     }
 }
@@ -205,6 +215,14 @@ impl NodeConfig {
             }
             if e.incremental && self.profile != Profile::Rfc {
                 return Err(cfg("incremental traces need the rfc profile (Linux does not implement them)"));
+            }
+            if let Some(sid) = e.clt_oss_schema {
+                if sid > 0x00FF_FFFF {
+                    return Err(cfg("encap clt_oss_schema must be a 24-bit Schema ID"));
+                }
+                if e.clt_legacy || e.incremental {
+                    return Err(cfg("encap clt_oss_schema excludes clt_legacy and incremental (Pre-allocated traces only)"));
+                }
             }
             if e.mode != EncapMode::Inline && e.tundst == [0; 16] {
                 return Err(cfg("encap/auto mode needs tundst"));

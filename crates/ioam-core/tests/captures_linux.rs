@@ -13,7 +13,7 @@ use ioam_core::dataplane::{Meta, Node, Reason, Verdict};
 use std::path::PathBuf;
 
 fn dir() -> PathBuf {
-    PathBuf::from(std::env::var("IOAMSIM_CAPTURES").unwrap_or_else(|_| "/work/shared/captures".into()))
+    PathBuf::from(std::env::var("IOAMSIM_CAPTURES").unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/captures").into()))
 }
 
 /// Classic pcap reader (either byte order, µs or ns magic); link type must be Ethernet (1).

@@ -18,11 +18,15 @@
 //! * CLT legacy (Advanced-Observability/cross-layer-telemetry `CLT.patch`): the trace header
 //!   carries the trace ID (16) and span ID (8) right after its 8 octets, set from the socket
 //!   by `ioam6_do_fill`; RemainingLen counts only the node-data space (opt_len = 34 + size).
+//! * CLT signalled (`clt_oss_schema`, bit 22 set): the encapsulating node's own Opaque State
+//!   Snapshot is `[Length 6][Schema ID][trace ID 16][span ID 8]` from the packet's IDs (RFC 9197
+//!   §4.4.2.13); packets without IDs (none, or all zero: an invalid W3C trace ID) get the
+//!   namespace's snapshot as in Linux. Transit nodes need no change.
 //! * rfc `incremental`: an Incremental Trace (Option-Type 1) with no data space, RemainingLen =
 //!   size/4 as the budget; the node then appends its own element (the option grows).
 //!
 //! aux = octets inserted.
-use super::fill::{fill_prealloc, FillCtx};
+use super::fill::{fill_prealloc, fill_prealloc_snapshot, FillCtx};
 use super::node::{ENCAP_TRACE_OFF, TRACE_HDR};
 use super::transit::{append_incremental, at, be16, put, put16, Pos, IPV6_HDR, NEXTHDR_HOP, NEXTHDR_IPV6};
 use super::{Meta, Node, Outcome, Reason};
@@ -49,6 +53,9 @@ impl CltIds {
         Some(CltIds { trace_id, span_id })
     }
 }
+
+/// Octets of the signalled CLT snapshot: header word + trace ID 16 + span ID 8 (Length 6).
+pub const CLT_OSS_LEN: usize = 28;
 
 fn out(reason: Reason, aux: u32, off: usize, len: usize) -> Outcome {
     Outcome { reason, offset: 0, aux, off, len }
@@ -143,7 +150,20 @@ pub fn encap(node: &Node, state: &mut EncapState, slot: &mut [u8], off: usize, l
             let hdr = if plan.clt_legacy { super::node::CLT_TRACE_HDR } else { TRACE_HDR };
             let end = IPV6_HDR + 6 + at(pkt, IPV6_HDR + 5) as usize;
             if let Some(trace) = pkt.get_mut(t..end) {
-                fill_prealloc(node, ns, trace, hdr, &FillCtx { hop_lim, meta });
+                let ctx = FillCtx { hop_lim, meta };
+                match (plan.clt_oss_schema, clt.filter(|c| **c != CltIds::default())) {
+                    // Signalled CLT encoding: own snapshot `[6][schema][trace ID][span ID]`.
+                    (Some(sid), Some(ids)) => {
+                        let mut oss = [0u8; CLT_OSS_LEN];
+                        oss[..4].copy_from_slice(&((6u32 << 24) | (sid & 0x00FF_FFFF)).to_be_bytes());
+                        oss[4..20].copy_from_slice(&ids.trace_id);
+                        oss[20..].copy_from_slice(&ids.span_id);
+                        fill_prealloc_snapshot(node, ns, trace, hdr, &ctx, &oss);
+                    }
+                    _ => {
+                        fill_prealloc(node, ns, trace, hdr, &ctx);
+                    }
+                }
             }
         }
     }
@@ -178,6 +198,7 @@ mod tests {
                 freq_k: 1,
                 freq_n: 1,
                 clt_legacy: false,
+                clt_oss_schema: None,
             }),
         })
         .unwrap()
@@ -311,6 +332,75 @@ mod tests {
         let r2 = transit(&plain, &mut s2, r.off, r.len, &Meta { ingress_if: 1, egress_if: 0, ..Default::default() });
         assert_eq!(r2.reason, Reason::Written);
         assert_eq!(&s2[r.off + 56..r.off + 60], &[63, 0, 0, 1]);
+    }
+
+    #[test]
+    fn clt_oss_signalled_snapshot() {
+        // Encapsulator: bit 0 + bit 22, own snapshot [6][0x00C17D][trace ID][span ID] = 28 octets.
+        let mut c = alpha(EncapMode::Inline, 0x800002, 40, Profile::Linux).config().clone();
+        if let Some(e) = c.encap.as_mut() {
+            e.clt_oss_schema = Some(CLT_OSS_SCHEMA);
+        }
+        let n = Node::new(c.clone()).unwrap();
+        let ids = CltIds { trace_id: [0xAB; 16], span_id: [0xCD; 8] };
+        let (mut slot, off, len) = udp();
+        let o = encap(&n, &mut EncapState::default(), &mut slot, off, len, &Meta::default(), Some(&ids));
+        // HbH 8 + trace header 8 + 40: same size as without CLT (the IDs use pre-allocated space).
+        assert_eq!((o.reason, o.aux), (Reason::Encapsulated, 56));
+        let p = &slot[o.off..o.off + o.len];
+        assert_eq!((p[45], p[50] >> 3, p[51]), (50, 1, 2), "opt len, NodeLen 1, RemLen 10 - 8");
+        let elem = &p[56 + 8..56 + 40];
+        assert_eq!(&elem[..8], &[64, 0, 0, 1, 6, 0x00, 0xC1, 0x7D]);
+        assert_eq!((&elem[8..24], &elem[24..32]), (&[0xAB; 16][..], &[0xCD; 8][..]));
+        // An unmodified transit node without a schema: NodeLen + `00 FF FF FF`, before it.
+        let mut t = c.clone();
+        t.encap = None;
+        t.namespaces[0].schema = None;
+        t.schemas.clear();
+        t.ioam6_id = 2;
+        let tn = Node::new(t).unwrap();
+        let (ooff, olen) = (o.off, o.len);
+        let r = transit(&tn, &mut slot, ooff, olen, &Meta { ingress_if: 1, egress_if: 0, ..Default::default() });
+        assert_eq!(r.reason, Reason::Written);
+        let p = &slot[r.off..r.off + r.len];
+        assert_eq!((p[51], &p[56..64]), (0, &[63u8, 0, 0, 2, 0, 0xFF, 0xFF, 0xFF][..]));
+        assert_eq!(&p[64 + 8..64 + 24], &[0xAB; 16], "IDs untouched");
+        // No IDs, or all-zero IDs (invalid W3C trace ID): the namespace's static schema, as Linux
+        // (here 4 + 36 octets + NodeLen 1 > 40 → Overflow).
+        for ids in [None, Some(CltIds::default())] {
+            let (mut slot, off, len) = udp();
+            let o = encap(&n, &mut EncapState::default(), &mut slot, off, len, &Meta::default(), ids.as_ref());
+            let p = &slot[o.off..o.off + o.len];
+            assert_eq!((o.reason, p[50] & 0x04, p[51]), (Reason::Encapsulated, 0x04, 10));
+        }
+        // Bit 22 clear: nothing CLT-specific is written.
+        let mut c3 = c.clone();
+        if let Some(e) = c3.encap.as_mut() {
+            e.trace_type = 0x800000;
+        }
+        let n3 = Node::new(c3).unwrap();
+        let (mut slot, off, len) = udp();
+        let o = encap(&n3, &mut EncapState::default(), &mut slot, off, len, &Meta::default(), Some(&ids));
+        let p = &slot[o.off..o.off + o.len];
+        assert_eq!((p[51], &p[92..96]), (9, &[64u8, 0, 0, 1][..]));
+        assert!(!p.windows(4).any(|w| w == [0xAB; 4]));
+    }
+
+    #[test]
+    fn clt_oss_config_checks() {
+        let base = alpha(EncapMode::Inline, 0x800002, 40, Profile::Linux).config().clone();
+        let with = |f: &dyn Fn(&mut EncapConfig)| {
+            let mut c = base.clone();
+            f(c.encap.as_mut().unwrap());
+            Node::new(c).map(|_| ())
+        };
+        assert!(with(&|e| e.clt_oss_schema = Some(CLT_OSS_SCHEMA)).is_ok());
+        assert!(with(&|e| e.clt_oss_schema = Some(0x0100_0000)).is_err());
+        assert!(with(&|e| {
+            e.clt_oss_schema = Some(CLT_OSS_SCHEMA);
+            e.clt_legacy = true;
+        })
+        .is_err());
     }
 
     #[test]

@@ -210,6 +210,19 @@ pub(crate) mod th {
 /// data + (RemainingLen − NodeLen − sclen)×4 and decrement RemainingLen.
 #[inline]
 pub fn fill_prealloc(node: &Node, ns: &NsEntry, trace: &mut [u8], hdr: usize, ctx: &FillCtx<'_>) -> Reason {
+    fill_prealloc_with(node, ns, trace, hdr, ctx, None)
+}
+
+/// [`fill_prealloc`] with the snapshot given per packet (the signalled CLT encoding: the
+/// encapsulating node's `[Length][Schema ID][trace ID][span ID]`, a whole number of words)
+/// instead of the namespace's static schema. With bit 22 clear it is [`fill_prealloc`].
+#[inline]
+pub fn fill_prealloc_snapshot(node: &Node, ns: &NsEntry, trace: &mut [u8], hdr: usize, ctx: &FillCtx<'_>, oss: &[u8]) -> Reason {
+    fill_prealloc_with(node, ns, trace, hdr, ctx, Some(oss))
+}
+
+#[inline(always)]
+fn fill_prealloc_with(node: &Node, ns: &NsEntry, trace: &mut [u8], hdr: usize, ctx: &FillCtx<'_>, oss: Option<&[u8]>) -> Reason {
     let trace_len = trace.len();
     let Some(h) = trace.first_chunk_mut::<8>() else { return Reason::NoIoam };
     if h[2] & th::O != 0 {
@@ -218,7 +231,12 @@ pub fn fill_prealloc(node: &Node, ns: &NsEntry, trace: &mut [u8], hdr: usize, ct
     let ty = u32::from_be_bytes([0, h[4], h[5], h[6]]);
     let nodelen = (h[2] >> th::NODELEN_SHIFT) as u32;
     let remlen = (h[3] & th::REMLEN_MASK) as u32;
-    let need = nodelen + ns.sclen(ty);
+    let oss = oss.filter(|_| ty & TRACE_BIT22 != 0);
+    let sclen = match oss {
+        Some(o) => (o.len() / 4) as u32,
+        None => ns.sclen(ty),
+    };
+    let need = nodelen + sclen;
     if remlen == 0 || remlen < need {
         h[2] |= th::O;
         return Reason::OverflowSet;
@@ -230,7 +248,15 @@ pub fn fill_prealloc(node: &Node, ns: &NsEntry, trace: &mut [u8], hdr: usize, ct
     }
     h[3] = (h[3] & !th::REMLEN_MASK) | ((remlen - need) as u8 & th::REMLEN_MASK);
     let Some(elem) = trace.get_mut(start..end) else { return Reason::NoIoam };
-    fill_element(node, ns, ty, ctx, elem);
+    match oss {
+        None => fill_element(node, ns, ty, ctx, elem),
+        Some(o) => {
+            // The fields (bit 22 cleared: NodeLen words), then the given snapshot.
+            let (fields, snap) = elem.split_at_mut(elem.len().saturating_sub(o.len()));
+            fill_element(node, ns, ty & !TRACE_BIT22, ctx, fields);
+            snap.copy_from_slice(o);
+        }
+    }
     Reason::Written
 }
 

@@ -62,6 +62,8 @@ pub struct EncapPlan {
     pub trace_type: u32,
     pub incremental: bool,
     pub clt_legacy: bool,
+    /// Schema ID of the per-packet CLT snapshot (signalled encoding), only when bit 22 is set.
+    pub clt_oss_schema: Option<u32>,
     /// The Hop-by-Hop header to insert (next header byte 0 is patched per packet).
     pub hbh: Vec<u8>,
 }
@@ -227,6 +229,7 @@ fn build_encap(e: &crate::config::EncapConfig) -> Result<EncapPlan> {
         trace_type: e.trace_type & 0x00FF_FFFF,
         incremental: e.incremental,
         clt_legacy: e.clt_legacy,
+        clt_oss_schema: e.clt_oss_schema.filter(|_| e.trace_type & TRACE_BIT22 != 0),
         hbh: h,
     })
 }

@@ -1,0 +1,497 @@
+/**
+ * `npm run bench` — the ioamsim benchmarks (benchmark.js 2.1.4), see docs/BENCHMARKS.md.
+ *
+ * 1. Self-check: the plain-TS baseline and the per-packet calls give the Rust batch path's bytes.
+ * 2. Dataplane suites (encap, transit Pre-allocated / Incremental, decap): the same work three
+ *    ways in the same run — Rust batch path (one napi call per batch), one napi call per packet,
+ *    plain TS — for trace types 1 / 4 / all fields and batch sizes 1, 16, 256, 4096; a size
+ *    sweep 16..244 octets at batch 256. Decode: native (napi + JSON.parse), native JSON text, TS.
+ * 3. Rust floor: the same core batch loop without the binding (`crates/ioam-bench`, `floor`).
+ * 4. callgrind: instructions per packet of each operation (noise-free).
+ * 5. Simulator: packet-hops/s with 0, 1, 2 workers; peak RSS of a run of N packets.
+ *
+ * Writes `bench/results.json` and `bench/results.md`, prints the tables.
+ * Options: --smoke (each suite briefly, < 60 s), --clock cpu|wall (benchmark.js timer: this
+ * process's CPU time — default, robust on a shared machine — or wall time), --max-time S (per benchmark, default 0.4),
+ * --filter REGEX (benchmark rows), --no-floor, --no-callgrind, --no-sim, --sim-packets N
+ * (default 1000000), --out FILE.
+ * Exits non-zero if a suite errors.
+ * @module
+ */
+import Benchmark from 'benchmark';
+import { spawnSync } from 'node:child_process';
+import { existsSync, writeFileSync, readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join, resolve } from 'node:path';
+import { coreVersion } from '../src/index';
+import { OPS, TRACE_TYPES, workload, type Op, type TypeName } from './corpus';
+import { decodePacket, findings, selfCheck } from './selfcheck';
+import { decodeFn, roundFn, type DecodeWay, type Way } from './ways';
+
+const ROOT = resolve(__dirname, '..');
+
+interface Args {
+  smoke: boolean;
+  clock: 'cpu' | 'wall';
+  maxTime: number;
+  filter: RegExp | undefined;
+  floor: boolean;
+  callgrind: boolean;
+  sim: boolean;
+  simPackets: number;
+  out: string;
+}
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { smoke: false, clock: 'cpu', maxTime: 0.4, filter: undefined, floor: true, callgrind: true, sim: true, simPackets: 1_000_000, out: join(ROOT, 'bench', 'results.json') };
+  for (let i = 0; i < argv.length; i++) {
+    const k = argv[i]!;
+    const v = () => {
+      const x = argv[++i];
+      if (x === undefined) throw new Error(`${k} needs a value`);
+      return x;
+    };
+    if (k === '--smoke') a.smoke = true;
+    else if (k === '--max-time') a.maxTime = Number(v());
+    else if (k === '--clock') {
+      const c = v();
+      if (c !== 'cpu' && c !== 'wall') throw new Error('--clock is cpu or wall');
+      a.clock = c;
+    }
+    else if (k === '--filter') a.filter = new RegExp(v());
+    else if (k === '--no-floor') a.floor = false;
+    else if (k === '--no-callgrind') a.callgrind = false;
+    else if (k === '--no-sim') a.sim = false;
+    else if (k === '--sim-packets') a.simPackets = Number(v());
+    else if (k === '--out') a.out = resolve(v());
+    else throw new Error(`unknown option ${k}`);
+  }
+  if (a.smoke) {
+    a.maxTime = Math.min(a.maxTime, 0.03);
+    a.simPackets = Math.min(a.simPackets, 1500);
+  }
+  return a;
+}
+
+/** The grid. Main: every op × type × batch size at the size a 4-hop (1, 4 fields) or 3-hop (all) path needs. */
+interface Case {
+  suite: 'dataplane' | 'size-sweep';
+  op: Op;
+  type: TypeName;
+  size: number;
+  batch: number;
+}
+
+const MAIN_SIZE: Record<TypeName, number> = { '1': 64, '4': 64, all: 244 };
+
+function grid(smoke: boolean): Case[] {
+  const cases: Case[] = [];
+  const types = Object.keys(TRACE_TYPES) as TypeName[];
+  const batches = smoke ? [16] : [1, 16, 256, 4096];
+  for (const op of OPS) for (const type of smoke ? (['4'] as TypeName[]) : types) for (const batch of batches) cases.push({ suite: 'dataplane', op, type, size: MAIN_SIZE[type], batch });
+  for (const op of ['transit-prealloc', 'encap'] as Op[]) for (const size of smoke ? [16, 244] : [16, 32, 128, 244]) cases.push({ suite: 'size-sweep', op, type: '4', size, batch: smoke ? 16 : 256 });
+  return cases;
+}
+
+interface Timing {
+  nsPerRound: number;
+  rme: number;
+  samples: number;
+}
+
+/**
+ * `process.hrtime` over this process's CPU time (user + system, µs resolution): on a shared
+ * machine the time the process is descheduled does not count. benchmark.js takes its timer from
+ * the context's `process.hrtime` (`Benchmark.runInContext`).
+ */
+function cpuHrtime(prev?: [number, number]): [number, number] {
+  const u = process.cpuUsage();
+  const us = u.user + u.system;
+  const s = Math.floor(us / 1e6);
+  const ns = (us % 1e6) * 1000;
+  if (!prev) return [s, ns];
+  let ds = s - prev[0];
+  let dns = ns - prev[1];
+  if (dns < 0) {
+    ds -= 1;
+    dns += 1e9;
+  }
+  return [ds, dns];
+}
+
+let Bench: typeof Benchmark = Benchmark;
+/** benchmark.js minimum time per cycle (s); undefined = its own (≥ 50 ms with the CPU clock's ~5 µs resolution). */
+let minTime: number | undefined;
+
+function useClock(clock: 'cpu' | 'wall'): void {
+  Bench = clock === 'cpu' ? (Benchmark.runInContext({ process: { hrtime: cpuHrtime } }) as typeof Benchmark) : Benchmark;
+}
+
+function time(name: string, fn: () => unknown, maxTime: number): Timing {
+  const g = (globalThis as { gc?: () => void }).gc;
+  if (g) g();
+  const b = new Bench(name, fn, { maxTime, minSamples: maxTime < 0.1 ? 2 : 5, initCount: 1, ...(minTime ? { minTime } : {}) });
+  b.run();
+  const err = (b as unknown as { error?: Error }).error;
+  if (err) throw new Error(`benchmark ${name} failed: ${err.message}`);
+  if (!b.hz || !Number.isFinite(b.hz)) throw new Error(`benchmark ${name}: no result`);
+  return { nsPerRound: 1e9 / b.hz, rme: b.stats.rme, samples: b.stats.sample.length };
+}
+
+export interface Row extends Case {
+  /** ns per packet, reset subtracted (batch, ts) */
+  batchNs: number | null;
+  perPacketNs: number | null;
+  tsNs: number | null;
+  resetNs: number;
+  rme: { batch: number | null; perPacket: number | null; ts: number | null };
+  /** Rust floor (no binding), ns/packet, from `ioam-bench floor` in the same run */
+  floorNs?: number | null;
+  /** callgrind instructions per packet of the core operation */
+  instrPerPacket?: number | null;
+}
+
+function runCase(c: Case, maxTime: number): Row {
+  const w = workload(c.op, c.type, c.size, c.batch);
+  const label = `${c.op} type ${c.type} size ${c.size} batch ${c.batch}`;
+  const t = (way: Way) => time(`${label} ${way}`, roundFn(w, way), maxTime);
+  const reset = t('reset');
+  const batch = t('batch');
+  const per = c.op === 'transit-incremental' && findings.perPacketIncrementalNoRoom ? null : t('perPacket');
+  const ts = t('ts');
+  const net = (x: Timing) => Math.max(0, (x.nsPerRound - reset.nsPerRound) / c.batch);
+  return {
+    ...c,
+    batchNs: net(batch),
+    perPacketNs: per ? per.nsPerRound / c.batch : null,
+    tsNs: net(ts),
+    resetNs: reset.nsPerRound / c.batch,
+    rme: { batch: batch.rme, perPacket: per?.rme ?? null, ts: ts.rme },
+  };
+}
+
+interface DecodeRow {
+  type: TypeName;
+  size: number;
+  batch: number;
+  nativeNs: number;
+  nativeJsonNs: number;
+  tsNs: number;
+}
+
+function runDecode(type: TypeName, size: number, n: number, maxTime: number): DecodeRow {
+  const p = decodePacket(type, size);
+  const t = (way: DecodeWay) => time(`decode type ${type} ${way}`, decodeFn(p, n, way), maxTime).nsPerRound / n;
+  return { type, size, batch: n, nativeNs: t('native'), nativeJsonNs: t('nativeJson'), tsNs: t('ts') };
+}
+
+/** The `ioam-bench` binary (Rust floor + callgrind driver), building it if asked. */
+function benchBinary(build: boolean): string | undefined {
+  const candidates = [
+    process.env['IOAM_BENCH_BIN'],
+    process.env['CARGO_TARGET_DIR'] && join(process.env['CARGO_TARGET_DIR'], 'release', 'ioam-bench'),
+    join(ROOT, 'crates', 'ioam-bench', 'target', 'release', 'ioam-bench'),
+    '/tmp/target-bench/release/ioam-bench',
+  ].filter((x): x is string => !!x);
+  const found = candidates.find((p) => existsSync(p));
+  if (found || !build) return found;
+  console.log('building crates/ioam-bench (cargo build --release) for the Rust floor and callgrind ...');
+  const r = spawnSync('cargo', ['build', '--release', '--manifest-path', join(ROOT, 'crates', 'ioam-bench', 'Cargo.toml')], { stdio: 'inherit', cwd: ROOT });
+  if (r.status !== 0) return undefined;
+  return candidates.find((p) => existsSync(p));
+}
+
+interface FloorRow {
+  op: string;
+  type: string;
+  size: number;
+  batch: number;
+  nsPerPacket: number;
+  grossNsPerPacket: number;
+  resetNsPerPacket: number;
+}
+
+function runFloor(bin: string, cases: Case[], ms: number): FloorRow[] {
+  const rows: FloorRow[] = [];
+  // one call per (type, size) group
+  const groups = new Map<string, Case[]>();
+  for (const c of cases) {
+    const k = `${c.type}/${c.size}`;
+    groups.set(k, [...(groups.get(k) ?? []), c]);
+  }
+  for (const g of groups.values()) {
+    const ops = [...new Set(g.map((c) => c.op))].join(',');
+    const batches = [...new Set(g.map((c) => c.batch))].join(',');
+    const r = spawnSync(bin, ['floor', '--ms', String(ms), '--ops', ops, '--types', g[0]!.type, '--sizes', String(g[0]!.size), '--batches', batches], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`ioam-bench floor failed: ${r.stderr}`);
+    for (const line of r.stdout.split('\n')) if (line.trim()) rows.push(JSON.parse(line) as FloorRow);
+  }
+  return rows;
+}
+
+interface IcountRow {
+  op: Op;
+  type: TypeName;
+  size: number;
+  packets: number;
+  instrPerPacket: number;
+}
+
+function irOf(out: string): number {
+  const m = /refs:\s+([\d,]+)/.exec(out);
+  if (!m) throw new Error(`no instruction count in valgrind output: ${out.slice(-300)}`);
+  return Number(m[1]!.replace(/,/g, ''));
+}
+
+/** (Ir(N packets) − Ir(same rounds without the operation)) / N under callgrind. */
+function runCallgrind(bin: string, cases: { op: Op; type: TypeName; size: number }[], packets: number): IcountRow[] {
+  const rows: IcountRow[] = [];
+  for (const c of cases) {
+    const run = (baseline: boolean) => {
+      const args = ['--tool=callgrind', '--callgrind-out-file=/dev/null', bin, 'icount', c.op, c.type, String(c.size), String(packets)];
+      if (baseline) args.push('--baseline');
+      const r = spawnSync('valgrind', args, { encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`valgrind failed: ${r.stderr.slice(-500)}`);
+      return irOf(r.stderr);
+    };
+    const total = run(false);
+    const base = run(true);
+    rows.push({ ...c, packets, instrPerPacket: Math.round(((total - base) / packets) * 10) / 10 });
+  }
+  return rows;
+}
+
+interface SimRow {
+  what: string;
+  topology: string;
+  durationNs: number;
+  workers: number;
+  packetHops: number;
+  wallMs: number;
+  packetHopsPerSec: number;
+  generated: number;
+  maxRssMiB: number;
+}
+
+function simRun(topology: string, durationNs: number, workers: number, what: string): SimRow {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'bench', 'sim-child.ts'), topology, String(durationNs), String(workers)], { encoding: 'utf8', cwd: ROOT });
+  if (r.status !== 0) throw new Error(`simulator run failed (${topology}, workers ${workers}): ${r.stderr.slice(-800)}`);
+  const j = JSON.parse(r.stdout.trim().split('\n').pop()!) as { info: { packetHops: number; wallMs: number; packetHopsPerSec: number }; packets: { generated: number }; maxRssKiB: number };
+  return {
+    what, topology, durationNs, workers,
+    packetHops: j.info.packetHops, wallMs: j.info.wallMs, packetHopsPerSec: j.info.packetHopsPerSec,
+    generated: j.packets.generated, maxRssMiB: Math.round(j.maxRssKiB / 102.4) / 10,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Output
+
+const f = (x: number | null | undefined, d = 1) => (x === null || x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(d));
+const ratio = (a: number | null | undefined, b: number | null | undefined) => (a && b ? a / b : null);
+
+function dataplaneTable(rows: Row[]): string {
+  const head = '| op | type | size | batch | Rust batch ns/pkt | Mpps | napi per packet ns/pkt | plain TS ns/pkt | TS ÷ batch | per-packet ÷ batch | Rust floor ns/pkt | batch ÷ floor | instr/pkt |';
+  const lines = [head, '|' + '---|'.repeat(13)];
+  for (const r of rows) {
+    lines.push(
+      `| ${r.op} | ${r.type} | ${r.size} | ${r.batch} | ${f(r.batchNs)} | ${f(r.batchNs ? 1000 / r.batchNs : null, 2)} | ${f(r.perPacketNs)} | ${f(r.tsNs)} | ${f(ratio(r.tsNs, r.batchNs), 2)}× | ${f(ratio(r.perPacketNs, r.batchNs), 1)}× | ${f(r.floorNs)} | ${f(ratio(r.batchNs, r.floorNs), 2)}× | ${f(r.instrPerPacket, 0)} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+function decodeTable(rows: DecodeRow[]): string {
+  const lines = ['| type | size | packets per round | native decode() ns/pkt | native JSON text ns/pkt | plain TS ns/pkt | TS ÷ native |', '|---|---|---|---|---|---|---|'];
+  for (const r of rows) lines.push(`| ${r.type} | ${r.size} | ${r.batch} | ${f(r.nativeNs)} | ${f(r.nativeJsonNs)} | ${f(r.tsNs)} | ${f(ratio(r.tsNs, r.nativeNs), 2)}× |`);
+  return lines.join('\n');
+}
+
+function simTable(rows: SimRow[]): string {
+  const lines = ['| run | topology | simulated | workers | packets | packet-hops | wall ms | packet-hops/s | peak RSS MiB |', '|---|---|---|---|---|---|---|---|---|'];
+  for (const r of rows) lines.push(`| ${r.what} | ${r.topology} | ${r.durationNs / 1e6} ms | ${r.workers} | ${r.generated} | ${r.packetHops} | ${r.wallMs} | ${r.packetHopsPerSec} | ${r.maxRssMiB} |`);
+  return lines.join('\n');
+}
+
+function machine() {
+  let model = 'unknown';
+  try {
+    model = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? model;
+  } catch {
+    /* not Linux */
+  }
+  let load = '';
+  try {
+    load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+  } catch {
+    /* not Linux */
+  }
+  return { nproc: cpus().length, cpu: model, node: process.version, core: coreVersion(), loadavg: load };
+}
+
+async function main(): Promise<number> {
+  const args = parseArgs(process.argv.slice(2));
+  useClock(args.clock);
+  if (args.smoke) minTime = 0.005;
+  const started = Date.now();
+  const errors: string[] = [];
+  const m = machine();
+  console.log(`ioamsim bench${args.smoke ? ' (smoke)' : ''}: ${m.cpu}, nproc ${m.nproc}, node ${m.node}, load ${m.loadavg}, clock ${args.clock}`);
+  if (!(globalThis as { gc?: unknown }).gc) console.log('note: run with --expose-gc (npm run bench does) for a GC between benchmarks');
+
+  const sc0 = Date.now();
+  const cases = selfCheck(args.smoke ? [16, 244] : [16, 64, 244]);
+  console.log(`self-check: TS baseline = Rust batch path = per-packet calls, TS decode = native decode on ${cases} corpus cases (${Date.now() - sc0} ms)`);
+  if (findings.perPacketIncrementalNoRoom) console.log('note: transitPacket() gives no headroom: an Incremental trace cannot grow (DropNoRoom); that per-packet column is left out');
+
+  // Dataplane suites
+  const rows: Row[] = [];
+  for (const c of grid(args.smoke)) {
+    const label = `${c.suite} ${c.op} type ${c.type} size ${c.size} batch ${c.batch}`;
+    if (args.filter && !args.filter.test(label)) continue;
+    try {
+      const r = runCase(c, args.maxTime);
+      rows.push(r);
+      console.log(`${label}: batch ${f(r.batchNs)} ns/pkt, per-packet ${f(r.perPacketNs)}, TS ${f(r.tsNs)} (reset ${f(r.resetNs)})`);
+    } catch (e) {
+      errors.push(`${label}: ${(e as Error).message}`);
+      console.error(`ERROR ${label}: ${(e as Error).stack}`);
+    }
+  }
+  const decodeRows: DecodeRow[] = [];
+  for (const type of args.smoke ? (['4'] as TypeName[]) : (Object.keys(TRACE_TYPES) as TypeName[])) {
+    for (const n of args.smoke ? [16] : [1, 256]) {
+      if (args.filter && !args.filter.test(`decode type ${type} batch ${n}`)) continue;
+      try {
+        const d = runDecode(type, MAIN_SIZE[type], n, args.maxTime);
+        decodeRows.push(d);
+        console.log(`decode type ${type} x${n}: native ${f(d.nativeNs)} ns/pkt, JSON text ${f(d.nativeJsonNs)}, TS ${f(d.tsNs)}`);
+      } catch (e) {
+        errors.push(`decode ${type}: ${(e as Error).message}`);
+        console.error(`ERROR decode ${type}: ${(e as Error).stack}`);
+      }
+    }
+  }
+
+  // Rust floor and callgrind
+  let floorNote = 'not run (--no-floor)';
+  let icount: IcountRow[] = [];
+  let icountNote = 'not run (--no-callgrind)';
+  const bin = args.floor || args.callgrind ? benchBinary(!args.smoke) : undefined;
+  if (args.floor) {
+    if (!bin) floorNote = 'unavailable: build crates/ioam-bench (cargo build --release --manifest-path crates/ioam-bench/Cargo.toml)';
+    else {
+      try {
+        const fl = runFloor(bin, rows, args.smoke ? 20 : 250);
+        for (const r of rows) r.floorNs = fl.find((x) => x.op === r.op && x.type === r.type && x.size === r.size && x.batch === r.batch)?.nsPerPacket ?? null;
+        floorNote = `${bin} floor`;
+      } catch (e) {
+        errors.push(`floor: ${(e as Error).message}`);
+        floorNote = `failed: ${(e as Error).message}`;
+      }
+    }
+  }
+  if (args.callgrind && !args.smoke) {
+    const vg = spawnSync('valgrind', ['--version'], { encoding: 'utf8' });
+    if (!bin || vg.status !== 0) icountNote = 'unavailable (needs valgrind and crates/ioam-bench built)';
+    else {
+      try {
+        const want = new Map<string, { op: Op; type: TypeName; size: number }>();
+        for (const r of rows) want.set(`${r.op}/${r.type}/${r.size}`, { op: r.op, type: r.type, size: r.size });
+        icount = runCallgrind(bin, [...want.values()], 25_600);
+        for (const r of rows) r.instrPerPacket = icount.find((x) => x.op === r.op && x.type === r.type && x.size === r.size)?.instrPerPacket ?? null;
+        icountNote = `valgrind --tool=callgrind ${bin} icount OP TYPE SIZE 25600 [--baseline]`;
+      } catch (e) {
+        errors.push(`callgrind: ${(e as Error).message}`);
+        icountNote = `failed: ${(e as Error).message}`;
+      }
+    }
+  }
+
+  // Simulator
+  const simRows: SimRow[] = [];
+  let simNote = 'not run (--no-sim)';
+  if (args.sim) {
+    const topo = 'examples/leaf-spine-heavy.yaml';
+    const scaleNs = args.smoke ? 200_000 : 2_000_000;
+    try {
+      for (const w of args.smoke ? [0, 2] : [0, 1, 2]) {
+        const r = simRun(topo, scaleNs, w, 'worker scaling');
+        simRows.push(r);
+        console.log(`sim ${topo} ${scaleNs / 1e6} ms workers ${w}: ${r.packetHops} packet-hops, ${r.packetHopsPerSec} /s, RSS ${r.maxRssMiB} MiB`);
+      }
+      // ~1.6 M packets/s offered in this topology (smoke: the scaling runs stand for it)
+      if (!args.smoke) {
+        const memNs = Math.round((args.simPackets / 1.6e6) * 1e9);
+        const r = simRun(topo, memNs, 0, `memory, ~${args.simPackets} packets`);
+        simRows.push(r);
+        console.log(`sim memory run: ${r.generated} packets, ${r.packetHops} packet-hops, peak RSS ${r.maxRssMiB} MiB`);
+      }
+      simNote = `bench/sim-child.ts on ${topo} (sim/run.ts runSimulation)`;
+    } catch (e) {
+      errors.push(`sim: ${(e as Error).message}`);
+      simNote = `failed: ${(e as Error).message.split('\n')[0]}`;
+      console.error(`ERROR sim: ${(e as Error).message}`);
+    }
+  }
+
+  const argv = process.argv.slice(2);
+  const command = `npm run bench${argv.length ? ' -- ' + argv.join(' ') : ''}`;
+  const main = rows.filter((r) => r.suite === 'dataplane');
+  const sweep = rows.filter((r) => r.suite === 'size-sweep');
+  const md = [
+    `Machine: ${m.cpu}, nproc ${m.nproc}, Node ${m.node}, load average at start ${m.loadavg}. Clock: ${args.clock === 'cpu' ? 'process CPU time' : 'wall'}. Date ${new Date().toISOString()}. Command: \`${command}\`.`,
+    '',
+    '### Dataplane (ns per packet; reset of the changed bytes measured apart and subtracted)',
+    '',
+    dataplaneTable(main),
+    '',
+    '### Size sweep (trace type 4 fields)',
+    '',
+    dataplaneTable(sweep),
+    '',
+    '### Decode (whole packet → object)',
+    '',
+    decodeTable(decodeRows),
+    '',
+    '### Simulator',
+    '',
+    simRows.length ? simTable(simRows) : `pending: ${simNote}`,
+    '',
+  ].join('\n');
+  const results = {
+    date: new Date().toISOString(),
+    command,
+    smoke: args.smoke,
+    machine: m,
+    loadavgAtEnd: machine().loadavg,
+    maxTimeS: args.maxTime,
+    clock: args.clock === 'cpu' ? 'process CPU time (user+system) as benchmark.js timer' : 'wall clock (process.hrtime)',
+    corpus: 'bench/corpus.ts = crates/ioam-bench/src/lib.rs',
+    findings,
+    dataplane: rows,
+    decode: decodeRows,
+    floor: floorNote,
+    callgrind: { note: icountNote, rows: icount },
+    sim: { note: simNote, rows: simRows },
+    errors,
+    wallS: Math.round((Date.now() - started) / 100) / 10,
+  };
+  writeFileSync(args.out, JSON.stringify(results, null, 2) + '\n');
+  writeFileSync(args.out.replace(/\.json$/, '') + '.md', md);
+  console.log('\n' + md);
+  console.log(`wrote ${args.out} (${results.wallS} s)`);
+  if (errors.length) {
+    console.error(`${errors.length} suite error(s):\n  ${errors.join('\n  ')}`);
+    return 1;
+  }
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e) => {
+    console.error(e);
+    process.exit(1);
+  },
+);

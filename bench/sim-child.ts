@@ -1,0 +1,30 @@
+/**
+ * One simulator run in its own process, for `bench/run.ts`: prints one JSON line with the run's
+ * rate (`RunResult.info`), its packet counts and the process's peak RSS (`VmHWM`; workers
+ * included: they are threads of this process).
+ *
+ * `node --import tsx bench/sim-child.ts TOPOLOGY DURATION_NS WORKERS [BATCH]`
+ * @module
+ */
+import { readFileSync } from 'node:fs';
+import { runSimulation } from '../sim/run';
+
+/** Peak RSS of this process in KiB: `VmHWM` (getrusage's ru_maxrss survives execve, so a child
+ * spawned by a big parent would report the parent's peak). */
+function peakRssKiB(): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+  return m ? Number(m[1]) : process.resourceUsage().maxRSS;
+}
+
+async function main(): Promise<void> {
+  const [topology, duration, workers, batch] = process.argv.slice(2);
+  if (!topology || !duration || workers === undefined) throw new Error('usage: sim-child.ts TOPOLOGY DURATION_NS WORKERS [BATCH]');
+  const r = await runSimulation(topology, { durationNs: Number(duration), workers: Number(workers), batchSize: batch ? Number(batch) : undefined });
+  const packets = (r.summary as { packets: Record<string, number> }).packets;
+  process.stdout.write(JSON.stringify({ info: r.info, packets, maxRssKiB: peakRssKiB() }) + '\n');
+}
+
+main().catch((e) => {
+  process.stderr.write(`sim-child: ${(e as Error).stack ?? String(e)}\n`);
+  process.exit(1);
+});

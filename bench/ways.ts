@@ -1,0 +1,99 @@
+/**
+ * The three ways each suite runs the same work: the Rust batch path (one napi call per batch),
+ * one napi call per packet (the public `Node.*Packet` calls, which copy), and the plain
+ * TypeScript baseline (`bench/baseline/`) on the same batch tables.
+ * @module
+ */
+import { decode, decodeJson } from '../src/index';
+import { decapBatch, type DecapTables } from './baseline/decap';
+import { decodeTs } from './baseline/decode';
+import { encapBatch } from './baseline/encap';
+import { TsNode } from './baseline/node';
+import { transitBatch } from './baseline/transit';
+import { nodeConfigFor, type Workload } from './corpus';
+
+export type Way = 'batch' | 'perPacket' | 'ts' | 'reset';
+
+/** The batch tables as the TS baseline sees them. */
+export function tsTables(w: Workload): DecapTables {
+  const b = w.batch;
+  return {
+    buf: b.buf,
+    dv: new DataView(b.buf.buffer, b.buf.byteOffset, b.buf.byteLength),
+    desc: b.desc,
+    meta: b.meta,
+    out: b.out,
+    arena: b.traceArena,
+    traceDesc: b.traceDesc,
+  };
+}
+
+/** One round of `way` over the workload's n packets (batch and ts include the reset). */
+export function roundFn(w: Workload, way: Way): () => void {
+  const { node, batch, packet, meta, n } = w;
+  if (way === 'reset') return () => w.reset();
+  if (way === 'batch') {
+    switch (w.op) {
+      case 'encap':
+        return () => {
+          w.reset();
+          node.encap(batch);
+        };
+      case 'decap':
+        return () => {
+          w.reset();
+          node.decap(batch);
+        };
+      default:
+        return () => {
+          w.reset();
+          node.transit(batch);
+        };
+    }
+  }
+  if (way === 'perPacket') {
+    switch (w.op) {
+      case 'encap':
+        return () => {
+          for (let i = 0; i < n; i++) node.encapPacket(packet, meta);
+        };
+      case 'decap':
+        return () => {
+          for (let i = 0; i < n; i++) node.decapPacket(packet, meta);
+        };
+      default:
+        return () => {
+          for (let i = 0; i < n; i++) node.transitPacket(packet, meta);
+        };
+    }
+  }
+  const ts = new TsNode(nodeConfigFor(w.op, w.traceType, w.size));
+  const t = tsTables(w);
+  switch (w.op) {
+    case 'encap':
+      return () => {
+        w.reset();
+        encapBatch(ts, t, n);
+      };
+    case 'decap':
+      return () => {
+        w.reset();
+        decapBatch(t, n, ts);
+      };
+    default:
+      return () => {
+        w.reset();
+        transitBatch(ts, t, n);
+      };
+  }
+}
+
+export type DecodeWay = 'native' | 'nativeJson' | 'ts';
+
+/** Decodes `packet` n times. */
+export function decodeFn(packet: Uint8Array, n: number, way: DecodeWay): () => unknown {
+  let sink: unknown;
+  if (way === 'native') return () => { for (let i = 0; i < n; i++) sink = decode(packet); return sink; };
+  if (way === 'nativeJson') return () => { for (let i = 0; i < n; i++) sink = decodeJson(packet); return sink; };
+  return () => { for (let i = 0; i < n; i++) sink = decodeTs(packet); return sink; };
+}

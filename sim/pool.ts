@@ -1,0 +1,126 @@
+/**
+ * Where node steps run: inline on the main thread (`workers: 0`) or on a piscina pool.
+ *
+ * Each worker owns a fixed set of topology nodes (node i → worker i mod K): an encapsulating
+ * node's k-of-n counter is state, so a node's steps must always run on the same native node, in
+ * simulation order. We therefore use K single-thread piscina pools rather than one K-thread pool.
+ * Packet bytes and tables travel in SharedArrayBuffers (no copies); the init message (node
+ * configs) is msgpackr-encoded. A worker that dies or throws fails the run with a message naming
+ * the worker and the node; the engine never continues past a lost step.
+ *
+ * Small steps: a worker round trip costs far more than a few packets of dataplane work, so a step
+ * of fewer than `inlineBelow` packets without encapsulation runs on the main thread's own native
+ * node. Transit and decap are pure functions of the node's (immutable) configuration and the
+ * packets, so where they run cannot change a result; so is encapsulation with `freq` k = n (every
+ * packet). Sampled encapsulation (k < n, a packet counter) always runs on the node's worker.
+ * @module
+ */
+import * as path from 'node:path';
+import { Packr } from 'msgpackr';
+import { Piscina } from 'piscina';
+import type { NodeConfig } from '../src/config';
+import { createDataplaneNode, dataplaneBackend, type BackendName, type DataplaneNode } from './dataplane';
+import { PacketBatch } from '../src/batch';
+import { F_ENCAP, processNode, sideTables, type NodeTask } from './nodeproc';
+
+/** msgpackr codec of the init message (64-bit ids stay bigint). */
+export const initCodec = new Packr({ int64AsType: 'bigint', useRecords: false });
+
+/** Worker start-up data (msgpackr-encoded in workerData). */
+export interface WorkerInit {
+  configs: NodeConfig[];
+  /** Test hook: the worker exits after this many tasks. */
+  crashAtTask?: number;
+}
+
+/** A step failed: worker crash, native misuse error, or a closed pool. */
+export class WorkerFailure extends Error {
+  readonly code = 'ERR_IOAMSIM_WORKER';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'WorkerFailure';
+  }
+}
+
+export interface PoolOptions {
+  workers: number;
+  configs: NodeConfig[];
+  nodeNames: string[];
+  /** Steps with fewer packets and no encapsulation run on the main thread (see module doc). Default 16. */
+  inlineBelow?: number;
+  /** Test hook (see {@link WorkerInit.crashAtTask}). */
+  crashAtTask?: number;
+}
+
+/** Runs node steps (see module doc). */
+export class DataplanePool {
+  readonly backend: BackendName;
+  readonly workers: number;
+  private readonly inline: DataplaneNode[] = [];
+  private readonly pools: Piscina[] = [];
+  private readonly names: string[];
+  private failed: WorkerFailure | undefined;
+  private readonly inlineBelow: number;
+  /** Node i's encapsulation keeps state that matters (k-of-n with k < n). */
+  private readonly sampledEncap: boolean[];
+  /** Steps run on workers / on the main thread. */
+  stepsOnWorkers = 0;
+  stepsInline = 0;
+
+  constructor(opts: PoolOptions) {
+    this.workers = opts.workers;
+    this.names = opts.nodeNames;
+    // Load the library (and the native addon) on the main thread first, even with workers:
+    // an addon loaded only inside workers can crash at worker exit (ecosystem-notes §1).
+    this.backend = dataplaneBackend();
+    this.inlineBelow = opts.inlineBelow ?? 16;
+    this.sampledEncap = opts.configs.map((c) => c.encap !== undefined && c.encap.freq.k < c.encap.freq.n);
+    for (const c of opts.configs) this.inline.push(createDataplaneNode(c));
+    if (opts.workers === 0) return;
+    const ext = path.extname(__filename);
+    const filename = path.join(__dirname, `worker${ext === '.ts' ? '.ts' : '.js'}`);
+    const execArgv = ext === '.ts' ? ['--import', 'tsx'] : [];
+    for (let w = 0; w < opts.workers; w++) {
+      const init: WorkerInit = { configs: opts.configs, crashAtTask: w === 0 ? opts.crashAtTask : undefined };
+      this.pools.push(
+        new Piscina({ filename, execArgv, minThreads: 1, maxThreads: 1, idleTimeout: Number.POSITIVE_INFINITY, workerData: initCodec.pack(init) }),
+      );
+    }
+  }
+
+  /** Runs one node step; resolves when the task's tables hold the results. */
+  async run(task: NodeTask, timeNs: number): Promise<void> {
+    if (this.failed) throw this.failed;
+    if (this.workers === 0 || this.smallStateless(task)) {
+      this.stepsInline++;
+      processNode(this.inline[task.node]!, PacketBatch.attach(task.batch), sideTables(task.cap, false, task.side).t);
+      return;
+    }
+    this.stepsOnWorkers++;
+    const w = task.node % this.workers;
+    try {
+      const backend = (await this.pools[w]!.run(task)) as string;
+      if (backend !== this.backend) throw new Error(`worker used dataplane backend ${backend}, main thread ${this.backend}`);
+    } catch (e) {
+      this.failed = new WorkerFailure(
+        `dataplane worker ${w} failed while processing node ${this.names[task.node]} at t=${timeNs} ns: ${(e as Error).message}`,
+        { cause: e },
+      );
+      throw this.failed;
+    }
+  }
+
+  private smallStateless(task: NodeTask): boolean {
+    const n = PacketBatch.attach(task.batch).length;
+    if (n >= this.inlineBelow) return false;
+    if (!this.sampledEncap[task.node]) return true;
+    const flags = sideTables(task.cap, true, task.side).t.flags;
+    for (let i = 0; i < n; i++) if (flags[i]! & F_ENCAP) return false;
+    return true;
+  }
+
+  /** Stops the workers. */
+  async close(): Promise<void> {
+    await Promise.all(this.pools.map((p) => p.close({ force: true }).catch(() => undefined)));
+  }
+}

@@ -1,0 +1,201 @@
+/**
+ * Traffic: flows (constant rate, Poisson, on/off) and request/response exchanges, UDP or TCP-like
+ * segments, packet sizes fixed or drawn. Each flow draws from its own substream of the run's seed
+ * (`flow:<name>`, `request:<name>`), so adding a flow never changes another flow's packets.
+ *
+ * {@link Traffic.send} and {@link Traffic.call} are the API the application layer (sim/clt/) builds
+ * on: `send` originates one packet; `call` sends a request and has the server answer it, invoking
+ * `onResponse` at the client.
+ * @module
+ */
+import type { FlowInput, RequestInput, SizeSpec } from './topology';
+import { buildPacket, minSize } from './packet';
+import type { FlowRef, Network, SimNode, SimPacket } from './network';
+import { substream, type Rng } from './rng';
+import { Dist } from './stats';
+
+/** Options of one packet sent through {@link Traffic.send}. */
+export interface SendOptions {
+  from: number;
+  to: number;
+  flow: FlowRef;
+  proto?: 'udp' | 'tcp';
+  sport?: number;
+  dport?: number;
+  size: number;
+  hopLimit?: number;
+  trafficClass?: number;
+  seq?: number;
+  app?: unknown;
+}
+
+/** A request in flight (carried in `SimPacket.app`). */
+export interface RequestApp {
+  requestId: number;
+  exchange: string;
+  response: boolean;
+  sentNs: number;
+  /** Whatever the caller attached (e.g. the CLT layer's span). */
+  user?: unknown;
+}
+
+interface CallOptions {
+  client: number;
+  server: number;
+  exchange: FlowRef;
+  proto: 'udp' | 'tcp';
+  sport: number;
+  dport: number;
+  requestSize: number;
+  responseSize: () => number;
+  hopLimit: number;
+  user?: unknown;
+  onResponse?: (rtt: number, resp: SimPacket) => void;
+}
+
+/** Per request/response exchange statistics. */
+export interface ExchangeStats {
+  requests: number;
+  responses: number;
+  rttNs: Dist;
+}
+
+/** Draws a size from its spec. */
+function drawSize(spec: SizeSpec | undefined, rng: Rng, dflt: number): number {
+  if (spec === undefined) return dflt;
+  if (typeof spec === 'number') return spec;
+  if ('uniform' in spec) return rng.int(Math.min(...spec.uniform), Math.max(...spec.uniform));
+  return spec.choice[rng.int(0, spec.choice.length - 1)]!;
+}
+
+/** Time to the next packet of a pattern, or undefined to stop. */
+function nextGap(p: { pattern?: string; rate_pps: number; on?: number; off?: number }, rng: Rng, tNs: number, startNs: number): number {
+  const mean = 1e9 / p.rate_pps;
+  if (p.pattern === 'poisson') return Math.max(1, Math.round(rng.exp(mean)));
+  const gap = Math.max(1, Math.round(mean));
+  if (p.pattern === 'onoff') {
+    const on = p.on ?? 1_000_000;
+    const off = p.off ?? 1_000_000;
+    const next = tNs + gap;
+    const phase = (next - startNs) % (on + off);
+    return phase < on ? gap : gap + (on + off - phase);
+  }
+  return gap;
+}
+
+/** Flows and exchanges of a run. */
+export class Traffic {
+  readonly exchanges = new Map<string, ExchangeStats>();
+  private nextRequestId = 0;
+  private readonly pendingCalls = new Map<number, CallOptions>();
+  private readonly tcpSeq = new Map<string, number>();
+
+  constructor(private readonly net: Network, private readonly stopNs: number) {
+    net.deliverListeners.push((node, p) => this.onDeliver(node, p));
+  }
+
+  /** Originates one packet at `from` (processed by the node's dataplane at this instant). */
+  send(o: SendOptions): SimPacket {
+    const src = this.net.nodes[o.from]!;
+    const dst = this.net.nodes[o.to]!;
+    const proto = o.proto ?? 'udp';
+    const sport = o.sport ?? 40000 + (o.flow.index % 20000);
+    const dport = o.dport ?? 5000;
+    const seqKey = `${o.from}>${o.to}:${sport}>${dport}`;
+    const tcpSeq = this.tcpSeq.get(seqKey) ?? 1;
+    const size = Math.max(minSize(proto), o.size);
+    if (proto === 'tcp') this.tcpSeq.set(seqKey, (tcpSeq + size - 60) >>> 0);
+    const id = this.net.newPacketId();
+    const bytes = buildPacket({
+      src: src.addresses[0]!, dst: dst.addresses[0]!, proto, sport, dport, size,
+      hopLimit: o.hopLimit ?? 64, trafficClass: o.trafficClass ?? 0,
+      flowLabel: (o.flow.index * 2654435761 + (o.flow.kind === 'response' ? 1 : 0)) & 0xfffff,
+      tcpSeq, tag: id,
+    });
+    const now = this.net.sim.now();
+    const pkt: SimPacket = { id, bytes, flow: o.flow, seq: o.seq ?? id, createdNs: now, tunneled: false, arrivedNs: now, enqueuedNs: now, app: o.app };
+    this.net.originate(o.from, pkt);
+    return pkt;
+  }
+
+  /** Sends a request; the server answers with a response of `responseSize()` bytes. */
+  call(o: CallOptions): number {
+    const requestId = this.nextRequestId++;
+    const st = this.exchangeStat(o.exchange.name);
+    st.requests++;
+    this.pendingCalls.set(requestId, o);
+    const app: RequestApp = { requestId, exchange: o.exchange.name, response: false, sentNs: this.net.sim.now(), user: o.user };
+    this.send({ from: o.client, to: o.server, flow: o.exchange, proto: o.proto, sport: o.sport, dport: o.dport, size: o.requestSize, hopLimit: o.hopLimit, seq: requestId, app });
+    return requestId;
+  }
+
+  private exchangeStat(name: string): ExchangeStats {
+    let s = this.exchanges.get(name);
+    if (!s) {
+      s = { requests: 0, responses: 0, rttNs: new Dist() };
+      this.exchanges.set(name, s);
+    }
+    return s;
+  }
+
+  private onDeliver(node: SimNode, p: SimPacket): void {
+    const app = p.app as RequestApp | undefined;
+    if (!app || typeof app !== 'object' || typeof app.requestId !== 'number') return;
+    const c = this.pendingCalls.get(app.requestId);
+    if (!c) return;
+    if (!app.response && node.index === c.server) {
+      const resp: RequestApp = { ...app, response: true };
+      const flow: FlowRef = { ...c.exchange, kind: 'response' };
+      this.send({ from: c.server, to: c.client, flow, proto: c.proto, sport: c.dport, dport: c.sport, size: c.responseSize(), hopLimit: c.hopLimit, seq: app.requestId, app: resp });
+    } else if (app.response && node.index === c.client) {
+      this.pendingCalls.delete(app.requestId);
+      const rtt = this.net.sim.now() - app.sentNs;
+      const st = this.exchangeStat(c.exchange.name);
+      st.responses++;
+      st.rttNs.add(rtt);
+      c.onResponse?.(rtt, p);
+    }
+  }
+
+  /** Schedules the topology's flows and exchanges. */
+  install(flows: FlowInput[], requests: RequestInput[]): void {
+    const seed = this.net.opts.seed;
+    flows.forEach((f, i) => {
+      const from = this.net.resolveTarget(f.from, ['traffic', 'flows', i, 'from']);
+      const to = this.net.resolveTarget(f.to, ['traffic', 'flows', i, 'to']);
+      const rng = substream(seed, `flow:${f.name}`);
+      const ref: FlowRef = { index: i, name: f.name, kind: 'flow' };
+      this.net.flowStat(f.name);
+      this.pattern(f, rng, (n) => {
+        this.send({ from, to, flow: ref, proto: f.proto, sport: f.sport, dport: f.dport, size: drawSize(f.size, rng, 1000), hopLimit: f.hop_limit, trafficClass: f.traffic_class, seq: n });
+      });
+    });
+    requests.forEach((r, i) => {
+      const client = this.net.resolveTarget(r.client, ['traffic', 'requests', i, 'client']);
+      const server = this.net.resolveTarget(r.server, ['traffic', 'requests', i, 'server']);
+      const rng = substream(seed, `request:${r.name}`);
+      const ref: FlowRef = { index: 1000 + i, name: r.name, kind: 'request' };
+      this.exchangeStat(r.name);
+      this.pattern(r, rng, () => {
+        this.call({
+          client, server, exchange: ref, proto: r.proto ?? 'udp', sport: r.sport ?? 41000 + i, dport: r.dport ?? 8080,
+          requestSize: drawSize(r.request_size, rng, 200), responseSize: () => drawSize(r.response_size, rng, 1200), hopLimit: r.hop_limit ?? 64,
+        });
+      });
+    });
+  }
+
+  /** Runs `emit(n)` at the pattern's times from `start` until `stop`/`count`/the run's end. */
+  private pattern(p: { pattern?: string; rate_pps: number; on?: number; off?: number; start?: number; stop?: number; count?: number }, rng: Rng, emit: (n: number) => void): void {
+    const start = p.start ?? 0;
+    const stop = Math.min(p.stop ?? Infinity, this.stopNs);
+    let n = 0;
+    const tick = () => {
+      const now = this.net.sim.now();
+      if (now >= stop || (p.count !== undefined && n >= p.count)) return;
+      emit(n++);
+      this.net.sim.schedule(nextGap(p, rng, now, start), tick);
+    };
+    if (start < stop) this.net.sim.scheduleAt(start, tick);
+  }
+}

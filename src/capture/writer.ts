@@ -1,0 +1,348 @@
+/**
+ * Capture writers: pcapng (one Section Header Block, one Interface Description Block per capture
+ * point with if_tsresol = 9 so timestamps keep their nanoseconds, Enhanced Packet Blocks with
+ * optional opt_comment) and classic pcap (nanosecond magic, one link type).
+ *
+ * Writers are synchronous and buffered. A file is written as `<path>.partial` and renamed to
+ * `<path>` by `finish()`, so a crashed or aborted run never leaves a file that looks complete.
+ * Blocks are written little-endian.
+ */
+import { closeSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { CaptureError } from './errors';
+import { LINKTYPE_RAW } from './linktype';
+
+/** Where encoded bytes go. */
+export interface ByteSink {
+  write(bytes: Uint8Array): void;
+  /** Flush and make the output final. */
+  finish(): void;
+  /** Give up: remove anything partial. */
+  abort(): void;
+}
+
+/** Suffix of a file while it is being written. */
+export const PARTIAL_SUFFIX = '.partial';
+
+/** Buffers writes to `<path>.partial`; `finish()` renames it to `path`, `abort()` deletes it. */
+export class FileSink implements ByteSink {
+  readonly path: string;
+  readonly partialPath: string;
+  private fd: number | null;
+  private readonly stage: Buffer;
+  private used = 0;
+  /** Bytes handed to the sink so far. */
+  bytesWritten = 0;
+
+  constructor(path: string, bufferBytes = 1 << 20) {
+    this.path = path;
+    this.partialPath = path + PARTIAL_SUFFIX;
+    try {
+      this.fd = openSync(this.partialPath, 'w');
+    } catch (e) {
+      throw new CaptureError('ERR_CAPTURE_IO', path, 0, `cannot create ${this.partialPath}: ${(e as Error).message}`);
+    }
+    this.stage = Buffer.allocUnsafe(bufferBytes);
+  }
+
+  write(bytes: Uint8Array): void {
+    if (this.fd === null) throw new CaptureError('ERR_CAPTURE_USAGE', this.path, this.bytesWritten, 'write after finish/abort');
+    if (this.used + bytes.length > this.stage.length) this.flush();
+    if (bytes.length > this.stage.length) this.writeAll(bytes);
+    else {
+      this.stage.set(bytes, this.used);
+      this.used += bytes.length;
+    }
+    this.bytesWritten += bytes.length;
+  }
+
+  private writeAll(bytes: Uint8Array): void {
+    let off = 0;
+    try {
+      while (off < bytes.length) off += writeSync(this.fd!, bytes, off, bytes.length - off);
+    } catch (e) {
+      throw new CaptureError('ERR_CAPTURE_IO', this.path, this.bytesWritten, `cannot write ${this.partialPath}: ${(e as Error).message}`);
+    }
+  }
+
+  private flush(): void {
+    if (this.used > 0) this.writeAll(this.stage.subarray(0, this.used));
+    this.used = 0;
+  }
+
+  finish(): void {
+    if (this.fd === null) return;
+    this.flush();
+    closeSync(this.fd);
+    this.fd = null;
+    try {
+      renameSync(this.partialPath, this.path);
+    } catch (e) {
+      throw new CaptureError('ERR_CAPTURE_IO', this.path, this.bytesWritten, `cannot rename ${this.partialPath}: ${(e as Error).message}`);
+    }
+  }
+
+  abort(): void {
+    if (this.fd !== null) {
+      closeSync(this.fd);
+      this.fd = null;
+    }
+    try {
+      unlinkSync(this.partialPath);
+    } catch {
+      /* already gone */
+    }
+  }
+}
+
+/** Collects the bytes in memory (tests, small outputs). */
+export class MemorySink implements ByteSink {
+  private parts: Uint8Array[] = [];
+  private total = 0;
+  write(bytes: Uint8Array): void {
+    this.parts.push(bytes.slice());
+    this.total += bytes.length;
+  }
+  finish(): void {}
+  abort(): void {
+    this.parts = [];
+    this.total = 0;
+  }
+  /** Everything written so far, as one buffer. */
+  bytes(): Uint8Array {
+    const out = new Uint8Array(this.total);
+    let o = 0;
+    for (const p of this.parts) {
+      out.set(p, o);
+      o += p.length;
+    }
+    return out;
+  }
+}
+
+/** A capture point of a pcapng file. */
+export interface WriterInterface {
+  /** if_name, e.g. `r1-r2` or `r1:egress`. */
+  name: string;
+  /** Link type; default 101 (LINKTYPE_RAW: the packet starts with the IPv6 header). */
+  linktype?: number;
+  /** Snap length; default 0 (no limit). */
+  snaplen?: number;
+  /** if_description. */
+  description?: string;
+}
+
+/** One packet to write. */
+export interface WriterPacket {
+  /** Interface index returned by `addInterface` (default 0). */
+  interface?: number;
+  /** Time in ns since the epoch. */
+  timestampNs: bigint;
+  /** The packet as seen on the link (for LINKTYPE_RAW: from the IPv6 header). */
+  bytes: Uint8Array;
+  /** Original length if the packet was truncated; default `bytes.length`. */
+  origlen?: number;
+  /** opt_comment(s) shown by Wireshark as packet comments. */
+  comment?: string | string[];
+}
+
+const enc = new TextEncoder();
+
+/** Option list: code, length, value padded to 4, then opt_endofopt. Empty list → no bytes. */
+function encodeOptions(opts: Array<[number, Uint8Array]>): Buffer {
+  if (opts.length === 0) return Buffer.alloc(0);
+  let len = 4;
+  for (const [, v] of opts) len += 4 + pad4(v.length);
+  const b = Buffer.alloc(len);
+  let o = 0;
+  for (const [code, v] of opts) {
+    if (v.length > 0xffff) throw new CaptureError('ERR_CAPTURE_USAGE', '<writer>', 0, `option ${code} longer than 65535 bytes`);
+    b.writeUInt16LE(code, o);
+    b.writeUInt16LE(v.length, o + 2);
+    b.set(v, o + 4);
+    o += 4 + pad4(v.length);
+  }
+  return b; // trailing 4 zero bytes = opt_endofopt
+}
+
+function pad4(n: number): number {
+  return (n + 3) & ~3;
+}
+
+/** Block = type, total length, body, total length. */
+function block(type: number, body: Uint8Array[]): Buffer {
+  let bodyLen = 0;
+  for (const p of body) bodyLen += p.length;
+  const total = 12 + pad4(bodyLen);
+  const b = Buffer.alloc(total);
+  b.writeUInt32LE(type, 0);
+  b.writeUInt32LE(total, 4);
+  let o = 8;
+  for (const p of body) {
+    b.set(p, o);
+    o += p.length;
+  }
+  b.writeUInt32LE(total, total - 4);
+  return b;
+}
+
+function checkTs(ts: bigint, where: string): void {
+  if (typeof ts !== 'bigint' || ts < 0n || ts > 0xffff_ffff_ffff_ffffn) {
+    throw new CaptureError('ERR_CAPTURE_USAGE', where, 0, `timestamp ${String(ts)} is not a non-negative 64-bit bigint of ns`);
+  }
+}
+
+/** pcapng writer (see module doc). */
+export class PcapngWriter {
+  private readonly sink: ByteSink;
+  private readonly ifaces: WriterInterface[] = [];
+  private done = false;
+  /** Packets written. */
+  packets = 0;
+
+  constructor(sink: ByteSink, opts: { userAppl?: string; interfaces?: WriterInterface[] } = {}) {
+    this.sink = sink;
+    const head = Buffer.alloc(16);
+    head.writeUInt32LE(0x1a2b3c4d, 0); // byte-order magic
+    head.writeUInt16LE(1, 4); // major
+    head.writeUInt16LE(0, 6); // minor
+    head.writeBigInt64LE(-1n, 8); // section length: unknown
+    const opts4 = encodeOptions([[4, enc.encode(opts.userAppl ?? 'ioamsim')]]); // shb_userappl
+    sink.write(block(0x0a0d0d0a, [head, opts4]));
+    for (const i of opts.interfaces ?? []) this.addInterface(i);
+  }
+
+  /** Describe a capture point; returns its interface index for `write`. */
+  addInterface(i: WriterInterface): number {
+    if (this.done) throw new CaptureError('ERR_CAPTURE_USAGE', '<writer>', 0, 'addInterface after finish');
+    const head = Buffer.alloc(8);
+    head.writeUInt16LE(i.linktype ?? LINKTYPE_RAW, 0);
+    head.writeUInt32LE(i.snaplen ?? 0, 4);
+    const opts: Array<[number, Uint8Array]> = [[2, enc.encode(i.name)]]; // if_name
+    if (i.description) opts.push([3, enc.encode(i.description)]); // if_description
+    opts.push([9, Uint8Array.of(9)]); // if_tsresol = 10^-9
+    this.sink.write(block(1, [head, encodeOptions(opts)]));
+    this.ifaces.push(i);
+    return this.ifaces.length - 1;
+  }
+
+  get interfaces(): readonly WriterInterface[] {
+    return this.ifaces;
+  }
+
+  /** Append one Enhanced Packet Block. */
+  write(p: WriterPacket): void {
+    if (this.done) throw new CaptureError('ERR_CAPTURE_USAGE', '<writer>', 0, 'write after finish');
+    const id = p.interface ?? 0;
+    if (!Number.isInteger(id) || id < 0 || id >= this.ifaces.length) {
+      throw new CaptureError('ERR_CAPTURE_USAGE', '<writer>', 0, `packet refers to interface ${id}, ${this.ifaces.length} described`);
+    }
+    checkTs(p.timestampNs, '<writer>');
+    const head = Buffer.alloc(20);
+    head.writeUInt32LE(id, 0);
+    head.writeUInt32LE(Number(p.timestampNs >> 32n), 4);
+    head.writeUInt32LE(Number(p.timestampNs & 0xffff_ffffn), 8);
+    head.writeUInt32LE(p.bytes.length, 12);
+    head.writeUInt32LE(p.origlen ?? p.bytes.length, 16);
+    const data = pad4(p.bytes.length) === p.bytes.length ? p.bytes : padTo4(p.bytes);
+    const comments = p.comment === undefined ? [] : Array.isArray(p.comment) ? p.comment : [p.comment];
+    const opts = encodeOptions(comments.map((c) => [1, enc.encode(c)] as [number, Uint8Array]));
+    this.sink.write(block(6, [head, data, opts]));
+    this.packets++;
+  }
+
+  /** Flush and finalise (rename `.partial` for files). */
+  finish(): void {
+    if (this.done) return;
+    this.done = true;
+    this.sink.finish();
+  }
+
+  /** Stop and remove the partial output. */
+  abort(): void {
+    this.done = true;
+    this.sink.abort();
+  }
+}
+
+function padTo4(b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(pad4(b.length));
+  out.set(b, 0);
+  return out;
+}
+
+/** Classic pcap writer: nanosecond magic (0xa1b23c4d), little-endian, one link type. */
+export class PcapWriter {
+  private readonly sink: ByteSink;
+  private done = false;
+  packets = 0;
+  readonly linktype: number;
+  readonly nanosecond: boolean;
+
+  constructor(sink: ByteSink, opts: { linktype?: number; snaplen?: number; nanosecond?: boolean } = {}) {
+    this.sink = sink;
+    this.linktype = opts.linktype ?? LINKTYPE_RAW;
+    this.nanosecond = opts.nanosecond ?? true;
+    const h = Buffer.alloc(24);
+    h.writeUInt32LE(this.nanosecond ? 0xa1b23c4d : 0xa1b2c3d4, 0);
+    h.writeUInt16LE(2, 4);
+    h.writeUInt16LE(4, 6);
+    h.writeUInt32LE(opts.snaplen ?? 262144, 16);
+    h.writeUInt32LE(this.linktype, 20);
+    sink.write(h);
+  }
+
+  write(p: WriterPacket): void {
+    if (this.done) throw new CaptureError('ERR_CAPTURE_USAGE', '<writer>', 0, 'write after finish');
+    checkTs(p.timestampNs, '<writer>');
+    const sec = p.timestampNs / 1_000_000_000n;
+    if (sec > 0xffff_ffffn) throw new CaptureError('ERR_CAPTURE_USAGE', '<writer>', 0, 'timestamp beyond the 32-bit seconds of pcap');
+    const ns = p.timestampNs % 1_000_000_000n;
+    const h = Buffer.alloc(16);
+    h.writeUInt32LE(Number(sec), 0);
+    h.writeUInt32LE(Number(this.nanosecond ? ns : ns / 1000n), 4);
+    h.writeUInt32LE(p.bytes.length, 8);
+    h.writeUInt32LE(p.origlen ?? p.bytes.length, 12);
+    this.sink.write(h);
+    this.sink.write(p.bytes);
+    this.packets++;
+  }
+
+  finish(): void {
+    if (this.done) return;
+    this.done = true;
+    this.sink.finish();
+  }
+
+  abort(): void {
+    this.done = true;
+    this.sink.abort();
+  }
+}
+
+/** Open `<path>.partial` for a pcapng file; `finish()` renames it to `path`. */
+export function createPcapngFile(path: string, opts: { userAppl?: string; interfaces?: WriterInterface[] } = {}): PcapngWriter {
+  return new PcapngWriter(new FileSink(path), opts);
+}
+
+/** Open `<path>.partial` for a classic pcap file; `finish()` renames it to `path`. */
+export function createPcapFile(path: string, opts: { linktype?: number; snaplen?: number; nanosecond?: boolean } = {}): PcapWriter {
+  return new PcapWriter(new FileSink(path), opts);
+}
+
+/** Encode a whole pcapng file in memory. */
+export function encodePcapng(interfaces: WriterInterface[], packets: Iterable<WriterPacket>, opts: { userAppl?: string } = {}): Uint8Array {
+  const sink = new MemorySink();
+  const w = new PcapngWriter(sink, { ...opts, interfaces });
+  for (const p of packets) w.write(p);
+  w.finish();
+  return sink.bytes();
+}
+
+/** Encode a whole classic pcap file in memory. */
+export function encodePcap(packets: Iterable<WriterPacket>, opts: { linktype?: number; snaplen?: number; nanosecond?: boolean } = {}): Uint8Array {
+  const sink = new MemorySink();
+  const w = new PcapWriter(sink, opts);
+  for (const p of packets) w.write(p);
+  w.finish();
+  return sink.bytes();
+}

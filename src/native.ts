@@ -1,0 +1,82 @@
+/**
+ * Loads the native addon (`native/index.cjs`, built by `npm run build:native`) once, with a clear
+ * error when it is missing. Everything else in the library goes through {@link native}.
+ * @module
+ */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+
+// The binding's surface, written out here (rather than imported from the generated
+// `native/index.d.ts`) so that type-checking does not need the addon to be built. Keep in sync
+// with `crates/ioam-napi/src/lib.rs`; test/core.batch.test.ts checks the runtime shape.
+
+/** Outcome of a one-packet native call. */
+export interface NativePacketOutcome {
+  packet: Buffer;
+  verdict: number;
+  reason: number;
+  offset: number;
+  aux: number;
+  trace?: Buffer;
+}
+
+/** `NativeNode` (crates/ioam-napi/src/lib.rs): a compiled node + k-of-n encap counter. */
+export interface NativeNode {
+  readonly encapCount: number;
+  resetEncapState(): void;
+  transitBatch(buf: Uint8Array, desc: Uint32Array, meta: Uint32Array, out: Uint32Array): number;
+  encapBatch(buf: Uint8Array, desc: Uint32Array, meta: Uint32Array, clt: Uint8Array, out: Uint32Array): number;
+  decapBatch(buf: Uint8Array, desc: Uint32Array, meta: Uint32Array, out: Uint32Array, traceArena: Uint8Array, traceDesc: Uint32Array): number;
+  transitPacket(packet: Uint8Array, meta: Uint32Array): NativePacketOutcome;
+  encapPacket(packet: Uint8Array, meta: Uint32Array, clt: Uint8Array): NativePacketOutcome;
+  decapPacket(packet: Uint8Array, meta: Uint32Array): NativePacketOutcome;
+}
+
+/** The addon's exports used by the library (others, e.g. netio's `PacketSocket`, are reachable too). */
+export interface NativeBinding {
+  NativeNode: new (configJson: string) => NativeNode;
+  coreVersion(): string;
+  abiInfo(): { descStride: number; metaStride: number; outStride: number; ifNone: number };
+  /** Wire layer: packet → JSON text (SCHEMA.md); `layout` is `standard` or `legacy`. */
+  decodePacket?(bytes: Uint8Array, layout: string): string;
+  /** Wire layer: JSON text → packet bytes. */
+  encodePacket?(json: string, linuxPadding: boolean): Buffer;
+  [other: string]: unknown;
+}
+
+let cached: NativeBinding | undefined;
+
+/** Where `native/index.cjs` may be: beside `src/` (tsx) or two levels up (`dist/src/`). */
+function candidates(): string[] {
+  return [resolve(__dirname, '..', 'native', 'index.cjs'), resolve(__dirname, '..', '..', 'native', 'index.cjs')];
+}
+
+/** Thrown when the addon cannot be loaded. */
+export class NativeLoadError extends Error {
+  override name = 'NativeLoadError';
+  readonly code = 'ERR_IOAM_NATIVE_MISSING';
+}
+
+/** The loaded binding (loaded on first use). Throws {@link NativeLoadError} if it was not built. */
+export function native(): NativeBinding {
+  if (cached) return cached;
+  const paths = candidates();
+  const path = paths.find((p) => existsSync(p));
+  if (!path) {
+    throw new NativeLoadError(`ioamsim native addon not found (looked for ${paths.join(', ')}): run \`npm run build:native\``);
+  }
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    cached = require(path) as NativeBinding;
+  } catch (e) {
+    throw new NativeLoadError(
+      `ioamsim native addon failed to load from ${path} (${(e as Error).message.split('\n')[0]}): run \`npm run build:native\``,
+      { cause: e },
+    );
+  }
+  if (typeof cached.NativeNode !== 'function') {
+    cached = undefined;
+    throw new NativeLoadError(`ioamsim native addon at ${path} is out of date (no NativeNode): run \`npm run build:native\``);
+  }
+  return cached;
+}

@@ -1,0 +1,42 @@
+/** The command registry: modules contribute commands; optional absent/broken modules are skipped. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { COMMAND_MODULES, loadCommandModules } from '../src/cli/registry';
+
+const tmp = mkdtempSync(join(tmpdir(), 'ioamsim-registry-'));
+process.on('exit', () => rmSync(tmp, { recursive: true, force: true }));
+
+test('registered modules give decode, encap, transit, decap', () => {
+  const names = loadCommandModules().flatMap((f) => f({ stdout: process.stdout, stderr: process.stderr, debug: false })).map((c) => c.name());
+  for (const n of ['decode', 'encap', 'transit', 'decap']) assert.ok(names.includes(n), `${n} in ${names}`);
+  assert.equal(new Set(names).size, names.length, 'no duplicate command names');
+  assert.ok(COMMAND_MODULES.some((m) => m.path === '../../sim/cli' && m.optional));
+  assert.ok(COMMAND_MODULES.some((m) => m.path === '../kernel/cli' && m.optional));
+});
+
+test('a module is a createCommands(ctx) export; optional absent → skipped; optional broken → warning; required broken → throws', () => {
+  const good = join(tmp, 'good.js');
+  writeFileSync(good, `const { Command } = require(${JSON.stringify(require.resolve('commander'))});
+    exports.createCommands = (ctx) => [new Command('hello').action(() => ctx.stdout.write('hi'))];`);
+  const broken = join(tmp, 'broken.js');
+  writeFileSync(broken, `require('./does-not-exist-dep');`);
+  const noExport = join(tmp, 'noexport.js');
+  writeFileSync(noExport, `exports.other = 1;`);
+  const warnings: string[] = [];
+  const fs = loadCommandModules([
+    { path: good },
+    { path: join(tmp, 'absent'), optional: true },
+    { path: broken, optional: true },
+    { path: noExport, optional: true },
+  ], (m) => warnings.push(m));
+  assert.equal(fs.length, 1);
+  assert.equal(fs[0]!({ stdout: process.stdout, stderr: process.stderr, debug: false })[0]!.name(), 'hello');
+  assert.equal(warnings.length, 2);
+  assert.match(warnings[0]!, /broken\.js failed to load.*does-not-exist-dep/);
+  assert.match(warnings[1]!, /noexport\.js does not export createCommands/);
+  assert.throws(() => loadCommandModules([{ path: broken }]), /does-not-exist-dep/);
+  assert.throws(() => loadCommandModules([{ path: noExport }]), /does not export createCommands/);
+});

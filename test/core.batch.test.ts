@@ -1,0 +1,200 @@
+// The batch ABI plumbing: PacketBatch layout, the binding's argument checks, error
+// normalisation, and the TS mirrors (strides, Reason values) against the Rust sources.
+import { strict as assert } from 'node:assert';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import {
+  DESC_STRIDE,
+  IF_NONE,
+  IoamConfigError,
+  IoamError,
+  META_STRIDE,
+  Node,
+  OUT_STRIDE,
+  PacketBatch,
+  REASON_STRINGS,
+  Reason,
+  native,
+  normalizeNativeError,
+  parseNativeErrorMessage,
+  verdictOf,
+} from '../src/index';
+
+const ROOT = join(__dirname, '..');
+
+function node(): Node {
+  return Node.fromConfig({ name: 't', ioam6_id: 1, interfaces: [{ name: 'in', ioam6_enabled: true }, { name: 'out' }], namespaces: [{ id: 123 }] });
+}
+
+describe('batch ABI mirrors the core', () => {
+  it('strides and IF_NONE equal the native constants', () => {
+    const abi = native().abiInfo();
+    assert.deepEqual(abi, { descStride: DESC_STRIDE, metaStride: META_STRIDE, outStride: OUT_STRIDE, ifNone: IF_NONE });
+  });
+
+  it('Reason values and strings equal core dataplane/mod.rs', () => {
+    const src = readFileSync(join(ROOT, 'crates/ioam-core/src/dataplane/mod.rs'), 'utf8');
+    const values = new Map([...src.matchAll(/^\s+([A-Z][A-Za-z0-9]+) = (\d+),$/gm)].map((m) => [m[1]!, Number(m[2])]));
+    const strings = new Map([...src.matchAll(/Reason::([A-Za-z0-9]+) => "([a-z0-9-]+)"/g)].map((m) => [m[1]!, m[2]!]));
+    // Verdict's Pass/Drop share the pattern; keep Reason's names only.
+    const rust = [...values].filter(([k]) => strings.has(k));
+    assert.ok(rust.length >= 20, 'parsed the Rust enum');
+    assert.deepEqual(Object.fromEntries(rust), { ...Reason });
+    for (const [name, v] of rust) assert.equal((REASON_STRINGS as Record<number, string>)[v], strings.get(name), name);
+    for (const v of Object.values(Reason)) assert.equal(verdictOf(v), v < 32 ? 0 : 1);
+  });
+});
+
+describe('PacketBatch', () => {
+  it('push/packet/meta/reset, packets in their slots after the headroom', () => {
+    const b = new PacketBatch({ capacity: 3, slotSize: 256, headroom: 64 });
+    const p = Uint8Array.from({ length: 100 }, (_, i) => i);
+    assert.equal(b.push(p, { ingressIf: 2, tsSec: 5 }), 0);
+    assert.equal(b.push(p.subarray(0, 40)), 1);
+    assert.equal(b.length, 2);
+    assert.deepEqual([...b.desc.subarray(0, 8)], [0, 256, 64, 100, 256, 512, 320, 40]);
+    assert.deepEqual(b.packet(0), p);
+    assert.equal(b.packet(0).buffer, b.buffer, 'a view, not a copy');
+    assert.deepEqual(b.packetMeta(0), { ingressIf: 2, egressIf: IF_NONE, tsSec: 5, tsNsec: 0, queueDepth: 0xffffffff, transitDelayNs: 0xffffffff, bufferOccupancy: 0xffffffff, flags: 0 });
+    b.reset();
+    assert.equal(b.length, 0);
+    assert.throws(() => b.packet(0), RangeError);
+  });
+
+  it('refuses too many or too large packets with IoamError NO_ROOM', () => {
+    const b = new PacketBatch({ capacity: 1, slotSize: 128, headroom: 64 });
+    assert.throws(() => b.push(new Uint8Array(65)), (e: IoamError) => e.code === 'ERR_IOAM_NO_ROOM' && e.layer === 'batch');
+    b.push(new Uint8Array(64));
+    assert.throws(() => b.push(new Uint8Array(1)), (e: IoamError) => e.code === 'ERR_IOAM_NO_ROOM');
+  });
+
+  it('attach() sees the same packets over a SharedArrayBuffer', () => {
+    const b = new PacketBatch({ capacity: 2, shared: true });
+    assert.ok(b.buffer instanceof SharedArrayBuffer);
+    b.push(Uint8Array.of(0x60, 1, 2, 3), { egressIf: 1 }, new Uint8Array(24).fill(7));
+    const w = PacketBatch.attach(b.buffer);
+    assert.equal(w.length, 1);
+    assert.equal(w.hasClt, true);
+    assert.deepEqual([...w.packet(0)], [0x60, 1, 2, 3]);
+    assert.equal(w.packetMeta(0).egressIf, 1);
+    w.packet(0)[1] = 9;
+    assert.equal(b.packet(0)[1], 9);
+    assert.throws(() => PacketBatch.attach(new ArrayBuffer(64)), RangeError);
+  });
+
+  it('a native call over a SharedArrayBuffer batch leaves unrelated bytes alone', () => {
+    const n = node();
+    const b = new PacketBatch({ capacity: 2, shared: true, slotSize: 256, headroom: 64 });
+    const sentinel = 0xa5;
+    new Uint8Array(b.buf.buffer, b.buf.byteOffset, b.buf.byteLength).fill(sentinel);
+    const nonIpv6 = new Uint8Array(48).fill(0x11); // version nibble 1
+    b.push(nonIpv6);
+    assert.equal(n.transit(b), 1);
+    const o = b.outcome(0);
+    assert.ok(Object.values(Reason).includes(o.reason), `known reason ${o.reason}`);
+    // nothing outside the slot changed
+    assert.ok(b.buf.subarray(256).every((x) => x === sentinel));
+  });
+});
+
+describe('binding errors are typed', () => {
+  it('tables that disagree throw IoamError BAD_DESCRIPTOR in batch', () => {
+    const n = node();
+    const b = new PacketBatch({ capacity: 2 });
+    b.push(new Uint8Array(48));
+    const inner = (n as unknown as { inner: { transitBatch: (...a: unknown[]) => number } }).inner;
+    try {
+      inner.transitBatch(b.buf, b.desc.subarray(0, 3), b.meta.subarray(0, 8), b.out.subarray(0, 4));
+      assert.fail('expected a throw');
+    } catch (e) {
+      const x = normalizeNativeError(e);
+      assert.ok(x instanceof IoamError);
+      assert.equal(x.code, 'ERR_IOAM_BAD_DESCRIPTOR');
+      assert.equal(x.layer, 'batch');
+      assert.equal(x.offset, 0);
+    }
+  });
+
+  it('overlapping tables are refused', () => {
+    const n = node();
+    const words = new Uint32Array(16);
+    const inner = (n as unknown as { inner: { transitBatch: (...a: unknown[]) => number } }).inner;
+    assert.throws(
+      () => {
+        try {
+          inner.transitBatch(new Uint8Array(64), words.subarray(0, 4), new Uint32Array(8), words.subarray(2, 6));
+        } catch (e) {
+          throw normalizeNativeError(e);
+        }
+      },
+      (e: IoamError) => e.code === 'ERR_IOAM_BAD_DESCRIPTOR' && /overlap/.test(e.what),
+    );
+  });
+
+  it('a config the core rejects is ERR_IOAM_CONFIG; TS validation catches it first with file:line', () => {
+    assert.throws(() => Node.fromConfig({ name: 'x', ioam6_id: 0x1000000 }), (e: IoamConfigError) => e instanceof IoamConfigError && e.path === 'ioam6_id');
+    const { NativeNode } = native();
+    assert.throws(
+      () => {
+        try {
+          new NativeNode('{"profile":"linux","ioam6_id":16777216,"ioam6_id_wide":"1","encap":null}');
+        } catch (e) {
+          throw normalizeNativeError(e);
+        }
+      },
+      (e: IoamError) => e.code === 'ERR_IOAM_CONFIG' && e.layer === 'config',
+    );
+  });
+
+  it('parseNativeErrorMessage reads the core Display form', () => {
+    const e = parseNativeErrorMessage('ERR_IOAM_TRUNCATED in trace at offset 52: trace header (needed 8 bytes, got 3)')!;
+    assert.deepEqual([e.code, e.layer, e.offset, e.needed, e.got, e.what], ['ERR_IOAM_TRUNCATED', 'trace', 52, 8, 3, 'trace header']);
+    assert.equal(e.message, 'ERR_IOAM_TRUNCATED in trace at offset 52: trace header (needed 8 bytes, got 3)');
+    assert.equal(parseNativeErrorMessage('ERR_IOAM_NOT_IPV6 in ipv6 at offset 0: version nibble is not 6')?.code, 'ERR_IOAM_NOT_IPV6');
+    assert.equal(parseNativeErrorMessage('something else'), undefined);
+    assert.equal(normalizeNativeError(new Error('Rust panic: boom')).name, 'IoamError');
+  });
+
+  it('one-packet calls check the meta length', () => {
+    const n = node();
+    const inner = (n as unknown as { inner: { transitPacket: (...a: unknown[]) => unknown } }).inner;
+    assert.throws(
+      () => {
+        try {
+          inner.transitPacket(new Uint8Array(48), new Uint32Array(3));
+        } catch (e) {
+          throw normalizeNativeError(e);
+        }
+      },
+      (e: IoamError) => e.code === 'ERR_IOAM_BAD_DESCRIPTOR',
+    );
+  });
+});
+
+describe('one-packet calls and the batch agree', () => {
+  it('rfc profile: an Incremental trace grows by the node element (one-packet and batch)', async () => {
+    const { encode, decode } = await import('../src/index');
+    const { packetWith } = await import('./core.properties.wire');
+    const n = Node.fromConfig({ name: 'r', profile: 'rfc', ioam6_id: 5, interfaces: [{ name: 'in', ioam6_enabled: true }, { name: 'out' }], namespaces: [{ id: 7 }] });
+    const pkt = encode(
+      packetWith({ type: 'incremental-trace', namespaceId: 7, nodeLen: 1, flags: { overflow: false, loopback: false, active: false, bit3: false }, remainingLen: 10, traceType: 0x800000, reserved: 0, nodes: [] }, 64),
+      { linuxPadding: true },
+    );
+    const one = n.transitPacket(pkt, { ingressIf: 0, egressIf: 1 });
+    assert.equal(one.reasonName, 'Appended');
+    const b = new PacketBatch({ capacity: 1 });
+    b.push(pkt, { ingressIf: 0, egressIf: 1 });
+    n.transit(b);
+    assert.equal(b.outcome(0).reasonName, 'Appended');
+    assert.deepEqual(new Uint8Array(b.packet(0)), one.packet, 'batch and one-packet calls give the same bytes');
+    assert.ok(one.packet.length >= pkt.length + 4, 'the packet grew');
+    const d = decode(one.packet);
+    const io = d.extHeaders[0]!.options!.find((o) => o.option.kind === 'ioam')!.option;
+    assert.ok(io.kind === 'ioam' && io.data.type === 'incremental-trace');
+    if (io.kind === 'ioam' && io.data.type === 'incremental-trace') {
+      assert.equal(io.data.remainingLen, 9);
+      assert.deepEqual(io.data.nodes, [{ hopLimit: 63, nodeId: 5 }]);
+    }
+  });
+});
