@@ -104,6 +104,12 @@ impl Pos {
     }
 }
 
+/// The Hop-by-Hop header's octets (from the IPv6 header start to `hbh_end`), for the TLV walk.
+#[inline]
+fn hbh_view<'a>(slot: &'a [u8], pos: &Pos) -> &'a [u8] {
+    slot.get(pos.off..).and_then(|p| p.get(..pos.hbh_end)).unwrap_or(&[])
+}
+
 /// Result of one IOAM option.
 struct OptOut {
     reason: Reason,
@@ -167,9 +173,11 @@ pub fn transit(node: &Node, slot: &mut [u8], off: usize, len: usize, meta: &Meta
             return out($r, $at, 0, pos.off, pos.len)
         };
     }
-    while o < pos.hbh_end {
-        let pkt = pos.pkt(slot);
-        let t = at(pkt, o);
+    // The header's octets, re-derived only after an IOAM option (an Incremental append moves
+    // the packet); `hbh.len() == pos.hbh_end` (checked above: hbh_end <= eff <= the packet).
+    let mut hbh: &[u8] = hbh_view(slot, &pos);
+    while o < hbh.len() {
+        let Some(&t) = hbh.get(o) else { break };
         if t == OPT_PAD1 {
             padlen += 1;
             if padlen > 7 {
@@ -178,11 +186,11 @@ pub fn transit(node: &Node, slot: &mut [u8], off: usize, len: usize, meta: &Meta
             o += 1;
             continue;
         }
-        let rest = pos.hbh_end - o;
+        let rest = hbh.len() - o;
         if rest < 2 {
             drop_at!(Reason::DropHbhMalformed, o);
         }
-        let mut optlen = at(pkt, o + 1) as usize + 2;
+        let mut optlen = at(hbh, o + 1) as usize + 2;
         if optlen > rest {
             drop_at!(Reason::DropHbhMalformed, o);
         }
@@ -192,7 +200,7 @@ pub fn transit(node: &Node, slot: &mut [u8], off: usize, len: usize, meta: &Meta
             if padlen > 7 {
                 drop_at!(Reason::DropHbhMalformed, o);
             }
-            if pkt.get(o + 2..o + optlen).is_some_and(|b| b.iter().any(|&x| x != 0)) {
+            if hbh.get(o + 2..o + optlen).is_some_and(|b| b.iter().any(|&x| x != 0)) {
                 drop_at!(Reason::DropHbhMalformed, o);
             }
         } else {
@@ -203,7 +211,7 @@ pub fn transit(node: &Node, slot: &mut [u8], off: usize, len: usize, meta: &Meta
             match t {
                 OPT_ROUTERALERT => {
                     // ipv6_hop_ra
-                    if at(pkt, o + 1) != 2 {
+                    if at(hbh, o + 1) != 2 {
                         drop_at!(Reason::DropHbhMalformed, o);
                     }
                 }
@@ -216,13 +224,14 @@ pub fn transit(node: &Node, slot: &mut [u8], off: usize, len: usize, meta: &Meta
                         }
                         Err(r) => drop_at!(r, o),
                     }
-                    // An Incremental trace may have grown.
-                    optlen = at(pos.pkt(slot), o + 1) as usize + 2;
+                    // An Incremental trace may have grown (and the packet moved).
+                    hbh = hbh_view(slot, &pos);
+                    optlen = at(hbh, o + 1) as usize + 2;
                 }
                 OPT_JUMBO => {
                     // ipv6_hop_jumbo
-                    let pkt_len = be32(pkt, o + 2);
-                    if at(pkt, o + 1) != 4 || (o & 3) != 2 || pkt_len <= IPV6_MAXPLEN || plen != 0 {
+                    let pkt_len = be32(hbh, o + 2);
+                    if at(hbh, o + 1) != 4 || (o & 3) != 2 || pkt_len <= IPV6_MAXPLEN || plen != 0 {
                         drop_at!(Reason::DropHbhMalformed, o);
                     }
                     if pkt_len as usize > pos.len - IPV6_HDR {
