@@ -135,9 +135,10 @@ pub struct FillCtx<'m> {
 /// occupancy from the meta.
 ///
 /// The element is written as 4-octet words through one iterator over `out` (no per-field bounds
-/// arithmetic); the set bits are visited with `leading_zeros` and dispatched by bit number, so
-/// the cost is proportional to the number of fields, not to the 22-entry [`FIELDS`] table.
-#[inline]
+/// arithmetic). Bits 0-7 are copied from eight precomputed words; bits 8-21 are visited with
+/// `leading_zeros` and dispatched by bit number. The cost follows the set bits, not the
+/// 22-entry [`FIELDS`] table.
+#[inline(always)]
 pub fn fill_element(node: &Node, ns: &NsEntry, trace_type: u32, ctx: &FillCtx<'_>, out: &mut [u8]) {
     let meta = ctx.meta;
     let rfc = node.profile == Profile::Rfc;
@@ -154,24 +155,38 @@ pub fn fill_element(node: &Node, ns: &NsEntry, trace_type: u32, ctx: &FillCtx<'_
             *d = v.to_be_bytes();
         }
     };
-    // Bits 0-21 sit at positions 31-10 of `bits << 8`: bit n ↔ leading_zeros() == n.
-    let mut bits = (trace_type & 0x00FF_FFFC) << 8;
-    while bits != 0 {
-        let bit = bits.leading_zeros();
-        bits &= !(0x8000_0000u32 >> bit);
-        match bit {
-            // FIELDS order; widths 4 unless noted.
-            0 => put(((hl as u32) << 24) | (node.ioam6_id & 0x00FF_FFFF)),
-            1 => {
-                let i = if has_dev { node.iface(meta.ingress_if).id } else { 0xFFFF };
-                let e = if local { 0xFFFF } else { node.iface(meta.egress_if).id };
-                put(((i as u32) << 16) | e as u32);
+    // Bits 0-7 (the first octet of the Trace-Type, the common case) are all 4-octet fields:
+    // compute the eight words branch-free and copy the selected ones in bit order.
+    let hi = (trace_type >> 16) & 0xFF;
+    if hi != 0 {
+        let iid = if has_dev { node.iface(meta.ingress_if).id } else { 0xFFFF };
+        let eid = if local { 0xFFFF } else { node.iface(meta.egress_if).id };
+        let short: [u32; 8] = [
+            ((hl as u32) << 24) | (node.ioam6_id & 0x00FF_FFFF),
+            ((iid as u32) << 16) | eid as u32,
+            if ts_ok { meta.ts_sec } else { u32::MAX },
+            if ts_ok { meta.ts_nsec / 1000 } else { u32::MAX },
+            if rfc { meta.transit_delay_ns } else { u32::MAX },
+            ns.data,
+            if local { u32::MAX } else { meta.queue_depth },
+            u32::MAX, // checksum complement
+        ];
+        // Bit n of the octet ↔ leading_zeros() == 24 + n.
+        let mut m = hi;
+        while m != 0 {
+            let bit = (m.leading_zeros() - 24) as usize & 7;
+            m &= !(0x80u32 >> bit);
+            if let Some(&v) = short.get(bit) {
+                put(v);
             }
-            2 => put(if ts_ok { meta.ts_sec } else { u32::MAX }),
-            3 => put(if ts_ok { meta.ts_nsec / 1000 } else { u32::MAX }),
-            4 => put(if rfc { meta.transit_delay_ns } else { u32::MAX }),
-            5 => put(ns.data),
-            6 => put(if local { u32::MAX } else { meta.queue_depth }),
+        }
+    }
+    // Bits 8-21 sit at positions 31-18 of `bits << 16`: bit n ↔ leading_zeros() == n - 8.
+    let mut bits = (trace_type & 0x0000_FFFC) << 16;
+    while bits != 0 {
+        let lz = bits.leading_zeros();
+        bits &= !(0x8000_0000u32 >> lz);
+        match lz + 8 {
             8 => {
                 // 8 octets: Hop_Lim + wide node id.
                 let v = ((hl as u64) << 56) | (node.ioam6_id_wide & 0x00FF_FFFF_FFFF_FFFF);
@@ -189,7 +204,7 @@ pub fn fill_element(node: &Node, ns: &NsEntry, trace_type: u32, ctx: &FillCtx<'_
                 put(ns.wide as u32);
             }
             11 => put(if rfc { meta.buffer_occupancy } else { u32::MAX }),
-            // 7: checksum complement; 12-21: undefined.
+            // 12-21: undefined.
             _ => put(u32::MAX),
         }
     }
@@ -222,7 +237,7 @@ pub(crate) mod th {
 /// extend at least `hdr + RemainingLen×4` octets (the caller checked the option length).
 /// O set → nothing; RemainingLen 0 or < NodeLen + sclen → set O; else write the element at
 /// data + (RemainingLen − NodeLen − sclen)×4 and decrement RemainingLen.
-#[inline]
+#[inline(always)]
 pub fn fill_prealloc(node: &Node, ns: &NsEntry, trace: &mut [u8], hdr: usize, ctx: &FillCtx<'_>) -> Reason {
     let trace_len = trace.len();
     let Some(h) = trace.first_chunk_mut::<8>() else { return Reason::NoIoam };

@@ -160,6 +160,8 @@ pub fn transit(node: &Node, slot: &mut [u8], off: usize, len: usize, meta: &Meta
     }
     let mut pos = Pos { off, len: eff, hbh_end: IPV6_HDR + hbh_len };
     let rfc = node.profile == Profile::Rfc;
+    // Hop_Lim written by a receiving node: the IPv6 Hop Limit − 1 (u8 wrap); no option moves it.
+    let hop_lim = at(pkt, 7).wrapping_sub(1);
 
     // ip6_parse_tlv
     let mut o = IPV6_HDR + 2;
@@ -217,7 +219,7 @@ pub fn transit(node: &Node, slot: &mut [u8], off: usize, len: usize, meta: &Meta
                 }
                 OPT_IOAM => {
                     n_ioam += 1;
-                    match hop_ioam(node, slot, &mut pos, o, meta, rfc) {
+                    match hop_ioam(node, slot, &mut pos, o, optlen, meta, rfc, hop_lim) {
                         Ok(r) => {
                             last = (r.reason, o);
                             loopback |= r.loopback;
@@ -258,77 +260,87 @@ pub fn transit(node: &Node, slot: &mut [u8], off: usize, len: usize, meta: &Meta
     out(last.0, last.1, aux, pos.off, pos.len)
 }
 
-/// `ipv6_hop_ioam` for the option at packet offset `o` (the walk checked that it fits).
-/// Ordered checks: misaligned → drop (first, always); ingress disabled → ignore; Opt Data Len
-/// < 2 → drop; Option-Type ≠ 0 → ignore (linux; rfc also handles 1 and 4); trace header
-/// truncated → drop; RemainingLen beyond the option → drop; NodeLen ≠ computed → drop;
-/// unknown namespace → ignore; then `ioam6_fill_trace_data` (is_input = true).
+/// `ipv6_hop_ioam` for the option at packet offset `o`, `optlen` octets long (the walk checked
+/// that it fits in the header). Ordered checks: misaligned → drop (first, always); ingress
+/// disabled → ignore; Opt Data Len < 2 → drop; Option-Type ≠ 0 → ignore (linux; rfc also
+/// handles 1 and 4); trace header truncated → drop; RemainingLen beyond the option → drop;
+/// NodeLen ≠ computed → drop; unknown namespace → ignore; then `ioam6_fill_trace_data`
+/// (is_input = true). `hop_lim` is the packet's Hop Limit − 1.
+#[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn hop_ioam(node: &Node, slot: &mut [u8], pos: &mut Pos, o: usize, meta: &Meta, rfc: bool) -> Result<OptOut, Reason> {
+fn hop_ioam(node: &Node, slot: &mut [u8], pos: &mut Pos, o: usize, optlen: usize, meta: &Meta, rfc: bool, hop_lim: u8) -> Result<OptOut, Reason> {
     if o & 3 != 0 {
         return Err(Reason::DropMisaligned);
     }
     if !node.iface(meta.ingress_if).enabled {
         return Ok(Reason::IgnoredDisabled.into());
     }
-    let pkt = pos.pkt(slot);
-    let opt_len = at(pkt, o + 1) as usize;
+    // Opt Data Len.
+    let opt_len = optlen.wrapping_sub(2);
     if opt_len < 2 {
         return Err(Reason::DropOptLenShort);
     }
-    let t = o + 4;
-    match at(pkt, o + 3) {
-        IOAM_PREALLOC => {
-            if opt_len < 2 + TRACE_HDR {
-                return Err(Reason::DropTraceTruncated);
-            }
-            let hop_lim = at(pkt, 7).wrapping_sub(1);
-            // The walk checked that the option fits in the header (and so in the packet).
-            let Some(trace) = pkt.get_mut(t..o + 2 + opt_len) else { return Err(Reason::DropHbhMalformed) };
-            let Some(&h) = trace.first_chunk::<TRACE_HDR>() else { return Err(Reason::DropTraceTruncated) };
-            let ns = node.namespace(u16::from_be_bytes([h[0], h[1]]));
-            let hdr = if ns.is_some_and(|n| n.clt_legacy) { CLT_TRACE_HDR } else { TRACE_HDR };
-            if opt_len < 2 + hdr {
-                return Err(Reason::DropTraceTruncated);
-            }
-            let remlen = (h[3] & th::REMLEN_MASK) as usize;
-            if opt_len < 2 + hdr + remlen * 4 {
-                return Err(Reason::DropRemainingLen);
-            }
-            if h[2] >> th::NODELEN_SHIFT != node_len(u32::from_be_bytes([0, h[4], h[5], h[6]])) {
-                return Err(Reason::DropNodeLen);
-            }
-            let Some(ns) = ns else { return Ok(Reason::IgnoredNamespace.into()) };
-            let loopback = rfc && h[2] & th::L != 0;
-            Ok(OptOut { reason: fill_prealloc(node, ns, trace, hdr, &FillCtx { hop_lim, meta }), loopback })
-        }
+    // The option's octets (type, length, reserved, IOAM Option-Type, data), sliced once.
+    let start = pos.off + o;
+    let Some(opt) = slot.get_mut(start..start + optlen) else { return Err(Reason::DropHbhMalformed) };
+    let Some(&[_, _, _, ioam_type]) = opt.first_chunk::<4>() else { return Err(Reason::DropOptLenShort) };
+    match ioam_type {
+        IOAM_PREALLOC => prealloc(node, opt, opt_len, meta, rfc, hop_lim),
         IOAM_INCREMENTAL if rfc => {
             if opt_len < 2 + TRACE_HDR {
                 return Err(Reason::DropTraceTruncated);
             }
+            let pkt = pos.pkt(slot);
+            let t = o + 4;
             if at(pkt, t + 2) >> th::NODELEN_SHIFT != node_len(be32(pkt, t + 4) >> 8) {
                 return Err(Reason::DropNodeLen);
             }
             let Some(ns) = node.namespace(be16(pkt, t)) else { return Ok(Reason::IgnoredNamespace.into()) };
             let loopback = at(pkt, t + 2) & th::L != 0;
-            let hl = at(pkt, 7).wrapping_sub(1);
-            let reason = append_incremental(node, ns, slot, pos, o, hl, meta)?;
+            let reason = append_incremental(node, ns, slot, pos, o, hop_lim, meta)?;
             Ok(OptOut { reason, loopback })
         }
         IOAM_DEX if rfc => {
             // RFC 9326 §3.2: Namespace-ID, Flags, Extension-Flags, Trace-Type, Reserved, then
             // Flow ID (ext bit 0) and Sequence Number (ext bit 1), 4 octets each.
-            let ext = at(pkt, t + 3);
+            let ext = at(opt, 7);
             if opt_len < 2 + 8 + 4 * (ext & 0xC0).count_ones() as usize {
                 return Err(Reason::DropTraceTruncated);
             }
-            if node.namespace(be16(pkt, t)).is_none() {
+            if node.namespace(be16(opt, 4)).is_none() {
                 return Ok(Reason::IgnoredNamespace.into());
             }
             Ok(Reason::ExportRequested.into())
         }
         _ => Ok(Reason::IgnoredOptionType.into()),
     }
+}
+
+/// The Pre-allocated part of `ipv6_hop_ioam` on the option's octets `opt` (Opt Data Len
+/// `opt_len` = `opt.len() − 2` ≥ 2): trace header truncated → drop; RemainingLen beyond the
+/// option → drop; NodeLen ≠ computed → drop; unknown namespace → ignore; then the fill.
+#[inline(always)]
+fn prealloc(node: &Node, opt: &mut [u8], opt_len: usize, meta: &Meta, rfc: bool, hop_lim: u8) -> Result<OptOut, Reason> {
+    if opt_len < 2 + TRACE_HDR {
+        return Err(Reason::DropTraceTruncated);
+    }
+    let Some(trace) = opt.get_mut(4..) else { return Err(Reason::DropTraceTruncated) };
+    let Some(&h) = trace.first_chunk::<TRACE_HDR>() else { return Err(Reason::DropTraceTruncated) };
+    let ns = node.namespace(u16::from_be_bytes([h[0], h[1]]));
+    let hdr = if ns.is_some_and(|n| n.clt_legacy) { CLT_TRACE_HDR } else { TRACE_HDR };
+    if opt_len < 2 + hdr {
+        return Err(Reason::DropTraceTruncated);
+    }
+    let remlen = (h[3] & th::REMLEN_MASK) as usize;
+    if opt_len < 2 + hdr + remlen * 4 {
+        return Err(Reason::DropRemainingLen);
+    }
+    if h[2] >> th::NODELEN_SHIFT != node_len(u32::from_be_bytes([0, h[4], h[5], h[6]])) {
+        return Err(Reason::DropNodeLen);
+    }
+    let Some(ns) = ns else { return Ok(Reason::IgnoredNamespace.into()) };
+    let loopback = rfc && h[2] & th::L != 0;
+    Ok(OptOut { reason: fill_prealloc(node, ns, trace, hdr, &FillCtx { hop_lim, meta }), loopback })
 }
 
 /// Appends this node's element to the Incremental trace at packet offset `o` (RFC 9197
