@@ -210,10 +210,17 @@ fn main() {
     let mut rng = Rng(0x0123_4567_89ab_cdef);
     let mut h = Fnv(0xcbf2_9ce4_8422_2325);
     let mut seen = [0u64; 64];
+    // Packets in the layout Linux's encapsulation builds (PadN 0, one Pre-allocated trace at 44).
+    let mut fast = 0u64;
     for i in 0..iters {
         let profile = if i % 2 == 0 { Profile::Linux } else { Profile::Rfc };
         let n = node(&mut rng, profile);
         let pkt = packet(&mut rng);
+        if let Some(&[1, 0, 0x31, l, _, 0]) = pkt.get(42..48).and_then(|h| h.first_chunk::<6>()) {
+            let n = 40 + (pkt.get(41).copied().unwrap_or(0) as usize + 1) * 8;
+            let e = 46 + l as usize;
+            fast += (e == n || (e + 4 == n && pkt.get(e..e + 4) == Some(&[1, 2, 0, 0][..]))) as u64;
+        }
         let head = rng.below(300) as usize;
         let mut slot = vec![0xA5u8; head];
         slot.extend_from_slice(&pkt);
@@ -295,6 +302,6 @@ fn main() {
         }
     }
     let hist: Vec<String> = seen.iter().enumerate().filter(|(_, &c)| c > 0).map(|(r, c)| format!("{r}:{c}")).collect();
-    eprintln!("transit/encap reasons seen: {}", hist.join(" "));
+    eprintln!("transit/encap reasons seen: {}; Linux-layout packets: {fast}", hist.join(" "));
     println!("digest {:016x} over {iters} iterations", h.0);
 }

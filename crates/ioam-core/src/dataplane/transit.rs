@@ -163,6 +163,26 @@ pub fn transit(node: &Node, slot: &mut [u8], off: usize, len: usize, meta: &Meta
     // Hop_Lim written by a receiving node: the IPv6 Hop Limit − 1 (u8 wrap); no option moves it.
     let hop_lim = at(pkt, 7).wrapping_sub(1);
 
+    // Fast path for the header Linux's encapsulating node builds (`ioam6_build_state`): PadN 0,
+    // one Pre-allocated IOAM option at 44 running to the end of the header or followed by a
+    // PadN 2 (`01 02 00 00`). For this layout the TLV walk below cannot drop (pad runs of 2 and
+    // 4, one non-pad option, nothing overruns) and the option does not change size, so the
+    // outcome is exactly the walk's: the option's result at offset 44 with aux 1 (| loopback).
+    {
+        let hbh = hbh_view(slot, &pos);
+        if let Some(&[OPT_PADN, 0, OPT_IOAM, l, _, IOAM_PREALLOC]) = hbh.get(IPV6_HDR + 2..).and_then(|h| h.first_chunk::<6>()) {
+            const O: usize = IPV6_HDR + 4;
+            let end = O + l as usize + 2;
+            let n = hbh.len();
+            if end == n || (end + 4 == n && hbh.get(end..) == Some(&[OPT_PADN, 2, 0, 0][..])) {
+                return match hop_ioam(node, slot, &mut pos, O, l as usize + 2, meta, rfc, hop_lim) {
+                    Ok(r) => out(r.reason, O, 1 | if r.loopback { OUT_F_LOOPBACK } else { 0 }, pos.off, pos.len),
+                    Err(r) => out(r, O, 0, pos.off, pos.len),
+                };
+            }
+        }
+    }
+
     // ip6_parse_tlv
     let mut o = IPV6_HDR + 2;
     let mut padlen = 0usize;
