@@ -133,7 +133,7 @@ fn option(rng: &mut Rng, h: &mut Vec<u8>) {
         }
         _ => {
             // IOAM trace (Pre-allocated, Incremental or DEX)
-            while (h.len() + 40) % 4 != 0 {
+            while !(h.len() + 40).is_multiple_of(4) {
                 h.push(0);
             }
             let ty = (rng.next() as u32) & 0x00FF_FFFF;

@@ -135,7 +135,7 @@ pub struct FillCtx<'m> {
 /// occupancy from the meta.
 ///
 /// The element is written as 4-octet words through one iterator over `out` (no per-field bounds
-/// arithmetic). Bits 0-7 are copied from eight precomputed words; bits 8-21 are visited with
+/// arithmetic). Bits 0-7 are tested in order in straight-line code; bits 8-21 are visited with
 /// `leading_zeros` and dispatched by bit number. The cost follows the set bits, not the
 /// 22-entry [`FIELDS`] table.
 #[inline(always)]
@@ -155,31 +155,35 @@ pub fn fill_element(node: &Node, ns: &NsEntry, trace_type: u32, ctx: &FillCtx<'_
             *d = v.to_be_bytes();
         }
     };
-    // Bits 0-7 (the first octet of the Trace-Type, the common case) are all 4-octet fields:
-    // compute the eight words branch-free and copy the selected ones in bit order.
-    let hi = (trace_type >> 16) & 0xFF;
-    if hi != 0 {
+    // Bits 0-7 (the first octet of the Trace-Type, the common case) are all 4-octet fields,
+    // tested in bit order (straight-line: no table, no dispatch).
+    let hi = trace_type >> 16;
+    if hi & 0x80 != 0 {
+        put(((hl as u32) << 24) | (node.ioam6_id & 0x00FF_FFFF));
+    }
+    if hi & 0x40 != 0 {
         let iid = if has_dev { node.iface(meta.ingress_if).id } else { 0xFFFF };
         let eid = if local { 0xFFFF } else { node.iface(meta.egress_if).id };
-        let short: [u32; 8] = [
-            ((hl as u32) << 24) | (node.ioam6_id & 0x00FF_FFFF),
-            ((iid as u32) << 16) | eid as u32,
-            if ts_ok { meta.ts_sec } else { u32::MAX },
-            if ts_ok { meta.ts_nsec / 1000 } else { u32::MAX },
-            if rfc { meta.transit_delay_ns } else { u32::MAX },
-            ns.data,
-            if local { u32::MAX } else { meta.queue_depth },
-            u32::MAX, // checksum complement
-        ];
-        // Bit n of the octet ↔ leading_zeros() == 24 + n.
-        let mut m = hi;
-        while m != 0 {
-            let bit = (m.leading_zeros() - 24) as usize & 7;
-            m &= !(0x80u32 >> bit);
-            if let Some(&v) = short.get(bit) {
-                put(v);
-            }
-        }
+        put(((iid as u32) << 16) | eid as u32);
+    }
+    if hi & 0x20 != 0 {
+        put(if ts_ok { meta.ts_sec } else { u32::MAX });
+    }
+    if hi & 0x10 != 0 {
+        put(if ts_ok { meta.ts_nsec / 1000 } else { u32::MAX });
+    }
+    if hi & 0x08 != 0 {
+        put(if rfc { meta.transit_delay_ns } else { u32::MAX });
+    }
+    if hi & 0x04 != 0 {
+        put(ns.data);
+    }
+    if hi & 0x02 != 0 {
+        put(if local { u32::MAX } else { meta.queue_depth });
+    }
+    if hi & 0x01 != 0 {
+        // Checksum complement.
+        put(u32::MAX);
     }
     // Bits 8-21 sit at positions 31-18 of `bits << 16`: bit n ↔ leading_zeros() == n - 8.
     let mut bits = (trace_type & 0x0000_FFFC) << 16;
