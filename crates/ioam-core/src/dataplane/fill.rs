@@ -1,7 +1,7 @@
 //! The per-bit node-data fill (Linux `__ioam6_fill_trace_data`, net/ipv6/ioam6.c) and the
 //! Pre-allocated trace update around it (`ioam6_fill_trace_data`: Overflow, RemainingLen,
-//! write position). [`FIELDS`] documents each bit's {width, source}; the fill visits only the
-//! set bits and dispatches on the bit number.
+//! write position). [`FIELDS`] documents each bit's {width, source}; the fill tests the bits in
+//! order in straight-line code and writes 4-octet words through one iterator.
 //!
 //! Trace-Type bit 0 is the most significant bit of the 24-bit field (0x800000), RFC 9197 §4.4.1.
 //! Elements are written in bit order; widths are in octets.
@@ -135,8 +135,8 @@ pub struct FillCtx<'m> {
 /// occupancy from the meta.
 ///
 /// The element is written as 4-octet words through one iterator over `out` (no per-field bounds
-/// arithmetic). Bits 0-7 are tested in order in straight-line code; bits 8-21 are visited with
-/// `leading_zeros` and dispatched by bit number. The cost follows the set bits, not the
+/// arithmetic). Bits 0-11 are tested in order in straight-line code; bits 12-21 (undefined)
+/// only add all-ones words. The cost follows the set bits, not the
 /// 22-entry [`FIELDS`] table.
 #[inline(always)]
 pub fn fill_element(node: &Node, ns: &NsEntry, trace_type: u32, ctx: &FillCtx<'_>, out: &mut [u8]) {
@@ -185,32 +185,31 @@ pub fn fill_element(node: &Node, ns: &NsEntry, trace_type: u32, ctx: &FillCtx<'_
         // Checksum complement.
         put(u32::MAX);
     }
-    // Bits 8-21 sit at positions 31-18 of `bits << 16`: bit n ↔ leading_zeros() == n - 8.
-    let mut bits = (trace_type & 0x0000_FFFC) << 16;
-    while bits != 0 {
-        let lz = bits.leading_zeros();
-        bits &= !(0x8000_0000u32 >> lz);
-        match lz + 8 {
-            8 => {
-                // 8 octets: Hop_Lim + wide node id.
-                let v = ((hl as u64) << 56) | (node.ioam6_id_wide & 0x00FF_FFFF_FFFF_FFFF);
-                put((v >> 32) as u32);
-                put(v as u32);
-            }
-            9 => {
-                // 8 octets: wide ingress/egress ids.
-                put(if has_dev { node.iface(meta.ingress_if).id_wide } else { u32::MAX });
-                put(if local { u32::MAX } else { node.iface(meta.egress_if).id_wide });
-            }
-            10 => {
-                // 8 octets: wide namespace data.
-                put((ns.wide >> 32) as u32);
-                put(ns.wide as u32);
-            }
-            11 => put(if rfc { meta.buffer_occupancy } else { u32::MAX }),
-            // 12-21: undefined.
-            _ => put(u32::MAX),
-        }
+    // Bits 8-11 (the second octet's high nibble): the wide fields and buffer occupancy.
+    if trace_type & 0x0000_8000 != 0 {
+        // 8 octets: Hop_Lim + wide node id.
+        let v = ((hl as u64) << 56) | (node.ioam6_id_wide & 0x00FF_FFFF_FFFF_FFFF);
+        put((v >> 32) as u32);
+        put(v as u32);
+    }
+    if trace_type & 0x0000_4000 != 0 {
+        // 8 octets: wide ingress/egress ids.
+        put(if has_dev { node.iface(meta.ingress_if).id_wide } else { u32::MAX });
+        put(if local { u32::MAX } else { node.iface(meta.egress_if).id_wide });
+    }
+    if trace_type & 0x0000_2000 != 0 {
+        // 8 octets: wide namespace data.
+        put((ns.wide >> 32) as u32);
+        put(ns.wide as u32);
+    }
+    if trace_type & 0x0000_1000 != 0 {
+        put(if rfc { meta.buffer_occupancy } else { u32::MAX });
+    }
+    // Bits 12-21: undefined, all-ones each (only their number matters).
+    let mut undefined = trace_type & 0x0000_0FFC;
+    while undefined != 0 {
+        undefined &= undefined - 1;
+        put(u32::MAX);
     }
     if trace_type & TRACE_BIT22 != 0 {
         let oss = node.oss_bytes(ns);
