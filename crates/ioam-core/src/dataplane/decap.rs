@@ -14,7 +14,7 @@
 //! * The removed Hop-by-Hop header (after this node's fill) is copied to `trace_out` when it
 //!   fits; aux = its length, 0 when it did not fit.
 use super::transit::{at, be16, put, put16, transit, IPV6_HDR, NEXTHDR_HOP, NEXTHDR_IPV6, OPT_IOAM, OPT_PAD1, OPT_PADN};
-use super::{Meta, Node, Outcome, Reason, Verdict};
+use super::{Meta, Node, Outcome, Reason, Verdict, OUT_F_LOOPBACK};
 
 /// Next header values of extension headers with the generic `(len + 1) × 8` length.
 const NH_DSTOPTS: u8 = 60;
@@ -38,7 +38,8 @@ pub fn decap(node: &Node, slot: &mut [u8], off: usize, len: usize, meta: &Meta, 
     }
     let hbh_len = (at(pkt, IPV6_HDR + 1) as usize + 1) * 8;
     let hbh_end = IPV6_HDR + hbh_len;
-    if hbh_end > len || !has_ioam(pkt, hbh_end) {
+    // The receive walk completed (no drop) and counted the IOAM options it met in aux.
+    if hbh_end > len || t.aux & !OUT_F_LOOPBACK == 0 {
         return t;
     }
     // Hand the trace back.
@@ -83,23 +84,6 @@ pub fn decap(node: &Node, slot: &mut [u8], off: usize, len: usize, meta: &Meta, 
     // Move the IPv6 header + what is left of the HbH up by d (toward the payload).
     slot.copy_within(off..off + IPV6_HDR + new_len, off + d);
     done(off + d, len - d)
-}
-
-/// Whether the HbH (from 42 to `end`) holds an IOAM option; a malformed tail stops the scan.
-fn has_ioam(pkt: &[u8], end: usize) -> bool {
-    let mut q = IPV6_HDR + 2;
-    while q < end {
-        let t = at(pkt, q);
-        if t == OPT_PAD1 {
-            q += 1;
-            continue;
-        }
-        if t == OPT_IOAM {
-            return true;
-        }
-        q += at(pkt, q + 1) as usize + 2;
-    }
-    false
 }
 
 /// Rewrites the HbH in place without its IOAM options and padding, padding each kept option

@@ -105,27 +105,25 @@ pub fn encap(node: &Node, state: &mut EncapState, slot: &mut [u8], off: usize, l
         return out(Reason::DropNoRoom, 0, off, len);
     }
     let nb = off - ins;
+    // The IPv6 header by value (a fixed 40-octet copy, no memmove of overlapping ranges).
+    let ip6: [u8; IPV6_HDR] = match slot.get(off..).and_then(|p| p.first_chunk::<IPV6_HDR>()) {
+        Some(h) => *h,
+        None => return out(Reason::DropMalformedIpv6, 0, off, len),
+    };
+    let Some(head) = slot.get_mut(nb..nb + IPV6_HDR + h) else { return out(Reason::DropNoRoom, 0, off, len) };
+    let (hdr, hbh) = head.split_at_mut(IPV6_HDR);
+    hdr.copy_from_slice(&ip6);
+    hbh.copy_from_slice(&plan.hbh);
     if inline {
-        // ioam6_do_inline: IPv6 header down, HbH after it.
-        slot.copy_within(off..off + IPV6_HDR, nb);
-        let inner_nh = slot.get(nb + 6).copied().unwrap_or(0);
-        if let Some(d) = slot.get_mut(nb + IPV6_HDR..nb + IPV6_HDR + h) {
-            d.copy_from_slice(&plan.hbh);
-            d[0] = inner_nh;
-        }
+        // ioam6_do_inline: IPv6 header down, HbH after it (its next header = the packet's).
+        hbh[0] = ip6[6];
     } else {
         // ioam6_do_encap: outer = copy of inner, then HbH (nh 41), inner untouched at `off`.
-        slot.copy_within(off..off + IPV6_HDR, nb);
-        if let Some(d) = slot.get_mut(nb + IPV6_HDR..nb + IPV6_HDR + h) {
-            d.copy_from_slice(&plan.hbh);
-            d[0] = NEXTHDR_IPV6;
+        hbh[0] = NEXTHDR_IPV6;
+        if plan.tunsrc != [0; 16] {
+            hdr[8..24].copy_from_slice(&plan.tunsrc);
         }
-        if let Some(hdr) = slot.get_mut(nb..nb + IPV6_HDR) {
-            if plan.tunsrc != [0; 16] {
-                hdr[8..24].copy_from_slice(&plan.tunsrc);
-            }
-            hdr[24..40].copy_from_slice(&plan.tundst);
-        }
+        hdr[24..40].copy_from_slice(&plan.tundst);
     }
     let mut pos = Pos { off: nb, len: new_len, hbh_end: IPV6_HDR + h };
     let pkt = pos.pkt(slot);

@@ -162,7 +162,7 @@ impl Node {
     }
 
     /// The configured namespace with this Namespace-ID (Linux `ioam6_namespace`).
-    #[inline]
+    #[inline(always)]
     pub fn namespace(&self, id: u16) -> Option<&NsEntry> {
         if self.ns.len() <= 8 {
             self.ns.iter().find(|n| n.id == id)

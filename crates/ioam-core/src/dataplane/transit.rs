@@ -104,6 +104,12 @@ impl Pos {
     }
 }
 
+/// The Hop-by-Hop header's octets (from the IPv6 header start to `hbh_end`), for the TLV walk.
+#[inline]
+fn hbh_view<'a>(slot: &'a [u8], pos: &Pos) -> &'a [u8] {
+    slot.get(pos.off..).and_then(|p| p.get(..pos.hbh_end)).unwrap_or(&[])
+}
+
 /// Result of one IOAM option.
 struct OptOut {
     reason: Reason,
@@ -154,6 +160,28 @@ pub fn transit(node: &Node, slot: &mut [u8], off: usize, len: usize, meta: &Meta
     }
     let mut pos = Pos { off, len: eff, hbh_end: IPV6_HDR + hbh_len };
     let rfc = node.profile == Profile::Rfc;
+    // Hop_Lim written by a receiving node: the IPv6 Hop Limit − 1 (u8 wrap); no option moves it.
+    let hop_lim = at(pkt, 7).wrapping_sub(1);
+
+    // Fast path for the header Linux's encapsulating node builds (`ioam6_build_state`): PadN 0,
+    // one Pre-allocated IOAM option at 44 running to the end of the header or followed by a
+    // PadN 2 (`01 02 00 00`). For this layout the TLV walk below cannot drop (pad runs of 2 and
+    // 4, one non-pad option, nothing overruns) and the option does not change size, so the
+    // outcome is exactly the walk's: the option's result at offset 44 with aux 1 (| loopback).
+    {
+        let hbh = hbh_view(slot, &pos);
+        if let Some(&[OPT_PADN, 0, OPT_IOAM, l, _, IOAM_PREALLOC]) = hbh.get(IPV6_HDR + 2..).and_then(|h| h.first_chunk::<6>()) {
+            const O: usize = IPV6_HDR + 4;
+            let end = O + l as usize + 2;
+            let n = hbh.len();
+            if end == n || (end + 4 == n && hbh.get(end..) == Some(&[OPT_PADN, 2, 0, 0][..])) {
+                return match hop_ioam(node, slot, &mut pos, O, l as usize + 2, meta, rfc, hop_lim) {
+                    Ok(r) => out(r.reason, O, 1 | if r.loopback { OUT_F_LOOPBACK } else { 0 }, pos.off, pos.len),
+                    Err(r) => out(r, O, 0, pos.off, pos.len),
+                };
+            }
+        }
+    }
 
     // ip6_parse_tlv
     let mut o = IPV6_HDR + 2;
@@ -167,9 +195,11 @@ pub fn transit(node: &Node, slot: &mut [u8], off: usize, len: usize, meta: &Meta
             return out($r, $at, 0, pos.off, pos.len)
         };
     }
-    while o < pos.hbh_end {
-        let pkt = pos.pkt(slot);
-        let t = at(pkt, o);
+    // The header's octets, re-derived only after an IOAM option (an Incremental append moves
+    // the packet); `hbh.len() == pos.hbh_end` (checked above: hbh_end <= eff <= the packet).
+    let mut hbh: &[u8] = hbh_view(slot, &pos);
+    while o < hbh.len() {
+        let Some(&t) = hbh.get(o) else { break };
         if t == OPT_PAD1 {
             padlen += 1;
             if padlen > 7 {
@@ -178,11 +208,11 @@ pub fn transit(node: &Node, slot: &mut [u8], off: usize, len: usize, meta: &Meta
             o += 1;
             continue;
         }
-        let rest = pos.hbh_end - o;
+        let rest = hbh.len() - o;
         if rest < 2 {
             drop_at!(Reason::DropHbhMalformed, o);
         }
-        let mut optlen = at(pkt, o + 1) as usize + 2;
+        let mut optlen = at(hbh, o + 1) as usize + 2;
         if optlen > rest {
             drop_at!(Reason::DropHbhMalformed, o);
         }
@@ -192,7 +222,7 @@ pub fn transit(node: &Node, slot: &mut [u8], off: usize, len: usize, meta: &Meta
             if padlen > 7 {
                 drop_at!(Reason::DropHbhMalformed, o);
             }
-            if pkt.get(o + 2..o + optlen).is_some_and(|b| b.iter().any(|&x| x != 0)) {
+            if hbh.get(o + 2..o + optlen).is_some_and(|b| b.iter().any(|&x| x != 0)) {
                 drop_at!(Reason::DropHbhMalformed, o);
             }
         } else {
@@ -203,26 +233,27 @@ pub fn transit(node: &Node, slot: &mut [u8], off: usize, len: usize, meta: &Meta
             match t {
                 OPT_ROUTERALERT => {
                     // ipv6_hop_ra
-                    if at(pkt, o + 1) != 2 {
+                    if at(hbh, o + 1) != 2 {
                         drop_at!(Reason::DropHbhMalformed, o);
                     }
                 }
                 OPT_IOAM => {
                     n_ioam += 1;
-                    match hop_ioam(node, slot, &mut pos, o, meta, rfc) {
+                    match hop_ioam(node, slot, &mut pos, o, optlen, meta, rfc, hop_lim) {
                         Ok(r) => {
                             last = (r.reason, o);
                             loopback |= r.loopback;
                         }
                         Err(r) => drop_at!(r, o),
                     }
-                    // An Incremental trace may have grown.
-                    optlen = at(pos.pkt(slot), o + 1) as usize + 2;
+                    // An Incremental trace may have grown (and the packet moved).
+                    hbh = hbh_view(slot, &pos);
+                    optlen = at(hbh, o + 1) as usize + 2;
                 }
                 OPT_JUMBO => {
                     // ipv6_hop_jumbo
-                    let pkt_len = be32(pkt, o + 2);
-                    if at(pkt, o + 1) != 4 || (o & 3) != 2 || pkt_len <= IPV6_MAXPLEN || plen != 0 {
+                    let pkt_len = be32(hbh, o + 2);
+                    if at(hbh, o + 1) != 4 || (o & 3) != 2 || pkt_len <= IPV6_MAXPLEN || plen != 0 {
                         drop_at!(Reason::DropHbhMalformed, o);
                     }
                     if pkt_len as usize > pos.len - IPV6_HDR {
@@ -249,77 +280,87 @@ pub fn transit(node: &Node, slot: &mut [u8], off: usize, len: usize, meta: &Meta
     out(last.0, last.1, aux, pos.off, pos.len)
 }
 
-/// `ipv6_hop_ioam` for the option at packet offset `o` (the walk checked that it fits).
-/// Ordered checks: misaligned → drop (first, always); ingress disabled → ignore; Opt Data Len
-/// < 2 → drop; Option-Type ≠ 0 → ignore (linux; rfc also handles 1 and 4); trace header
-/// truncated → drop; RemainingLen beyond the option → drop; NodeLen ≠ computed → drop;
-/// unknown namespace → ignore; then `ioam6_fill_trace_data` (is_input = true).
+/// `ipv6_hop_ioam` for the option at packet offset `o`, `optlen` octets long (the walk checked
+/// that it fits in the header). Ordered checks: misaligned → drop (first, always); ingress
+/// disabled → ignore; Opt Data Len < 2 → drop; Option-Type ≠ 0 → ignore (linux; rfc also
+/// handles 1 and 4); trace header truncated → drop; RemainingLen beyond the option → drop;
+/// NodeLen ≠ computed → drop; unknown namespace → ignore; then `ioam6_fill_trace_data`
+/// (is_input = true). `hop_lim` is the packet's Hop Limit − 1.
+#[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn hop_ioam(node: &Node, slot: &mut [u8], pos: &mut Pos, o: usize, meta: &Meta, rfc: bool) -> Result<OptOut, Reason> {
+fn hop_ioam(node: &Node, slot: &mut [u8], pos: &mut Pos, o: usize, optlen: usize, meta: &Meta, rfc: bool, hop_lim: u8) -> Result<OptOut, Reason> {
     if o & 3 != 0 {
         return Err(Reason::DropMisaligned);
     }
     if !node.iface(meta.ingress_if).enabled {
         return Ok(Reason::IgnoredDisabled.into());
     }
-    let pkt = pos.pkt(slot);
-    let opt_len = at(pkt, o + 1) as usize;
+    // Opt Data Len.
+    let opt_len = optlen.wrapping_sub(2);
     if opt_len < 2 {
         return Err(Reason::DropOptLenShort);
     }
-    let t = o + 4;
-    match at(pkt, o + 3) {
-        IOAM_PREALLOC => {
-            if opt_len < 2 + TRACE_HDR {
-                return Err(Reason::DropTraceTruncated);
-            }
-            let hop_lim = at(pkt, 7).wrapping_sub(1);
-            // The walk checked that the option fits in the header (and so in the packet).
-            let Some(trace) = pkt.get_mut(t..o + 2 + opt_len) else { return Err(Reason::DropHbhMalformed) };
-            let Some(&h) = trace.first_chunk::<TRACE_HDR>() else { return Err(Reason::DropTraceTruncated) };
-            let ns = node.namespace(u16::from_be_bytes([h[0], h[1]]));
-            let hdr = if ns.is_some_and(|n| n.clt_legacy) { CLT_TRACE_HDR } else { TRACE_HDR };
-            if opt_len < 2 + hdr {
-                return Err(Reason::DropTraceTruncated);
-            }
-            let remlen = (h[3] & th::REMLEN_MASK) as usize;
-            if opt_len < 2 + hdr + remlen * 4 {
-                return Err(Reason::DropRemainingLen);
-            }
-            if h[2] >> th::NODELEN_SHIFT != node_len(u32::from_be_bytes([0, h[4], h[5], h[6]])) {
-                return Err(Reason::DropNodeLen);
-            }
-            let Some(ns) = ns else { return Ok(Reason::IgnoredNamespace.into()) };
-            let loopback = rfc && h[2] & th::L != 0;
-            Ok(OptOut { reason: fill_prealloc(node, ns, trace, hdr, &FillCtx { hop_lim, meta }), loopback })
-        }
+    // The option's octets (type, length, reserved, IOAM Option-Type, data), sliced once.
+    let start = pos.off + o;
+    let Some(opt) = slot.get_mut(start..start + optlen) else { return Err(Reason::DropHbhMalformed) };
+    let Some(&[_, _, _, ioam_type]) = opt.first_chunk::<4>() else { return Err(Reason::DropOptLenShort) };
+    match ioam_type {
+        IOAM_PREALLOC => prealloc(node, opt, opt_len, meta, rfc, hop_lim),
         IOAM_INCREMENTAL if rfc => {
             if opt_len < 2 + TRACE_HDR {
                 return Err(Reason::DropTraceTruncated);
             }
+            let pkt = pos.pkt(slot);
+            let t = o + 4;
             if at(pkt, t + 2) >> th::NODELEN_SHIFT != node_len(be32(pkt, t + 4) >> 8) {
                 return Err(Reason::DropNodeLen);
             }
             let Some(ns) = node.namespace(be16(pkt, t)) else { return Ok(Reason::IgnoredNamespace.into()) };
             let loopback = at(pkt, t + 2) & th::L != 0;
-            let hl = at(pkt, 7).wrapping_sub(1);
-            let reason = append_incremental(node, ns, slot, pos, o, hl, meta)?;
+            let reason = append_incremental(node, ns, slot, pos, o, hop_lim, meta)?;
             Ok(OptOut { reason, loopback })
         }
         IOAM_DEX if rfc => {
             // RFC 9326 §3.2: Namespace-ID, Flags, Extension-Flags, Trace-Type, Reserved, then
             // Flow ID (ext bit 0) and Sequence Number (ext bit 1), 4 octets each.
-            let ext = at(pkt, t + 3);
+            let ext = at(opt, 7);
             if opt_len < 2 + 8 + 4 * (ext & 0xC0).count_ones() as usize {
                 return Err(Reason::DropTraceTruncated);
             }
-            if node.namespace(be16(pkt, t)).is_none() {
+            if node.namespace(be16(opt, 4)).is_none() {
                 return Ok(Reason::IgnoredNamespace.into());
             }
             Ok(Reason::ExportRequested.into())
         }
         _ => Ok(Reason::IgnoredOptionType.into()),
     }
+}
+
+/// The Pre-allocated part of `ipv6_hop_ioam` on the option's octets `opt` (Opt Data Len
+/// `opt_len` = `opt.len() − 2` ≥ 2): trace header truncated → drop; RemainingLen beyond the
+/// option → drop; NodeLen ≠ computed → drop; unknown namespace → ignore; then the fill.
+#[inline(always)]
+fn prealloc(node: &Node, opt: &mut [u8], opt_len: usize, meta: &Meta, rfc: bool, hop_lim: u8) -> Result<OptOut, Reason> {
+    if opt_len < 2 + TRACE_HDR {
+        return Err(Reason::DropTraceTruncated);
+    }
+    let Some(trace) = opt.get_mut(4..) else { return Err(Reason::DropTraceTruncated) };
+    let Some(&h) = trace.first_chunk::<TRACE_HDR>() else { return Err(Reason::DropTraceTruncated) };
+    let ns = node.namespace(u16::from_be_bytes([h[0], h[1]]));
+    let hdr = if ns.is_some_and(|n| n.clt_legacy) { CLT_TRACE_HDR } else { TRACE_HDR };
+    if opt_len < 2 + hdr {
+        return Err(Reason::DropTraceTruncated);
+    }
+    let remlen = (h[3] & th::REMLEN_MASK) as usize;
+    if opt_len < 2 + hdr + remlen * 4 {
+        return Err(Reason::DropRemainingLen);
+    }
+    if h[2] >> th::NODELEN_SHIFT != node_len(u32::from_be_bytes([0, h[4], h[5], h[6]])) {
+        return Err(Reason::DropNodeLen);
+    }
+    let Some(ns) = ns else { return Ok(Reason::IgnoredNamespace.into()) };
+    let loopback = rfc && h[2] & th::L != 0;
+    Ok(OptOut { reason: fill_prealloc(node, ns, trace, hdr, &FillCtx { hop_lim, meta }), loopback })
 }
 
 /// Appends this node's element to the Incremental trace at packet offset `o` (RFC 9197
