@@ -1,6 +1,6 @@
 /**
  * `ioamsim run TOPOLOGY --out DIR`: the network simulator's command (registered in
- * src/cli/registry.ts), and the `ioamsim testbed` placeholder. Heavy modules load inside the
+ * src/cli/registry.ts). Heavy modules load inside the
  * actions so `--help` stays cheap.
  * @module
  */
@@ -94,13 +94,5 @@ export function createCommands(ctx: CliContext): Command[] {
         throw e;
       }
     });
-  const testbed = new Command('testbed')
-    .summary('(not implemented yet) a topology on Linux netns')
-    .description('(not implemented yet) run a topology on Linux network namespaces with the kernel\'s IOAM')
-    .argument('<topology>', 'topology file (YAML)')
-    .addHelpText('after', '\nPlanned: build the topology with veth pairs and netns (src/kernel/), configure ioam6 sysctls and\nnamespaces from the same node objects, and compare the kernel\'s traces with the simulator\'s.\nSee docs/SIMULATOR.md "Testbed mode".')
-    .action(() => {
-      throw new CliError('ioamsim testbed is not implemented yet (see docs/SIMULATOR.md "Testbed mode"); use ioamsim run, or ioamsim kernel-check for one node', EXIT.INTERNAL);
-    });
-  return [run, testbed];
+  return [run];
 }

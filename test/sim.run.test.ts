@@ -269,14 +269,11 @@ describe('ioamsim run', () => {
     assert.match(o.err, /cannot read/);
   });
 
-  test('bad options exit 2; testbed is a documented stub (exit 4)', async () => {
+  test('bad options exit 2', async () => {
     let o = io();
     assert.equal(await cliRun(['run', EX('linear.yaml'), '--out', tmp('y'), '--workers', '-1'], o), 2, o.err);
     o = io();
     assert.equal(await cliRun(['run', EX('linear.yaml'), '--out', tmp('y'), '--duration', 'forever'], o), 2, o.err);
-    o = io();
-    assert.equal(await cliRun(['testbed', EX('linear.yaml')], o), 4);
-    assert.match(o.err, /not implemented yet/);
   });
 });
 

@@ -23,6 +23,7 @@ export const COMMAND_MODULES: readonly CommandModuleEntry[] = [
   { path: './commands/demo' }, // demo (Cross-Layer Telemetry scenario)
   { path: '../../sim/cli', optional: true }, // run (simulator)
   { path: '../kernel/cli', optional: true }, // kernel-check
+  { path: '../kernel/testbed-cli', optional: true }, // testbed (a topology on Linux netns)
 ];
 
 /**
