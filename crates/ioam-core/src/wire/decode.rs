@@ -137,16 +137,7 @@ impl ExtHeaderRepr {
             return emit_raw(self.kind, next_header, &self.data, buf);
         }
         let total = self.buffer_len();
-        if !total.is_multiple_of(8) || total > 2048 {
-            return Err(Error {
-                code: ErrorCode::BadLength,
-                layer: Layer::ExtHeader,
-                offset: 1,
-                needed: total.div_ceil(8) * 8,
-                got: total,
-                what: "options header length not a multiple of 8 (or > 2048): pad the options",
-            });
-        }
+        super::options::check_options_header_len(total)?;
         super::need_room(buf, total, Layer::ExtHeader)?;
         buf[0] = next_header;
         buf[1] = (total / 8 - 1) as u8;

@@ -350,11 +350,9 @@ pub fn options_header_len(options: &[OptionRepr]) -> usize {
     2 + options.iter().map(OptionRepr::buffer_len).sum::<usize>()
 }
 
-/// Emits a Hop-by-Hop or Destination Options header with exactly these options (no padding is
-/// added: use [`linux_padded`] first). Errors if the length is not a multiple of 8 or above
-/// 2048 octets. Returns the octets written.
-pub fn emit_options_header(next_header: u8, options: &[OptionRepr], buf: &mut [u8]) -> Result<usize> {
-    let total = options_header_len(options);
+/// An options header's length must be a multiple of 8 octets and at most 2048 (Hdr Ext Len is
+/// one octet of 8-octet units).
+pub(crate) fn check_options_header_len(total: usize) -> Result<()> {
     if !total.is_multiple_of(8) || total > 2048 {
         return Err(Error {
             code: ErrorCode::BadLength,
@@ -365,6 +363,15 @@ pub fn emit_options_header(next_header: u8, options: &[OptionRepr], buf: &mut [u
             what: "options header length not a multiple of 8 (or > 2048): pad the options",
         });
     }
+    Ok(())
+}
+
+/// Emits a Hop-by-Hop or Destination Options header with exactly these options (no padding is
+/// added: use [`linux_padded`] first). Errors if the length is not a multiple of 8 or above
+/// 2048 octets. Returns the octets written.
+pub fn emit_options_header(next_header: u8, options: &[OptionRepr], buf: &mut [u8]) -> Result<usize> {
+    let total = options_header_len(options);
+    check_options_header_len(total)?;
     need_room(buf, total, Layer::ExtHeader)?;
     buf[0] = next_header;
     buf[1] = (total / 8 - 1) as u8;
