@@ -78,6 +78,7 @@ fn node(rng: &mut Rng, profile: Profile) -> Node {
             size: 4 * (1 + rng.below(50) as u16),
             incremental: profile == Profile::Rfc && rng.chance(40),
             clt_legacy: false,
+            clt_oss_schema: None,
             freq_k: 1 + rng.below(2) as u32,
             freq_n: 1 + rng.below(2) as u32,
         }),
