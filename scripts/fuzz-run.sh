@@ -3,7 +3,7 @@
 # --sanitizer none, debug assertions + overflow checks) and runs each for SECONDS (default 20).
 # Usage: scripts/fuzz-run.sh [SECONDS] [TARGET...]
 #   env: CARGO_TARGET_DIR (default /tmp/target-fuzz), FUZZ_JOBS (parallel targets, default 1),
-#        FUZZ_MAX_LEN (default 4096)
+#        FUZZ_MAX_LEN (default 4096), FUZZ_SEED (libFuzzer -seed; CI sets 1 for repeatable runs)
 # Corpus: fuzz/corpus/<target> (working, git-ignored) seeded from fuzz/seeds/<target> (committed,
 # built from the kernel captures by scripts/fuzz-seeds.mjs). A crash leaves its input in
 # fuzz/artifacts/<target>/ and makes the script exit 1; reproduce with
@@ -33,7 +33,7 @@ for t in "${TARGETS[@]}"; do
   log=$(mktemp)
   set +e
   cargo fuzz run -s none -a --fuzz-dir fuzz "$t" "fuzz/corpus/$t" -- \
-    -max_total_time="$SECS" -max_len="$MAXLEN" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
+    -max_total_time="$SECS" -max_len="$MAXLEN" ${FUZZ_SEED:+-seed="$FUZZ_SEED"} -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
     -artifact_prefix="fuzz/artifacts/$t/" >"$log" 2>&1
   rc=$?
   set -e

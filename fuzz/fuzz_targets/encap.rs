@@ -7,6 +7,7 @@ use ioam_core::dataplane::{
     encap::{encap, CltIds, EncapState},
     Reason, Verdict,
 };
+use ioam_core::config::{EncapMode, IF_NONE};
 use ioam_core::wire::{decode_packet, DecodeOptions};
 use ioam_core_fuzz::*;
 use libfuzzer_sys::fuzz_target;
@@ -67,7 +68,13 @@ fuzz_target!(|data: &[u8]| {
     // Mobility / HIP / Shim6 headers): the decapsulating node cannot tell it from encap mode and
     // removes everything before the inner header, as Linux's ip6ip6 receive would (see
     // docs/ROBUSTNESS.md).
-    let inline = (r.aux as usize) < 40 + node.encap_plan().map_or(0, |p| p.hbh.len());
+    // Inline or not follows from the mode (auto: inline for locally generated packets), not from
+    // `aux`: an Incremental trace grows by the encapsulator's own element too.
+    let inline = match e.mode {
+        EncapMode::Inline => true,
+        EncapMode::Encap => false,
+        EncapMode::Auto => m.ingress_if == IF_NONE,
+    };
     if inline && chain_reaches_ipv6(orig) {
         return;
     }

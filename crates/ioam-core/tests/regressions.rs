@@ -285,3 +285,37 @@ fn inline_ioam_before_a_mobility_header_leading_to_41_is_decapsulated_as_encap_m
     assert_eq!(back.reason, Reason::DropMalformedIpv6);
     assert_eq!(back.offset as usize, 40 + r.aux as usize + 32, "the 'inner header' after the 32-octet Mobility header");
 }
+
+/// fuzz `encap`, crash-e7cb4a8f (CI run): rfc profile, inline Incremental trace 0x800002 on a
+/// packet whose Destination Options header leads to 41 with a truncated inner header. The
+/// encapsulator's own element (bit 0 + a 33-octet schema snapshot, 44 octets) grows the option,
+/// so `aux` (64) is more than the inline template: the fuzz target had guessed "encap mode" from
+/// `aux` and expected the round trip. Inline mode follows from the configuration; decap then sees
+/// a chain reaching 41 and, like the case above, drops the truncated inner header.
+#[test]
+fn inline_incremental_encap_grows_by_the_own_element_and_decap_sees_41() {
+    let mut cfg = capture_node(0, Profile::Rfc, false);
+    cfg.encap = Some(EncapConfig {
+        mode: EncapMode::Inline,
+        trace_type: 0x800002,
+        namespace: 123,
+        size: 44,
+        incremental: true,
+        ..Default::default()
+    });
+    let node = Node::new(cfg).unwrap();
+    let pkt = hex(concat!(
+        "6000000000373c40fd0000aa000100000000260000000001fd0000aa0002000000000000000000022903010031160000",
+        "007b0801000007000000000000fd0000aa000100000000000000000001fd0000aa0002000021000000000000707473"
+    ));
+    let meta = Meta { ingress_if: 0, egress_if: 1, ts_sec: 0, ts_nsec: u32::MAX, flags: META_F_NO_TSTAMP, ..Meta::default() };
+    let mut s = slot(128, &pkt, 8);
+    let r = encap(&node, &mut EncapState::default(), &mut s, 128, pkt.len(), &meta, None);
+    assert_eq!(r.reason, Reason::Encapsulated);
+    assert_eq!(r.aux, 64, "20-octet Incremental template + the encapsulator's 44-octet element");
+    assert_eq!(&s[r.off + r.aux as usize + 40..r.off + r.len], &pkt[40..], "inline: the original headers follow the new HbH");
+    let mut arena = [0u8; 256];
+    let mut s2 = slot(255, &s[r.off..r.off + r.len].to_vec(), 0);
+    let back = decap(&node, &mut s2, 255, r.len, &meta, &mut arena);
+    assert_eq!(back.reason, Reason::DropMalformedIpv6);
+}
