@@ -43,6 +43,7 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
+  let outGiven = false;
   const a: Args = { smoke: false, clock: 'cpu', maxTime: 0.4, filter: undefined, floor: true, callgrind: true, sim: true, simPackets: 1_000_000, out: join(ROOT, 'bench', 'results.json') };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!;
@@ -63,10 +64,12 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--no-callgrind') a.callgrind = false;
     else if (k === '--no-sim') a.sim = false;
     else if (k === '--sim-packets') a.simPackets = Number(v());
-    else if (k === '--out') a.out = resolve(v());
+    else if (k === '--out') { a.out = resolve(v()); outGiven = true; }
     else throw new Error(`unknown option ${k}`);
   }
   if (a.smoke) {
+    // A smoke run's figures are not results: keep the committed bench/results.json.
+    if (!outGiven) a.out = join(ROOT, 'bench', 'results.smoke.json');
     a.maxTime = Math.min(a.maxTime, 0.03);
     a.simPackets = Math.min(a.simPackets, 1500);
   }
