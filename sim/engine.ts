@@ -39,33 +39,42 @@ class EventHeap {
   }
   push(e: Ev): void {
     const a = this.items;
+    // Sift up with a hole (no swaps, no temporary arrays).
+    let i = a.length;
     a.push(e);
-    let i = a.length - 1;
     while (i > 0) {
       const p = (i - 1) >> 1;
-      if (!less(a[i]!, a[p]!)) break;
-      [a[i], a[p]] = [a[p]!, a[i]!];
+      const pe = a[p]!;
+      if (!less(e, pe)) break;
+      a[i] = pe;
       i = p;
     }
+    a[i] = e;
   }
   pop(): Ev | undefined {
     const a = this.items;
     if (a.length === 0) return undefined;
     const top = a[0]!;
     const last = a.pop()!;
-    if (a.length > 0) {
-      a[0] = last;
+    const n = a.length;
+    if (n > 0) {
+      // Sift `last` down from the root with a hole.
       let i = 0;
       for (;;) {
         const l = 2 * i + 1;
+        if (l >= n) break;
         const r = l + 1;
-        let m = i;
-        if (l < a.length && less(a[l]!, a[m]!)) m = l;
-        if (r < a.length && less(a[r]!, a[m]!)) m = r;
-        if (m === i) break;
-        [a[i], a[m]] = [a[m]!, a[i]!];
+        let m = l;
+        let me = a[l]!;
+        if (r < n && less(a[r]!, me)) {
+          m = r;
+          me = a[r]!;
+        }
+        if (!less(me, last)) break;
+        a[i] = me;
         i = m;
       }
+      a[i] = last;
     }
     return top;
   }
@@ -82,7 +91,7 @@ export class Simulator {
   private nowNs = 0;
   private stopAtNs = Number.POSITIVE_INFINITY;
   private dirty = false;
-  private instantEnd: ((timeNs: number) => Promise<void>) | undefined;
+  private instantEnd: ((timeNs: number) => Promise<void> | void) | undefined;
   /** Number of ordinary events executed. */
   eventsRun = 0;
 
@@ -119,8 +128,11 @@ export class Simulator {
     this.dirty = true;
   }
 
-  /** Registers the handler run at the end of every instant marked dirty. */
-  onInstantEnd(handler: (timeNs: number) => Promise<void>): void {
+  /**
+   * Registers the handler run at the end of every instant marked dirty. It may return a promise
+   * (awaited before the clock moves) or nothing (no microtask round trip: the fast inline path).
+   */
+  onInstantEnd(handler: (timeNs: number) => Promise<void> | void): void {
     this.instantEnd = handler;
   }
 
@@ -157,7 +169,10 @@ export class Simulator {
       }
       if (this.dirty) {
         this.dirty = false;
-        if (this.instantEnd) await this.instantEnd(this.nowNs);
+        if (this.instantEnd) {
+          const done = this.instantEnd(this.nowNs);
+          if (done) await done;
+        }
       }
       onProgress?.(this.nowNs);
     }

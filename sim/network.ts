@@ -43,7 +43,11 @@ export interface FlowRef {
   kind: 'flow' | 'request' | 'response' | 'app';
 }
 
-/** A packet in flight. `bytes` start at the IPv6 header and change as the dataplane acts. */
+/**
+ * A packet in flight. `bytes` start at the IPv6 header and change as the dataplane acts (a new
+ * view after every step; views share 256 KiB slabs, so a layer keeping many packets' bytes for
+ * long should copy them with `.slice()`).
+ */
 export interface SimPacket {
   id: number;
   bytes: Uint8Array;
@@ -224,8 +228,14 @@ export class Network {
   /** Dataplane tick (see the topology's `dataplane_tick`); 0 = exact instants. */
   readonly tickNs: number;
   private readonly addr = new Map<string, number>();
-  private readonly dirty = new Set<number>();
+  /** Hot-path address lookup: 32-bit hash of the 16 bytes → candidates (bytes compared). */
+  private readonly addrByHash = new Map<number, { bytes: Uint8Array; owner: number }[]>();
+  /** Nodes with pending packets at this instant (flag per node index, and the list). */
+  private dirtyFlag: Uint8Array = new Uint8Array(0);
+  private dirtyList: number[] = [];
   private nextPacketId = 0;
+  /** Storage of the packets' bytes after each step. */
+  private readonly slab = new ByteSlab();
   pool!: DataplanePool;
   /** Packet-node dataplane steps (a packet processed at one node = one packet-hop). */
   packetHops = 0;
@@ -249,6 +259,7 @@ export class Network {
     const epochMs = t.epoch === undefined ? Date.parse('2026-01-01T00:00:00Z') : typeof t.epoch === 'number' ? t.epoch * 1000 : Date.parse(t.epoch);
     this.epochSec = Math.floor(epochMs / 1000);
     this.epochNsRem = (epochMs % 1000) * 1e6;
+    this.epochSecNs = BigInt(this.epochSec) * 1_000_000_000n;
     this.l2Overhead = t.l2_overhead ?? 14;
     this.tickNs = t.dataplane_tick ?? 0;
     this.build();
@@ -287,6 +298,10 @@ export class Network {
         const key = addrKey(a, 0);
         if (this.addr.has(key)) throw topologyError(this.topo, ['nodes', i, 'addresses', k], `address ${n.addresses[k]} is also on ${t.nodes[this.addr.get(key)!]!.name}`);
         this.addr.set(key, i);
+        const h = addrHash(a, 0);
+        let list = this.addrByHash.get(h);
+        if (!list) this.addrByHash.set(h, (list = []));
+        list.push({ bytes: a, owner: i });
       });
       this.nodes.push({
         index: i, name: n.name, addresses: addrs, config: undefined as unknown as NodeConfig, devices: [], nextHop: [], encapIfs: new Set(), decapNs: new Set(), pending: [], buffers: [],
@@ -426,6 +441,7 @@ export class Network {
       });
     }
     this.computeRoutes();
+    this.dirtyFlag = new Uint8Array(this.nodes.length);
   }
 
   /** Shortest paths (hops or delay), ties → lowest interface index; then static overrides. */
@@ -481,6 +497,11 @@ export class Network {
 
   // ---- packets in -----------------------------------------------------------------------------
 
+  /** Zeroed bytes for a new packet (carved from the packet slabs). */
+  packetBytes(len: number): Uint8Array {
+    return this.slab.alloc(len);
+  }
+
   /** A new packet id. */
   newPacketId(): number {
     return this.nextPacketId++;
@@ -513,7 +534,10 @@ export class Network {
       return;
     }
     node.pending.push({ pkt, ingressIf });
-    this.dirty.add(node.index);
+    if (this.dirtyFlag[node.index] === 0) {
+      this.dirtyFlag[node.index] = 1;
+      this.dirtyList.push(node.index);
+    }
     this.sim.markDirty();
   }
 
@@ -533,8 +557,19 @@ export class Network {
   }
 
   private route(node: SimNode, b: Uint8Array, off: number): number | undefined {
-    const owner = this.addr.get(addrKey(b, off));
-    return owner === undefined ? undefined : node.nextHop[owner];
+    const owner = this.ownerOf(b, off);
+    return owner < 0 ? undefined : node.nextHop[owner];
+  }
+
+  /** Index of the node owning the 16-byte address at `b[off..]`, or -1 (no string keys: hot path). */
+  private ownerOf(b: Uint8Array, off: number): number {
+    const list = this.addrByHash.get(addrHash(b, off));
+    if (list === undefined) return -1;
+    for (let k = 0; k < list.length; k++) {
+      const e = list[k]!;
+      if (sameAddr(e.bytes, 0, b, off)) return e.owner;
+    }
+    return -1;
   }
 
   private writeMeta(node: SimNode, words: Uint32Array, at: number, ingressIf: number, route: number, ts: [number, number], occ: number): void {
@@ -566,9 +601,11 @@ export class Network {
   }
 
   /** Runs the dataplane step of every node with pending packets (see module doc). */
-  private async flush(now: number): Promise<void> {
-    const order = [...this.dirty].sort((a, b) => a - b);
-    this.dirty.clear();
+  private flush(now: number): Promise<void> | void {
+    const order = this.dirtyList;
+    this.dirtyList = [];
+    order.sort((a, b) => a - b);
+    for (const ni of order) this.dirtyFlag[ni] = 0;
     type Job = { node: SimNode; items: Item[]; chunks: Chunk[] };
     const jobs: Job[] = [];
     const shared = this.pool.workers > 0;
@@ -616,30 +653,46 @@ export class Network {
       this.packetHops += items.length;
       const chunks: Chunk[] = [];
       for (let from = 0, k = 0; from < items.length; from += this.opts.batchSize, k++) {
-        const part = items.slice(from, from + this.opts.batchSize);
+        const to = Math.min(items.length, from + this.opts.batchSize);
         let maxLen = 0;
-        for (const it of part) maxLen = Math.max(maxLen, it.pkt.bytes.length);
-        const c = this.buffers(node, k, part.length, maxLen, shared);
+        for (let i = from; i < to; i++) maxLen = Math.max(maxLen, items[i]!.pkt.bytes.length);
+        const c = this.buffers(node, k, to - from, maxLen, shared);
         c.from = from;
         const t = c.side.t;
-        part.forEach((it, j) => {
+        const meta = c.batch.meta;
+        for (let i = from; i < to; i++) {
+          const it = items[i]!;
+          const j = i - from;
           c.batch.push(it.pkt.bytes);
-          this.writeMeta(node, c.batch.meta, j * 8, it.ingressIf, it.route0, ts, occ);
+          this.writeMeta(node, meta, j * 8, it.ingressIf, it.route0, ts, occ);
           this.writeMeta(node, t.meta2, j * 8, it.ingressIf, it.route1, ts, occ);
           t.flags[j] = it.flags;
           if (it.clt) t.clt.set(it.clt, j * 24);
           else t.clt.fill(0, j * 24, j * 24 + 24);
-        });
+        }
         chunks.push(c);
       }
       jobs.push({ node, items, chunks });
     }
-    // Steps of different nodes run concurrently (on their workers); a node's chunks in order.
-    await Promise.all(
-      jobs.map(async (j) => {
-        for (const c of j.chunks) await this.pool.run({ node: j.node.index, batch: c.batch.buffer, side: c.side.buffer, cap: c.cap }, now);
-      }),
-    );
+    // Fast path: every step of this instant runs on the main thread → synchronously, no promise.
+    let allInline = true;
+    for (const j of jobs) for (const c of j.chunks) if (!this.pool.runsInline(j.node.index, c.batch.length, c.side.t.flags)) allInline = false;
+    if (allInline) {
+      for (const j of jobs) for (const c of j.chunks) this.pool.runInline(j.node.index, c.batch, c.side.t);
+      for (const j of jobs) for (const c of j.chunks) this.apply(j.node, j.items, c, now);
+      return;
+    }
+    return this.flushOnWorkers(jobs, now);
+  }
+
+  /**
+   * Steps of different nodes run concurrently (one round trip per worker for all its nodes' steps of
+   * this instant); a node's chunks in order; results applied in node order.
+   */
+  private async flushOnWorkers(jobs: { node: SimNode; items: Item[]; chunks: Chunk[] }[], now: number): Promise<void> {
+    const tasks = [];
+    for (const j of jobs) for (const c of j.chunks) tasks.push({ node: j.node.index, batch: c.batch.buffer, side: c.side.buffer, cap: c.cap });
+    await this.pool.runAll(tasks, now);
     for (const j of jobs) for (const c of j.chunks) this.apply(j.node, j.items, c, now);
   }
 
@@ -662,11 +715,13 @@ export class Network {
         this.drop(node, pkt, reason);
         continue;
       }
-      const oldDst = addrKey(pkt.bytes, 24);
-      pkt.bytes = c.batch.packet(j).slice();
+      const oldBytes = pkt.bytes;
+      const desc = c.batch.desc;
+      pkt.bytes = this.slab.copy(c.batch.buf, desc[j * 4 + 2]!, desc[j * 4 + 3]!);
       if (it.flags & F_DECAP && r1 === R_DECAPSULATED) {
         this.decapsulated++;
-        const hbh = c.batch.trace(j).slice();
+        const tr = c.batch.trace(j);
+        const hbh = this.slab.copy(tr, 0, tr.length);
         const rec: TraceRecord = {
           t_ns: now, node: node.name, flow: pkt.flow.name, kind: pkt.flow.kind, seq: pkt.seq, packet: pkt.id, hbh_len: hbh.length, options: decodeHopByHop(hbh),
         };
@@ -680,7 +735,7 @@ export class Network {
       if (it.flags & F_ENCAP && r2 === R_ENCAPSULATED) {
         this.encapsulated++;
         pkt.domainNs = node.encapDomain!.ns;
-        pkt.tunneled = addrKey(pkt.bytes, 24) !== oldDst;
+        pkt.tunneled = !sameAddr(pkt.bytes, 24, oldBytes, 24);
         this.ioamBytesInserted += s.out2[j * 4 + 3]!;
       }
       const route = this.route(node, pkt.bytes, 24);
@@ -781,8 +836,9 @@ export class Network {
 
   /** Absolute capture timestamp (ns since the POSIX epoch). */
   absNs(timeNs: number): bigint {
-    return BigInt(this.epochSec) * 1_000_000_000n + BigInt(this.epochNsRem + timeNs);
+    return this.epochSecNs + BigInt(this.epochNsRem + timeNs);
   }
+  private readonly epochSecNs: bigint;
 
   /** `node:interface` of a device. */
   static devName(d: Device): string {
@@ -790,3 +846,55 @@ export class Network {
   }
 }
 
+/** 32-bit hash of the 16-byte address at `b[off..]` (FNV-1a style over the bytes). */
+function addrHash(b: Uint8Array, off: number): number {
+  let h = 0x811c9dc5;
+  for (let i = off; i < off + 16; i++) h = Math.imul(h ^ (b[i] ?? 0), 0x01000193);
+  return h | 0;
+}
+
+/** Whether the 16 bytes at `a[ao..]` and `b[bo..]` are the same address. */
+function sameAddr(a: Uint8Array, ao: number, b: Uint8Array, bo: number): boolean {
+  if (ao + 16 > a.length || bo + 16 > b.length) return false;
+  for (let i = 0; i < 16; i++) if (a[ao + i] !== b[bo + i]) return false;
+  return true;
+}
+
+/**
+ * Copies of packet bytes carved out of large shared slabs: one small view per packet-hop instead
+ * of one `ArrayBuffer` (an off-heap allocation) each. Views never overlap, so a packet's bytes stay
+ * its own; a slab is freed by the GC once no packet refers to it.
+ */
+class ByteSlab {
+  private static readonly SIZE = 1 << 18;
+  private slab = new Uint8Array(0);
+  private pos = 0;
+  /** A new zeroed view of `len` bytes (slabs are only ever written through the views handed out). */
+  alloc(len: number): Uint8Array {
+    if (len > ByteSlab.SIZE >> 3) return new Uint8Array(len);
+    if (this.pos + len > this.slab.length) {
+      this.slab = new Uint8Array(ByteSlab.SIZE);
+      this.pos = 0;
+    }
+    const at = this.pos;
+    this.pos = (at + len + 7) & ~7;
+    return this.slab.subarray(at, at + len);
+  }
+
+  /** A new view holding a copy of `src[off..off+len]`. */
+  copy(src: Uint8Array, off: number, len: number): Uint8Array {
+    if (len > ByteSlab.SIZE >> 3) {
+      const own = new Uint8Array(len);
+      own.set(src.subarray(off, off + len));
+      return own;
+    }
+    if (this.pos + len > this.slab.length) {
+      this.slab = new Uint8Array(ByteSlab.SIZE);
+      this.pos = 0;
+    }
+    const at = this.pos;
+    this.slab.set(src.subarray(off, off + len), at);
+    this.pos = (at + len + 7) & ~7;
+    return this.slab.subarray(at, at + len);
+  }
+}

@@ -68,6 +68,22 @@ export function sideTables(n: number, shared: boolean, buffer?: ArrayBuffer | Sh
   return { buffer: ab, t };
 }
 
+/**
+ * A reusable sub-batch with `main`'s geometry and room for `m` packets, one per main batch (steps
+ * run synchronously, and a stage's sub-batch is dead once its results are copied back).
+ */
+const scratch = new WeakMap<PacketBatch, PacketBatch>();
+function scratchBatch(m: number, main: PacketBatch): PacketBatch {
+  let s = scratch.get(main);
+  if (s === undefined || s.capacity < m) {
+    s = new PacketBatch({ capacity: Math.max(m, main.capacity), slotSize: main.slotSize, headroom: main.headroom, traceSlotSize: main.traceSlotSize });
+    scratch.set(main, s);
+  } else {
+    s.reset();
+  }
+  return s;
+}
+
 /** Runs `op` on packets `idx` of `main` with meta rows from `meta` (null = the batch's own), outcomes into `out`. */
 function stage(
   main: PacketBatch,
@@ -87,18 +103,24 @@ function stage(
     out.set(mt.out.subarray(0, n * OUT));
     return;
   }
-  const sub = new PacketBatch({ capacity: m, slotSize: main.slotSize, headroom: main.headroom, traceSlotSize: main.traceSlotSize });
-  idx.forEach((p) => {
+  const sub = scratchBatch(m, main);
+  const srcMeta = meta ?? mt.meta;
+  for (let j = 0; j < m; j++) {
+    const p = idx[j]!;
     sub.push(main.packet(p));
-    sub.meta.set((meta ?? mt.meta).subarray(p * META, (p + 1) * META), (sub.length - 1) * META);
-  });
+    for (let w = 0; w < META; w++) sub.meta[j * META + w] = srcMeta[p * META + w]!;
+  }
   let subClt: Uint8Array | undefined;
   if (clt) {
-    subClt = new Uint8Array(m * CLT);
-    idx.forEach((p, j) => subClt!.set(clt.subarray(p * CLT, (p + 1) * CLT), j * CLT));
+    subClt = sub.clt.subarray(0, m * CLT);
+    for (let j = 0; j < m; j++) {
+      const p = idx[j]!;
+      subClt.set(clt.subarray(p * CLT, (p + 1) * CLT), j * CLT);
+    }
   }
   op(sub, subClt);
-  idx.forEach((p, j) => {
+  for (let j = 0; j < m; j++) {
+    const p = idx[j]!;
     const bytes = sub.packet(j);
     const d = p * DESC;
     const slotStart = mt.desc[d]!;
@@ -107,7 +129,7 @@ function stage(
     main.buf.set(bytes, off);
     mt.desc[d + 2] = off;
     mt.desc[d + 3] = bytes.length;
-    out.set(sub.out.subarray(j * OUT, (j + 1) * OUT), p * OUT);
+    for (let w = 0; w < OUT; w++) out[p * OUT + w] = sub.out[j * OUT + w]!;
     const tr = sub.traceDesc[2 * j + 1] ? sub.trace(j) : undefined;
     const at = p * main.traceSlotSize;
     if (tr && tr.length <= main.traceSlotSize) {
@@ -117,7 +139,7 @@ function stage(
     } else {
       mt.traceDesc[2 * p + 1] = 0;
     }
-  });
+  }
 }
 
 /** The node step (see module doc). Mutates the batch and the side tables' outputs. */

@@ -28,10 +28,10 @@ export interface PacketSpec {
 /** Minimum packet size for a protocol. */
 export const minSize = (proto: 'udp' | 'tcp') => 40 + (proto === 'udp' ? 8 : 20);
 
-/** Builds the packet bytes. */
-export function buildPacket(s: PacketSpec): Uint8Array {
+/** Builds the packet bytes, in a new array or in `alloc(size)` (which must return zeroed bytes). */
+export function buildPacket(s: PacketSpec, alloc?: (size: number) => Uint8Array): Uint8Array {
   const size = Math.max(minSize(s.proto), Math.min(65535 + 40, Math.floor(s.size)));
-  const b = new Uint8Array(size);
+  const b = alloc ? alloc(size) : new Uint8Array(size);
   const plen = size - 40;
   b[0] = 0x60 | (s.trafficClass >> 4);
   b[1] = ((s.trafficClass & 0xf) << 4) | ((s.flowLabel >> 16) & 0xf);
@@ -77,7 +77,9 @@ export function buildPacket(s: PacketSpec): Uint8Array {
   let sum = 0;
   for (let i = 8; i < 40; i += 2) sum += (b[i]! << 8) | b[i + 1]!; // src + dst
   sum += plen + b[6]!;
-  for (let i = l4; i < size; i += 2) sum += (b[i]! << 8) | (i + 1 < size ? b[i + 1]! : 0);
+  // Only the L4 header and the tag are non-zero: the zero payload after them adds nothing to the sum.
+  const nonZeroEnd = Math.min(size, pay + 8);
+  for (let i = l4; i < nonZeroEnd; i += 2) sum += (b[i]! << 8) | (i + 1 < size ? b[i + 1]! : 0);
   while (sum > 0xffff) sum = (sum & 0xffff) + Math.floor(sum / 0x10000);
   let c = ~sum & 0xffff;
   if (c === 0 && s.proto === 'udp') c = 0xffff; // RFC 8200 §8.1: UDP checksum 0 is sent as 0xFFFF

@@ -21,7 +21,7 @@ import { Piscina } from 'piscina';
 import type { NodeConfig } from '../src/config';
 import { createDataplaneNode, dataplaneBackend, type BackendName, type DataplaneNode } from './dataplane';
 import { PacketBatch } from '../src/batch';
-import { F_ENCAP, processNode, sideTables, type NodeTask } from './nodeproc';
+import { F_ENCAP, processNode, sideTables, type NodeTask, type SideTables } from './nodeproc';
 
 /** msgpackr codec of the init message (64-bit ids stay bigint). */
 export const initCodec = new Packr({ int64AsType: 'bigint', useRecords: false });
@@ -86,6 +86,60 @@ export class DataplanePool {
         new Piscina({ filename, execArgv, minThreads: 1, maxThreads: 1, idleTimeout: Number.POSITIVE_INFINITY, workerData: initCodec.pack(init) }),
       );
     }
+  }
+
+  /**
+   * Whether a step of `n` packets with these plan flags runs on the main thread: always without
+   * workers, else when it is small and stateless (see module doc).
+   */
+  runsInline(node: number, n: number, flags: Uint32Array): boolean {
+    if (this.workers === 0) return true;
+    if (n >= this.inlineBelow) return false;
+    if (!this.sampledEncap[node]) return true;
+    for (let i = 0; i < n; i++) if (flags[i]! & F_ENCAP) return false;
+    return true;
+  }
+
+  /** Runs one node step on the main thread's native node, synchronously (no buffers re-attached). */
+  runInline(node: number, batch: PacketBatch, side: SideTables): void {
+    if (this.failed) throw this.failed;
+    this.stepsInline++;
+    processNode(this.inline[node]!, batch, side);
+  }
+
+  /**
+   * Runs the node steps of one instant: small stateless ones inline, now; the others grouped per
+   * worker, one round trip per worker (a worker runs its list in order, so a node's chunks stay in
+   * order on its native node). Resolves when every task's tables hold the results.
+   */
+  async runAll(tasks: NodeTask[], timeNs: number): Promise<void> {
+    if (this.failed) throw this.failed;
+    const perWorker: NodeTask[][] = this.pools.map(() => []);
+    for (const t of tasks) {
+      if (this.workers === 0 || this.smallStateless(t)) {
+        this.stepsInline++;
+        processNode(this.inline[t.node]!, PacketBatch.attach(t.batch), sideTables(t.cap, false, t.side).t);
+      } else {
+        this.stepsOnWorkers++;
+        perWorker[t.node % this.workers]!.push(t);
+      }
+    }
+    await Promise.all(
+      perWorker.map(async (steps, w) => {
+        if (steps.length === 0) return;
+        try {
+          const backend = (await this.pools[w]!.run(steps.length === 1 ? steps[0] : { steps })) as string;
+          if (backend !== this.backend) throw new Error(`worker used dataplane backend ${backend}, main thread ${this.backend}`);
+        } catch (e) {
+          const names = [...new Set(steps.map((t) => this.names[t.node]))];
+          this.failed ??= new WorkerFailure(
+            `dataplane worker ${w} failed while processing node ${names[0]} at t=${timeNs} ns${names.length > 1 ? ` (in one task with ${names.slice(1).join(', ')})` : ''}: ${(e as Error).message}`,
+            { cause: e },
+          );
+          throw this.failed;
+        }
+      }),
+    );
   }
 
   /** Runs one node step; resolves when the task's tables hold the results. */

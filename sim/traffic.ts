@@ -90,6 +90,8 @@ export class Traffic {
   private readonly pendingCalls = new Map<number, CallOptions>();
   private readonly tcpSeq = new Map<string, number>();
 
+  private readonly allocBytes = (len: number): Uint8Array => this.net.packetBytes(len);
+
   constructor(private readonly net: Network, private readonly stopNs: number) {
     net.deliverListeners.push((node, p) => this.onDeliver(node, p));
   }
@@ -111,7 +113,7 @@ export class Traffic {
       hopLimit: o.hopLimit ?? 64, trafficClass: o.trafficClass ?? 0,
       flowLabel: (o.flow.index * 2654435761 + (o.flow.kind === 'response' ? 1 : 0)) & 0xfffff,
       tcpSeq, tag: id,
-    });
+    }, this.allocBytes);
     const now = this.net.sim.now();
     const pkt: SimPacket = { id, bytes, flow: o.flow, seq: o.seq ?? id, createdNs: now, tunneled: false, arrivedNs: now, enqueuedNs: now, app: o.app };
     this.net.originate(o.from, pkt);

@@ -35,9 +35,13 @@ function revive(c: NodeConfig): NodeConfig {
   };
 }
 
-/** Runs one node step; returns the backend name as a cheap liveness/consistency check. */
-export default function run(task: NodeTask): string {
+/**
+ * Runs one node step, or several in order (`{ steps }`: one instant's steps of this worker's nodes,
+ * one round trip); returns the backend name as a cheap liveness/consistency check.
+ */
+export default function run(task: NodeTask | { steps: NodeTask[] }): string {
   if (init.crashAtTask !== undefined && --init.crashAtTask < 0) process.exit(70); // test hook
-  processNode(nodeFor(task.node), PacketBatch.attach(task.batch), sideTables(task.cap, true, task.side).t);
+  const steps = 'steps' in task ? task.steps : [task];
+  for (const t of steps) processNode(nodeFor(t.node), PacketBatch.attach(t.batch), sideTables(t.cap, true, t.side).t);
   return dataplaneBackend();
 }

@@ -60,8 +60,22 @@ export const DEFAULT_META: Readonly<PacketMeta> = Object.freeze({
   flags: 0,
 });
 
+/** The "no fields given" meta argument (shared: defaults are written without building an object). */
+const NO_META: Readonly<Partial<PacketMeta>> = Object.freeze({});
+
 /** Writes `meta` (defaults for missing fields) as 8 u32 words at `words[at..]`. */
-export function writeMeta(words: Uint32Array, at: number, meta: Partial<PacketMeta> = {}): void {
+export function writeMeta(words: Uint32Array, at: number, meta: Partial<PacketMeta> = NO_META): void {
+  if (meta === NO_META) {
+    words[at] = IF_NONE;
+    words[at + 1] = IF_NONE;
+    words[at + 2] = 0;
+    words[at + 3] = 0;
+    words[at + 4] = UNAVAILABLE;
+    words[at + 5] = UNAVAILABLE;
+    words[at + 6] = UNAVAILABLE;
+    words[at + 7] = 0;
+    return;
+  }
   const m = { ...DEFAULT_META, ...meta };
   words[at] = m.ingressIf;
   words[at + 1] = m.egressIf;
@@ -92,6 +106,17 @@ export interface PacketOutcome {
   offset: number;
   /** Operation-specific: transit = options processed (| 1<<31 loopback); encap = bytes inserted; decap = trace bytes. */
   aux: number;
+}
+
+/** The batch tables cut to the current length ({@link PacketBatch.tables}). */
+export interface BatchTables {
+  buf: Uint8Array;
+  desc: Uint32Array;
+  meta: Uint32Array;
+  out: Uint32Array;
+  clt: Uint8Array;
+  traceArena: Uint8Array;
+  traceDesc: Uint32Array;
 }
 
 /** Sizes of a batch. */
@@ -261,7 +286,14 @@ export class PacketBatch {
    * Reserves the next slot for a packet of `len` bytes and returns the view to write it into
    * (zero-copy producers). Returns the index via {@link PacketBatch.length} − 1.
    */
-  reserve(len: number, meta: Partial<PacketMeta> = {}, clt?: Uint8Array): Uint8Array {
+  reserve(len: number, meta: Partial<PacketMeta> = NO_META, clt?: Uint8Array): Uint8Array {
+    const i = this.reserveSlot(len, meta, clt);
+    const off = this.desc[i * DESC_STRIDE + 2]!;
+    return this.buf.subarray(off, off + len);
+  }
+
+  /** {@link PacketBatch.reserve} without building the view: returns the packet's index. */
+  private reserveSlot(len: number, meta: Partial<PacketMeta>, clt: Uint8Array | undefined): number {
     const i = this.length;
     if (i >= this.capacity) throw new IoamError('ERR_IOAM_NO_ROOM', 'batch', i, `batch is full (${this.capacity} packets)`);
     if (!Number.isInteger(len) || len < 0 || len > this.maxPacketBytes) {
@@ -275,25 +307,29 @@ export class PacketBatch {
     this.desc[d + 2] = off;
     this.desc[d + 3] = len;
     writeMeta(this.meta, i * META_STRIDE, meta);
-    this.out.fill(0, i * OUT_STRIDE, (i + 1) * OUT_STRIDE);
-    const c = this.clt.subarray(i * CLT_STRIDE, (i + 1) * CLT_STRIDE);
+    const o = i * OUT_STRIDE;
+    this.out[o] = 0;
+    this.out[o + 1] = 0;
+    this.out[o + 2] = 0;
+    this.out[o + 3] = 0;
     if (clt) {
       if (clt.length !== CLT_STRIDE) throw new IoamError('ERR_IOAM_BAD_LENGTH', 'clt', 0, 'CLT IDs must be 24 bytes (trace ID 16, span ID 8)');
-      c.set(clt);
+      this.clt.set(clt, i * CLT_STRIDE);
       this.header[H_HAS_CLT] = 1;
     } else {
-      c.fill(0);
+      this.clt.fill(0, i * CLT_STRIDE, (i + 1) * CLT_STRIDE);
     }
     this.traceDesc[i * TRACE_DESC_STRIDE] = i * this.traceSlotSize;
     this.traceDesc[i * TRACE_DESC_STRIDE + 1] = 0;
     this.header[H_LENGTH] = i + 1;
-    return this.buf.subarray(off, off + len);
+    return i;
   }
 
   /** Copies a packet (IPv6 header first) into the next slot; returns its index. */
-  push(packet: Uint8Array, meta: Partial<PacketMeta> = {}, clt?: Uint8Array): number {
-    this.reserve(packet.length, meta, clt).set(packet);
-    return this.length - 1;
+  push(packet: Uint8Array, meta: Partial<PacketMeta> = NO_META, clt?: Uint8Array): number {
+    const i = this.reserveSlot(packet.length, meta, clt);
+    this.buf.set(packet, this.desc[i * DESC_STRIDE + 2]!);
+    return i;
   }
 
   /** The packet's current bytes (a view into the batch buffer, valid until the next operation or reset). */
@@ -349,9 +385,27 @@ export class PacketBatch {
     this.header[H_HAS_CLT] = 0;
   }
 
-  /** The tables cut to the current length, as the native calls take them. */
-  tables(): { buf: Uint8Array; desc: Uint32Array; meta: Uint32Array; out: Uint32Array; clt: Uint8Array; traceArena: Uint8Array; traceDesc: Uint32Array } {
+  /**
+   * The tables cut to the current length, as the native calls take them. The object is cached
+   * while the length and the CLT flag stay the same (views, no copies): treat it as read-only.
+   */
+  tables(): BatchTables {
     const n = this.length;
+    const hasClt = this.hasClt;
+    const c = this.cachedTables;
+    if (c !== undefined && this.cachedLength === n && this.cachedHasClt === hasClt) return c;
+    const t = this.cutTables(n);
+    this.cachedTables = t;
+    this.cachedLength = n;
+    this.cachedHasClt = hasClt;
+    return t;
+  }
+
+  private cachedTables: BatchTables | undefined;
+  private cachedLength = -1;
+  private cachedHasClt = false;
+
+  private cutTables(n: number): BatchTables {
     return {
       buf: this.buf,
       desc: this.desc.subarray(0, n * DESC_STRIDE),
