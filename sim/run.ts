@@ -45,6 +45,24 @@ export interface RunResult {
   traffic: Traffic;
 }
 
+/** Runs `f`; an I/O error is rethrown naming `file` (errno code kept: the CLI's exit code uses it). */
+function writing<T>(file: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw Object.assign(new Error(`cannot write ${file}: ${err.message}`, { cause: e }), { code: err.code });
+  }
+}
+
+/** `fs.writeSync` of a string may write only part of it (a nearly full disk): loop until all is written. */
+function writeAllSync(fd: number, text: string, file: string): void {
+  const b = Buffer.from(text);
+  writing(file, () => {
+    for (let off = 0; off < b.length;) off += fs.writeSync(fd, b, off, b.length - off);
+  });
+}
+
 /** Runs a topology file (path) or text (`{ text, file }`) or an already loaded topology. */
 export async function runSimulation(topology: string | { text: string; file: string } | LoadedTopology, opts: RunOptions = {}): Promise<RunResult> {
   const topo = typeof topology === 'string' ? loadTopology(topology) : 'input' in topology ? topology : parseTopology(topology.text, topology.file);
@@ -63,6 +81,8 @@ export async function runSimulation(topology: string | { text: string; file: str
   // Outputs.
   const writers: PcapngWriter[] = [];
   const traceFiles = new Map<string, number>();
+  /** Every output path of this run: removed (with its `.partial`) if the run fails. */
+  const outputs: string[] = [];
   if (opts.outDir) fs.mkdirSync(opts.outDir, { recursive: true });
   (t.captures ?? []).forEach((c, ci) => {
     const ni = net.nodeIndex(c.node, ['captures', ci, 'node']);
@@ -71,7 +91,9 @@ export async function runSimulation(topology: string | { text: string; file: str
     if (devs.length === 0) throw topologyError(topo, ['captures', ci, 'interface'], `${c.node} has no linked interface ${c.interface ?? ''}`.trim());
     if (!opts.outDir) return;
     for (const d of devs) {
-      const w = createPcapngFile(path.join(opts.outDir, `${node.name}-${d!.name}.pcapng`), {
+      const file = path.join(opts.outDir, `${node.name}-${d!.name}.pcapng`);
+      outputs.push(file);
+      const w = createPcapngFile(file, {
         userAppl: 'ioamsim sim',
         interfaces: [{ name: `${node.name}:${d!.name}`, description: `ioamsim ${c.direction ?? 'both'} capture` }],
       });
@@ -95,11 +117,23 @@ export async function runSimulation(topology: string | { text: string; file: str
     const b = traceBuf.get(node)!;
     let fd = traceFiles.get(node);
     if (fd === undefined) {
-      fd = fs.openSync(path.join(opts.outDir!, `traces-${node}.jsonl`), 'w');
+      const file = path.join(opts.outDir!, `traces-${node}.jsonl`);
+      outputs.push(file);
+      fd = writing(file, () => fs.openSync(file + '.partial', 'w'));
       traceFiles.set(node, fd);
     }
-    if (b.length) fs.writeSync(fd, b.join('\n') + '\n');
+    if (b.length) writeAllSync(fd, b.join('\n') + '\n', path.join(opts.outDir!, `traces-${node}.jsonl`));
     b.length = 0;
+  };
+  /** A failed run (worker crash, full disk) leaves no output that looks complete, not even a stale one. */
+  const discardOutputs = () => {
+    for (const w of writers) w.abort();
+    for (const fd of traceFiles.values()) try { fs.closeSync(fd); } catch { /* closed */ }
+    traceFiles.clear();
+    for (const f of outputs) {
+      fs.rmSync(f, { force: true });
+      fs.rmSync(f + '.partial', { force: true });
+    }
   };
 
   net.pool = new DataplanePool({ workers, configs: net.nodes.map((n) => n.config), nodeNames: net.nodes.map((n) => n.name), crashAtTask: opts.crashAtTask, inlineBelow: opts.inlineBelow });
@@ -119,9 +153,7 @@ export async function runSimulation(topology: string | { text: string; file: str
     ok = true;
   } finally {
     await net.pool.close();
-    for (const w of writers) (ok ? w.finish() : w.abort());
-    if (opts.outDir) for (const n of traceBuf.keys()) flushTraces(n);
-    for (const fd of traceFiles.values()) fs.closeSync(fd);
+    if (!ok) discardOutputs();
   }
   opts.onProgress?.(1);
   const wallMs = Number(process.hrtime.bigint() - started) / 1e6;
@@ -132,8 +164,31 @@ export async function runSimulation(topology: string | { text: string; file: str
     stepsOnWorkers: net.pool.stepsOnWorkers, stepsInline: net.pool.stepsInline,
   };
   if (opts.outDir) {
-    fs.writeFileSync(path.join(opts.outDir, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
-    fs.writeFileSync(path.join(opts.outDir, 'run-info.json'), JSON.stringify(info, null, 2) + '\n');
+    // Everything via `.partial` + rename; summary.json (the mark of a complete run) last.
+    const outDir = opts.outDir;
+    outputs.push(path.join(outDir, 'run-info.json'), path.join(outDir, 'summary.json'));
+    try {
+      for (const n of traceBuf.keys()) flushTraces(n);
+      for (const w of writers) w.finish();
+      for (const [node, fd] of traceFiles) {
+        traceFiles.delete(node);
+        const file = path.join(outDir, `traces-${node}.jsonl`);
+        writing(file, () => {
+          fs.closeSync(fd);
+          fs.renameSync(file + '.partial', file);
+        });
+      }
+      for (const [name, value] of [['run-info.json', info], ['summary.json', summary]] as const) {
+        const file = path.join(outDir, name);
+        writing(file, () => {
+          fs.writeFileSync(file + '.partial', JSON.stringify(value, null, 2) + '\n');
+          fs.renameSync(file + '.partial', file);
+        });
+      }
+    } catch (e) {
+      discardOutputs();
+      throw e;
+    }
   }
   return { summary, info, network: net, traffic };
 }

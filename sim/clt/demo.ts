@@ -212,9 +212,18 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
   const files: string[] = [];
   if (o.out) {
     fs.mkdirSync(o.out, { recursive: true });
+    // Each file goes to <name>.partial and is renamed when whole: a full disk leaves no
+    // complete-looking file (the error names the path, errno code kept for the CLI's exit code).
     const w = (name: string, data: string | Uint8Array): void => {
       const p = path.join(o.out!, name);
-      fs.writeFileSync(p, data);
+      try {
+        fs.writeFileSync(p + '.partial', data);
+        fs.renameSync(p + '.partial', p);
+      } catch (e) {
+        fs.rmSync(p + '.partial', { force: true });
+        const err = e as NodeJS.ErrnoException;
+        throw Object.assign(new Error(`cannot write ${p}: ${err.message}`, { cause: e }), { code: err.code });
+      }
       files.push(p);
     };
     w('report.html', html);

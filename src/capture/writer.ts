@@ -71,8 +71,14 @@ export class FileSink implements ByteSink {
 
   finish(): void {
     if (this.fd === null) return;
-    this.flush();
-    closeSync(this.fd);
+    try {
+      this.flush();
+      closeSync(this.fd);
+    } catch (e) {
+      // e.g. ENOSPC on the last flush: leave nothing behind, like abort().
+      this.abort();
+      throw e;
+    }
     this.fd = null;
     try {
       renameSync(this.partialPath, this.path);
@@ -83,7 +89,11 @@ export class FileSink implements ByteSink {
 
   abort(): void {
     if (this.fd !== null) {
-      closeSync(this.fd);
+      try {
+        closeSync(this.fd);
+      } catch {
+        /* already closed or failing: the unlink below is what matters */
+      }
       this.fd = null;
     }
     try {

@@ -58,6 +58,9 @@ export class PartialError extends CliError {
 /** Names of library errors that are input problems (matched by name: no import of native code). */
 const INPUT_ERROR_NAMES = new Set(['IoamError', 'IoamConfigError', 'CaptureError', 'ZodError']);
 
+/** errno codes of an output that cannot be written: full disk, quota, file too large, read-only, I/O error. */
+const OUTPUT_FAILURE = /\b(ENOSPC|EDQUOT|EFBIG|EROFS|EIO)\b/;
+
 /** Exit code and the message lines for any thrown value. */
 export function describeError(e: unknown): { exitCode: ExitCode; lines: string[] } {
   if (e instanceof CommanderError) {
@@ -65,7 +68,8 @@ export function describeError(e: unknown): { exitCode: ExitCode; lines: string[]
     return { exitCode: ok ? EXIT.OK : EXIT.USAGE, lines: [] }; // commander already printed it
   }
   if (e instanceof CliError) return { exitCode: e.exitCode, lines: e.message.split('\n') };
-  if (e instanceof CaptureError) return { exitCode: EXIT.INPUT, lines: [e.message] };
+  // A full or read-only disk is the environment, not the input and not a bug (exit 4, no "bug" line).
+  if (e instanceof CaptureError) return { exitCode: e.code === 'ERR_CAPTURE_IO' && OUTPUT_FAILURE.test(e.message) ? EXIT.INTERNAL : EXIT.INPUT, lines: [e.message] };
   const err = e as { name?: string; message?: string; code?: string; layer?: string };
   if (err?.name === 'IoamError' && err.layer === 'native') return { exitCode: EXIT.INTERNAL, lines: [String(err.message)] };
   if (err && typeof err === 'object' && typeof err.name === 'string' && INPUT_ERROR_NAMES.has(err.name)) {
@@ -74,6 +78,9 @@ export function describeError(e: unknown): { exitCode: ExitCode; lines: string[]
   if (err?.name === 'NativeLoadError') return { exitCode: EXIT.INTERNAL, lines: [String(err.message)] };
   if (err?.code === 'ENOENT' || err?.code === 'EACCES' || err?.code === 'EISDIR') {
     return { exitCode: EXIT.INPUT, lines: [String(err.message)] };
+  }
+  if (typeof err?.code === 'string' && OUTPUT_FAILURE.test(err.code)) {
+    return { exitCode: EXIT.INTERNAL, lines: [`cannot write output: ${String(err.message)}`] };
   }
   const msg = err && typeof err === 'object' && 'message' in err ? String(err.message) : String(e);
   return { exitCode: EXIT.INTERNAL, lines: [`internal error: ${msg}`, 'this is a bug: rerun with --debug and report the output'] };
