@@ -13,27 +13,9 @@ fn iters(base: u64) -> u64 {
     base * std::env::var("IOAMSIM_PROP_SCALE").ok().and_then(|v| v.parse().ok()).unwrap_or(1)
 }
 
-/// xorshift64* — deterministic, seedable.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        if n == 0 { 0 } else { self.next() % n }
-    }
-    fn byte(&mut self) -> u8 {
-        self.next() as u8
-    }
-    fn chance(&mut self, pct: u64) -> bool {
-        self.below(100) < pct
-    }
-}
+#[path = "common/rng.rs"]
+mod rng;
+use rng::Rng;
 
 fn node(rng: &mut Rng, profile: Profile) -> Node {
     let schema_len = rng.below(3) as usize * 13; // 0, 13, 26 octets
