@@ -87,7 +87,6 @@ export function createCommands(ctx: CliContext): Command[] {
         const r = await runSimulation(topology, { seed, durationNs, workers, batchSize, inlineBelow, outDir: o.out, onProgress: (f) => bar?.update(Math.round(f * 100)) });
         bar?.stop();
         ctx.stderr.write(formatSummary(r) + '\n');
-        if (r.info.dataplane === 'stub') ctx.stderr.write('warning: IOAMSIM_DATAPLANE=stub: the dataplane ran as a pass-through stub, no IOAM was processed\n');
       } catch (e) {
         bar?.stop();
         if (e instanceof WorkerFailure) throw new CliError(e.message, EXIT.INTERNAL, { cause: e });

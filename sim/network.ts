@@ -16,7 +16,7 @@
  * irrelevant to the results.
  * @module
  */
-import { PacketBatch } from '../src/batch';
+import { IF_NONE, PacketBatch, UNAVAILABLE } from '../src/batch';
 import { nodeConfigSchema, configErrorFromZod, ipv6ToBytes, type NodeConfig } from '../src/config';
 import { Simulator } from './engine';
 import { R_DECAPSULATED, R_ENCAPSULATED, R_OVERFLOW_SET, reasonName } from './dataplane';
@@ -28,9 +28,6 @@ import { Counter, Dist } from './stats';
 import { topologyError, type LoadedTopology } from './topology';
 import { decodeHopByHop, type TraceOption } from './trace';
 
-/** Interface index "none" (core `IF_NONE`). */
-const IF_NONE = 0xffffffff;
-const UNAVAILABLE = 0xffffffff;
 const LOCAL = -1;
 const HEADROOM = 384;
 const TAILROOM = 128;

@@ -14,7 +14,7 @@
  * operation gets a sub-batch of its packets, and results are written back into the main slots.
  * @module
  */
-import { PacketBatch } from '../src/batch';
+import { CLT_STRIDE as CLT, DESC_STRIDE as DESC, META_STRIDE as META, OUT_STRIDE as OUT, PacketBatch } from '../src/batch';
 import type { DataplaneNode } from './dataplane';
 
 /** Per-packet plan flags. */
@@ -30,10 +30,6 @@ export const S_DROP_INPUT = 1;
 export const S_DROP_HOPLIMIT = 2;
 export const S_DROP_ENCAP = 3;
 
-const DESC = 4;
-const META = 8;
-const OUT = 4;
-const CLT = 24;
 
 /** Side tables of a step (over one buffer). */
 export interface SideTables {

@@ -4,8 +4,7 @@
  * a worker crash fails the run with a clear message; the extension hooks fire; the `run` command.
  *
  * Assertions on IOAM contents (traces, Overflow, IPv6-in-IPv6) need the Rust core's dataplane;
- * if no IOAM gets inserted (a stale addon, or IOAMSIM_DATAPLANE=stub) they fail loudly unless
- * IOAMSIM_SIM_NO_CORE=1 is set.
+ * a run that inserted no IOAM (a stale addon) fails loudly.
  */
 import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
@@ -43,11 +42,10 @@ function outputs(dir: string): Map<string, Buffer> {
   return m;
 }
 
-/** The core really inserts IOAM (not the stub); otherwise IOAM-content tests fail unless opted out. */
-function requireCore(s: Summary): boolean {
-  if (s.ioam.encapsulated > 0) return true;
-  if (process.env['IOAMSIM_SIM_NO_CORE'] === '1') return false;
-  assert.fail('the dataplane inserted no IOAM option: stale native addon (npm run build:native) or IOAMSIM_DATAPLANE=stub (set IOAMSIM_SIM_NO_CORE=1 to skip IOAM-content checks)');
+/** The core really inserted IOAM; a run that inserted none (a stale addon) fails the test. */
+function requireCore(s: Summary): true {
+  assert.ok(s.ioam.encapsulated > 0, 'the dataplane inserted no IOAM option: stale native addon? (npm run build:native)');
+  return true;
 }
 
 describe('examples', () => {

@@ -6,7 +6,7 @@
  * @module
  */
 import { Reason } from '../../src/index';
-import { Tables, transitOne } from './transit';
+import { Tables, setOut, transitOne } from './transit';
 
 export interface DecapTables extends Tables {
   arena: Uint8Array;
@@ -73,16 +73,6 @@ function decapOne(node: import('./node').TsNode, t: DecapTables, i: number, curs
   buf.copyWithin(off + d, off, off + 40 + newLen);
   setOut(t, i, Reason.Decapsulated, 0, aux, off + d, len - d);
   return aux;
-}
-
-function setOut(t: Tables, i: number, reason: number, offset: number, aux: number, off: number, len: number): void {
-  const o = i * 4;
-  t.out[o] = reason >= 32 ? 1 : 0;
-  t.out[o + 1] = reason;
-  t.out[o + 2] = offset;
-  t.out[o + 3] = aux;
-  t.desc[i * 4 + 2] = off;
-  t.desc[i * 4 + 3] = len;
 }
 
 function hasIoam(buf: Uint8Array, off: number, end: number): boolean {

@@ -6,7 +6,7 @@
 import { Command } from 'commander';
 import type { NodeConfig } from '../../config';
 import type { Node as IoamNode } from '../../node';
-import type { PacketBatch as Batch } from '../../batch';
+import { IF_NONE, META_F_NO_TSTAMP, UNAVAILABLE, type PacketBatch as Batch } from '../../batch';
 import { readCapture, createPcapngFile, CaptureError, FileSink, ETHERTYPE_IPV6, type CaptureRecord, type PcapngWriter } from '../../capture';
 import type { CliContext } from '../context';
 import { InputError, PartialError, UsageError } from '../errors';
@@ -14,9 +14,6 @@ import { intOption } from '../util';
 
 export type Operation = 'encap' | 'transit' | 'decap';
 
-const IF_NONE = 0xffffffff;
-const UNAVAILABLE = 0xffffffff;
-const META_F_NO_TSTAMP = 1;
 
 const ROLE: Record<Operation, string> = {
   encap: 'an encapsulating node (inserts the IOAM Hop-by-Hop option configured under `encap:`)',
