@@ -93,7 +93,7 @@ describe('tshark cross-check', { skip: optOut ? 'IOAMSIM_NO_TSHARK=1' : false },
   });
 
   test('ioamsim transit output: tshark sees r1\'s node data and the outcome comment', { skip: !haveTshark }, async () => {
-    const { run } = await import('../src/cli/main');
+    const { run } = await import('../app/cli/main');
     const { Writable } = await import('node:stream');
     const dir = mkdtempSync(join(tmpdir(), 'ioamsim-tshark-'));
     try {

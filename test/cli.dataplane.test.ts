@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import { encodePcap, encodePcapng, readCaptureSync, LINKTYPE_ETHERNET, LINKTYPE_RAW, type CaptureRecord } from '../src/capture';
-import { run } from '../src/cli/main';
+import { run } from '../app/cli/main';
 
 const ROOT = resolve(__dirname, '..');
 const CAPTURES = capturesDir();
@@ -21,7 +21,7 @@ const tmp = mkdtempSync(join(tmpdir(), 'ioamsim-cli-dp-'));
 process.on('exit', () => rmSync(tmp, { recursive: true, force: true }));
 
 function cli(args: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), ...args], {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'app/cli/main.ts'), ...args], {
     cwd: ROOT, encoding: 'utf8', env: { ...process.env, IOAMSIM_DEBUG: '' }, maxBuffer: 64 << 20,
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
@@ -29,7 +29,7 @@ function cli(args: string[]) {
 function assertNoStack(stderr: string) {
   assert.doesNotMatch(stderr, /^\s+at .+[:(]/m, `stack trace printed:\n${stderr}`);
 }
-/** The same CLI in-process (`run()` of src/cli/main.ts): fast for loops over many cases. */
+/** The same CLI in-process (`run()` of app/cli/main.ts): fast for loops over many cases. */
 async function cliInProcess(args: string[]) {
   let stdout = '', stderr = '';
   const sink = (f: (s: string) => void) => new Writable({ write(c, _e, cb) { f(String(c)); cb(); } });

@@ -1,6 +1,6 @@
 /**
  * `ioamsim decode` and the CLI's error behaviour, spawned as a user would run it
- * (`node --import tsx src/cli/main.ts ...`) on the real kernel captures.
+ * (`node --import tsx app/cli/main.ts ...`) on the real kernel captures.
  */
 import { capturesDir } from '../src/shared';
 import { test, describe } from 'node:test';
@@ -10,8 +10,8 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { encodePcap, readCaptureSync, LINKTYPE_ETHERNET } from '../src/capture';
-import { frameHeader, renderTable } from '../src/cli/commands/decode';
-import { run } from '../src/cli/main';
+import { frameHeader, renderTable } from '../app/cli/commands/decode';
+import { run } from '../app/cli/main';
 import { Writable } from 'node:stream';
 
 const ROOT = resolve(__dirname, '..');
@@ -20,13 +20,13 @@ const tmp = mkdtempSync(join(tmpdir(), 'ioamsim-cli-decode-'));
 process.on('exit', () => rmSync(tmp, { recursive: true, force: true }));
 
 function cli(args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), ...args], {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'app/cli/main.ts'), ...args], {
     cwd: ROOT, encoding: 'utf8', env: { ...process.env, IOAMSIM_DEBUG: '', ...env }, maxBuffer: 64 << 20,
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** The same CLI in-process (`run()` of src/cli/main.ts), for loops: spawning costs seconds here. */
+/** The same CLI in-process (`run()` of app/cli/main.ts), for loops: spawning costs seconds here. */
 async function cliIn(args: string[]) {
   let stdout = '', stderr = '';
   const sink = (f: (s: string) => void) => new Writable({ write(c, _e, cb) { f(String(c)); cb(); } });
@@ -141,7 +141,7 @@ test('a closed stdout pipe (| head) ends quietly with exit 0', () => {
   const arp = Uint8Array.from(Buffer.from('ffffffffffff0200000001010806' + '00'.repeat(28), 'hex'));
   const file = join(tmp, 'many-arp.pcap');
   writeFileSync(file, encodePcap(Array.from({ length: 20000 }, (_, i) => ({ timestampNs: BigInt(i), bytes: arp })), { linktype: LINKTYPE_ETHERNET }));
-  const r = spawnSync('bash', ['-c', `set -o pipefail; node --import tsx src/cli/main.ts decode ${file} | head -2`], { cwd: ROOT, encoding: 'utf8' });
+  const r = spawnSync('bash', ['-c', `set -o pipefail; node --import tsx app/cli/main.ts decode ${file} | head -2`], { cwd: ROOT, encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout.trim().split('\n').length, 2);
   assert.equal(r.stderr, '');

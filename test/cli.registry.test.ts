@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { COMMAND_MODULES, loadCommandModules } from '../src/cli/registry';
+import { COMMAND_MODULES, loadCommandModules } from '../app/cli/registry';
 
 const tmp = mkdtempSync(join(tmpdir(), 'ioamsim-registry-'));
 process.on('exit', () => rmSync(tmp, { recursive: true, force: true }));
@@ -13,11 +13,11 @@ test('registered modules give decode, encap, transit, decap', () => {
   const names = loadCommandModules().flatMap((f) => f({ stdout: process.stdout, stderr: process.stderr, debug: false })).map((c) => c.name());
   for (const n of ['decode', 'encap', 'transit', 'decap']) assert.ok(names.includes(n), `${n} in ${names}`);
   assert.equal(new Set(names).size, names.length, 'no duplicate command names');
-  assert.ok(COMMAND_MODULES.some((m) => m.path === '../../sim/cli' && m.optional));
-  assert.ok(COMMAND_MODULES.some((m) => m.path === '../kernel/cli' && m.optional));
+  for (const n of ['run', 'demo', 'kernel-check', 'testbed']) assert.ok(names.includes(n), `${n} in ${names}`);
+  assert.ok(COMMAND_MODULES.every((m) => !m.optional), 'every module of the package is required');
 });
 
-test('a module is a createCommands(ctx) export; optional absent → skipped; optional broken → warning; required broken → throws', () => {
+test('a module is a createCommands(ctx) export; optional absent → warning; optional broken → warning; required broken → throws', () => {
   const good = join(tmp, 'good.js');
   writeFileSync(good, `const { Command } = require(${JSON.stringify(require.resolve('commander'))});
     exports.createCommands = (ctx) => [new Command('hello').action(() => ctx.stdout.write('hi'))];`);
@@ -34,9 +34,10 @@ test('a module is a createCommands(ctx) export; optional absent → skipped; opt
   ], (m) => warnings.push(m));
   assert.equal(fs.length, 1);
   assert.equal(fs[0]!({ stdout: process.stdout, stderr: process.stderr, debug: false })[0]!.name(), 'hello');
-  assert.equal(warnings.length, 2);
-  assert.match(warnings[0]!, /broken\.js failed to load.*does-not-exist-dep/);
-  assert.match(warnings[1]!, /noexport\.js does not export createCommands/);
+  assert.equal(warnings.length, 3);
+  assert.match(warnings[0]!, /absent is not installed/);
+  assert.match(warnings[1]!, /broken\.js failed to load.*does-not-exist-dep/);
+  assert.match(warnings[2]!, /noexport\.js does not export createCommands/);
   assert.throws(() => loadCommandModules([{ path: broken }]), /does-not-exist-dep/);
   assert.throws(() => loadCommandModules([{ path: noExport }]), /does not export createCommands/);
 });

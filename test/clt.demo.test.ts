@@ -14,8 +14,8 @@ import { Writable } from 'node:stream';
 import { runDemo, type DemoResult } from '../sim/clt/demo';
 import { networkSpansFromCapture } from '../sim/clt/offline';
 import type { NetSpan } from '../sim/clt/collector';
-import { createCommands as createDecodeCommands } from '../src/cli/commands/decode';
-import { createCommands } from '../src/cli/commands/demo';
+import { createCommands as createDecodeCommands } from '../app/cli/commands/decode';
+import { createCommands } from '../app/cli/commands/demo';
 
 let cached: Promise<DemoResult> | undefined;
 const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'clt-demo-main-'));

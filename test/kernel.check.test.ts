@@ -1,5 +1,5 @@
 /**
- * The live Linux-kernel differential check (src/kernel, docs/FIDELITY.md): the 32 recorded
+ * The live Linux-kernel differential check (app/kernel, docs/FIDELITY.md): the 32 recorded
  * capture cases replayed on a fresh namespace chain, and 200 seeded random cases against our
  * Linux-profile dataplane. Needs root and a kernel with IPv6 IOAM; without them the test FAILS
  * unless IOAMSIM_NO_KERNEL=1 opts out explicitly. Namespaces of this process must be gone after.
@@ -7,9 +7,9 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { describe, it } from 'node:test';
-import { comparePackets } from '../src/kernel/compare';
-import { drawCase } from '../src/kernel/random';
-import { extHeader, findTraces, traceOption, udpPacket, volatileFields } from '../src/kernel/packet';
+import { comparePackets } from '../app/kernel/compare';
+import { drawCase } from '../app/kernel/random';
+import { extHeader, findTraces, traceOption, udpPacket, volatileFields } from '../app/kernel/packet';
 
 const optOut = process.env.IOAMSIM_NO_KERNEL === '1';
 
@@ -69,14 +69,14 @@ describe('kernel check helpers (no root needed)', () => {
 
 describe('live kernel differential check', { timeout: 180_000 }, () => {
   it('has root and a kernel with IPv6 IOAM (or IOAMSIM_NO_KERNEL=1)', async () => {
-    const { kernelCheckUnavailable } = await import('../src/kernel/check');
+    const { kernelCheckUnavailable } = await import('../app/kernel/check');
     const why = kernelCheckUnavailable();
     if (why && optOut) return; // explicit opt-out: the live checks below are skipped by the same flag
     assert.equal(why, null, `${why}\nSet IOAMSIM_NO_KERNEL=1 to skip the live kernel check explicitly.`);
   });
 
   it('reproduces the 32 recorded capture cases on a live chain', { skip: optOut && 'IOAMSIM_NO_KERNEL=1' }, async () => {
-    const { runCaptures } = await import('../src/kernel/check');
+    const { runCaptures } = await import('../app/kernel/check');
     const r = runCaptures();
     const bad = r.results.filter((x) => !x.ok).map((x) => `${x.name}: ${x.problems.join('; ')}`);
     assert.equal(r.cases, 32, 'the captures directory holds 32 cases');
@@ -86,7 +86,7 @@ describe('live kernel differential check', { timeout: 180_000 }, () => {
   });
 
   it('agrees with our dataplane on 200 random cases (seed 1)', { skip: optOut && 'IOAMSIM_NO_KERNEL=1' }, async () => {
-    const { runRandom } = await import('../src/kernel/random');
+    const { runRandom } = await import('../app/kernel/random');
     const t0 = Date.now();
     const r = runRandom(200, 1);
     const bad = r.disagreements.map((d) => `case ${d.index} ${d.where}: ${d.problems.join('; ')}\n  expected ${d.expected}\n  actual   ${d.actual}`);

@@ -1,14 +1,14 @@
 /**
  * Both Cross-Layer Telemetry encodings through real, unmodified Linux transit nodes
- * (src/kernel/clt.ts, docs/FIDELITY.md "CLT"): byte-for-byte agreement with our Linux-profile
+ * (app/kernel/clt.ts, docs/FIDELITY.md "CLT"): byte-for-byte agreement with our Linux-profile
  * dataplane, and what each hop leaves of the trace/span IDs. Needs root and IPv6 IOAM; fails
  * without them unless IOAMSIM_NO_KERNEL=1.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { describe, it } from 'node:test';
-import { CLT_SCHEMA_ID, CLT_TRACE_ID, inspect, legacyPacket, ossPacketEncoded, ossPacketViaEncap } from '../src/kernel/clt';
-import { findTraces } from '../src/kernel/packet';
+import { CLT_SCHEMA_ID, CLT_TRACE_ID, inspect, legacyPacket, ossPacketEncoded, ossPacketViaEncap } from '../app/kernel/clt';
+import { findTraces } from '../app/kernel/packet';
 
 const optOut = process.env.IOAMSIM_NO_KERNEL === '1';
 
@@ -41,14 +41,14 @@ describe('CLT packets (no root needed)', () => {
 
 describe('CLT encodings through the live kernel', { timeout: 60_000 }, () => {
   it('has root and a kernel with IPv6 IOAM (or IOAMSIM_NO_KERNEL=1)', async () => {
-    const { kernelCheckUnavailable } = await import('../src/kernel/check');
+    const { kernelCheckUnavailable } = await import('../app/kernel/check');
     const why = kernelCheckUnavailable();
     if (why && optOut) return;
     assert.equal(why, null, `${why}\nSet IOAMSIM_NO_KERNEL=1 to skip the live kernel check explicitly.`);
   });
 
   it('kernel == our dataplane byte for byte; legacy loses the IDs at r2/r3, oss keeps them', { skip: optOut && 'IOAMSIM_NO_KERNEL=1' }, async () => {
-    const { runClt } = await import('../src/kernel/clt');
+    const { runClt } = await import('../app/kernel/clt');
     const r = runClt();
     assert.deepEqual(r.results.filter((c) => !c.ok).map((c) => `${c.name}: ${c.problems.join('; ')}`), []);
     assert.equal(r.agree, 3);

@@ -1,5 +1,5 @@
 /**
- * Testbed mode (src/kernel/testbed.ts, `ioamsim testbed`): simulator topologies on Linux network
+ * Testbed mode (app/kernel/testbed.ts, `ioamsim testbed`): simulator topologies on Linux network
  * namespaces with the kernel as transit/receiving nodes, compared packet by packet with the
  * simulation. Needs root and IPv6 IOAM; fails without them unless IOAMSIM_NO_KERNEL=1.
  * Bounded: the whole file runs in well under 60 s.
@@ -12,10 +12,10 @@ import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
 import { Network } from '../sim/network';
 import { loadTopology, parseTopology } from '../sim/topology';
-import { CliError } from '../src/cli/errors';
+import { CliError } from '../app/cli/errors';
 import { repoRoot } from '../src/shared';
-import { createCommands } from '../src/kernel/testbed-cli';
-import { unsupported } from '../src/kernel/testbed';
+import { createCommands } from '../app/kernel/testbed-cli';
+import { unsupported } from '../app/kernel/testbed';
 
 const optOut = process.env.IOAMSIM_NO_KERNEL === '1';
 const ex = (f: string) => join(repoRoot(), 'examples', f);
@@ -120,7 +120,7 @@ describe('testbed mapping (no root needed)', () => {
 
 describe('testbed on the live kernel', { timeout: 60_000 }, () => {
   it('has root and a kernel with IPv6 IOAM (or IOAMSIM_NO_KERNEL=1)', async () => {
-    const { kernelCheckUnavailable } = await import('../src/kernel/check');
+    const { kernelCheckUnavailable } = await import('../app/kernel/check');
     const why = kernelCheckUnavailable();
     if (why && optOut) return;
     assert.equal(why, null, `${why}\nSet IOAMSIM_NO_KERNEL=1 to skip the live kernel tests explicitly.`);
@@ -130,7 +130,7 @@ describe('testbed on the live kernel', { timeout: 60_000 }, () => {
   const t0 = Date.now();
 
   it('linear.yaml: every packet agrees (IOAM bytes, timestamps in the window, delivery)', live, async () => {
-    const { runTestbed } = await import('../src/kernel/testbed');
+    const { runTestbed } = await import('../app/kernel/testbed');
     const r = await runTestbed(ex('linear.yaml'));
     assert.deepEqual(r.disagreements.map((d) => `${d.id} ${d.where}: ${d.problems.join('; ')}`), []);
     assert.equal(r.simulated, 120);
@@ -144,7 +144,7 @@ describe('testbed on the live kernel', { timeout: 60_000 }, () => {
   });
 
   it('overflow.yaml: r2 sets Overflow on the kernel as in the simulation', live, async () => {
-    const { runTestbed } = await import('../src/kernel/testbed');
+    const { runTestbed } = await import('../app/kernel/testbed');
     const r = await runTestbed(ex('overflow.yaml'));
     assert.deepEqual(r.disagreements.map((d) => `${d.id} ${d.where}: ${d.problems.join('; ')}`), []);
     assert.equal(r.agree, r.replayed);
@@ -153,7 +153,7 @@ describe('testbed on the live kernel', { timeout: 60_000 }, () => {
   });
 
   it('features: OSS, disabled ingresses, hop-limit drops, queue depth, traffic without IOAM', live, async () => {
-    const { runTestbed } = await import('../src/kernel/testbed');
+    const { runTestbed } = await import('../app/kernel/testbed');
     const r = await runTestbed(parseTopology(FEATURES, 'features.yaml'));
     assert.deepEqual(r.disagreements.map((d) => `${d.id} ${d.where}: ${d.problems.join('; ')}`), []);
     assert.equal(r.agree, r.replayed);
@@ -163,7 +163,7 @@ describe('testbed on the live kernel', { timeout: 60_000 }, () => {
   });
 
   it('ipv6-in-ipv6.yaml: tunneled packets through r2, decapsulated at r3 (seg6local End.DX6), inner compared at h2', live, async () => {
-    const { runTestbed } = await import('../src/kernel/testbed');
+    const { runTestbed } = await import('../app/kernel/testbed');
     const r = await runTestbed(ex('ipv6-in-ipv6.yaml'));
     assert.deepEqual(r.disagreements.map((d) => `${d.id} ${d.where}: ${d.problems.join('; ')}`), []);
     assert.equal(r.agree, r.replayed);
@@ -172,7 +172,7 @@ describe('testbed on the live kernel', { timeout: 60_000 }, () => {
   });
 
   it('negative control: a node id changed on the kernel side only is caught at the next hop', live, async () => {
-    const { runTestbed } = await import('../src/kernel/testbed');
+    const { runTestbed } = await import('../app/kernel/testbed');
     const r = await runTestbed(ex('overflow.yaml'), { kernelConfig: (n, c) => (n === 'r1' ? { ...c, ioam6_id: 0x99 } : c) });
     assert.equal(r.ok, false);
     assert.equal(r.agree, 0, 'every packet carries r1 data');

@@ -1,5 +1,5 @@
 /**
- * Bad input everywhere, through the CLI as a user runs it (`node --import tsx src/cli/main.ts`):
+ * Bad input everywhere, through the CLI as a user runs it (`node --import tsx app/cli/main.ts`):
  * a full disk under `transit`, `run` and `demo` (root: a 64 KiB tmpfs); IOAM options at the
  * 255-octet Opt Data Len limit (a 244-byte trace, RemainingLen 61) and one word beyond;
  * malformed topology files; a million-packet capture truncated in its last record.
@@ -19,7 +19,7 @@ const tmp = mkdtempSync(join(tmpdir(), 'ioamsim-badinput-'));
 process.on('exit', () => rmSync(tmp, { recursive: true, force: true }));
 
 function cli(args: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), ...args], {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'app/cli/main.ts'), ...args], {
     cwd: ROOT, encoding: 'utf8', env: { ...process.env, IOAMSIM_DEBUG: '' }, maxBuffer: 64 << 20,
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };

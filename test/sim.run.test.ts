@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { readCaptureSync } from '../src/capture';
-import { run as cliRun } from '../src/cli/main';
+import { run as cliRun } from '../app/cli/main';
 import { runSimulation, type RunResult } from '../sim/run';
 import { WorkerFailure } from '../sim/pool';
 

@@ -1,7 +1,7 @@
 /**
  * The `ioamsim` command: a commander program whose subcommands come from the modules listed in
- * src/cli/registry.ts. Run it as `ioamsim` (bin/ioamsim.js loads the compiled dist/src/cli/main.js)
- * or, in development, `node --import tsx src/cli/main.ts`.
+ * app/cli/registry.ts. Run it as `ioamsim` (bin/ioamsim.js loads the compiled dist/app/cli/main.js)
+ * or, in development, `node --import tsx app/cli/main.ts`.
  * Exit codes and output formats: docs/CLI.md.
  */
 import { existsSync, readFileSync } from 'node:fs';

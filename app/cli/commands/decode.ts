@@ -3,7 +3,7 @@
  * JSON Lines (one object per frame, schema in docs/CLI.md) or a human table.
  */
 import { Command, Option } from 'commander';
-import { readCapture, type CaptureRecord, CaptureError, ETHERTYPE_IPV6, linktypeName } from '../../capture';
+import { readCapture, type CaptureRecord, CaptureError, ETHERTYPE_IPV6, linktypeName } from '../../../src/capture';
 import type { CliContext } from '../context';
 import { PartialError } from '../errors';
 import { BufferedWriter, epochText, hex16, isoNs } from '../util';
@@ -89,7 +89,7 @@ export function createCommands(ctx: CliContext): Command[] {
         return;
       }
       // Loaded here, not at the top: `--help` must not need the native addon.
-      const { decodeJson } = await import('../../decode');
+      const { decodeJson } = await import('../../../src/decode');
       const out = new BufferedWriter(ctx.stdout);
       const reader = readCapture(file);
       try {

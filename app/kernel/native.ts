@@ -4,7 +4,7 @@
  * addon (a `.node` or its `index.cjs`) for the I/O part.
  * @module
  */
-import { native } from '../native';
+import { native } from '../../src/native';
 
 /** One frame received on an AF_PACKET socket. */
 export interface CapturedFrame {

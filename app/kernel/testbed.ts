@@ -32,7 +32,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { release } from 'node:os';
-import { ipv6ToBytes, type NodeConfig } from '../config';
+import { ipv6ToBytes, type NodeConfig } from '../../src/config';
 import { Network, type SimPacket, type SimNode } from '../../sim/network';
 import { DataplanePool } from '../../sim/pool';
 import { loadTopology, type LoadedTopology } from '../../sim/topology';

@@ -38,7 +38,7 @@ export interface CapturesReport {
 export interface KernelCheckReport {
   kernel: string;
   captures?: CapturesReport;
-  /** `--cases clt`: both CLT encodings through unmodified kernel transit nodes (src/kernel/clt.ts). */
+  /** `--cases clt`: both CLT encodings through unmodified kernel transit nodes (app/kernel/clt.ts). */
   clt?: CltReport;
   random?: RandomReport;
   /** Namespaces of this process left behind (must be empty). */

@@ -4,10 +4,10 @@
  * left out of the output and counted; a per-reason summary goes to stderr.
  */
 import { Command } from 'commander';
-import type { NodeConfig } from '../../config';
-import type { Node as IoamNode } from '../../node';
-import { IF_NONE, META_F_NO_TSTAMP, UNAVAILABLE, type PacketBatch as Batch } from '../../batch';
-import { readCapture, createPcapngFile, CaptureError, FileSink, ETHERTYPE_IPV6, type CaptureRecord, type PcapngWriter } from '../../capture';
+import type { NodeConfig } from '../../../src/config';
+import type { Node as IoamNode } from '../../../src/node';
+import { IF_NONE, META_F_NO_TSTAMP, UNAVAILABLE, type PacketBatch as Batch } from '../../../src/batch';
+import { readCapture, createPcapngFile, CaptureError, FileSink, ETHERTYPE_IPV6, type CaptureRecord, type PcapngWriter } from '../../../src/capture';
 import type { CliContext } from '../context';
 import { InputError, PartialError, UsageError } from '../errors';
 import { intOption } from '../util';
@@ -116,10 +116,10 @@ const HEADROOM = 1024;
 
 async function runOperation(op: Operation, input: string, output: string, o: Opts, ctx: CliContext): Promise<void> {
   // Heavy modules (native addon) only now.
-  const { loadNodeFile } = await import('../../config');
-  const { Node } = await import('../../node');
-  const { PacketBatch } = await import('../../batch');
-  const { reasonString } = await import('../../reasons');
+  const { loadNodeFile } = await import('../../../src/config');
+  const { Node } = await import('../../../src/node');
+  const { PacketBatch } = await import('../../../src/batch');
+  const { reasonString } = await import('../../../src/reasons');
 
   const cfg = loadNodeFile(o.node);
   const needIngress = op !== 'encap';

@@ -6,8 +6,8 @@
  * live chain and compared with {@link predictChain}. Same seed → same cases.
  * @module
  */
-import type { NodeConfig } from '../config';
-import { Node } from '../node';
+import type { NodeConfig } from '../../src/config';
+import { Node } from '../../src/node';
 import { Chain, H1_ADDR, H2_ADDR } from './chain';
 import { comparePackets, remLens, wrapHbh } from './compare';
 import { predictChain } from './predict';

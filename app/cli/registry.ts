@@ -4,7 +4,7 @@
  * help text and action). Paths are relative to this file, so they work from `src/` (tsx) and from
  * the compiled `dist/src/`.
  *
- * To add a command: write `src/cli/commands/<name>.ts` (or a `cli.ts` beside your own code) and
+ * To add a command: write `app/cli/commands/<name>.ts` (or a `cli.ts` beside your own code) and
  * add its path here. Keep module top levels cheap (no native addon load, no file reads): the
  * modules are loaded for `--help` too; load heavy things inside the action.
  */
@@ -13,7 +13,8 @@ import type { CreateCommands } from './context';
 export interface CommandModuleEntry {
   /** Module path, relative to this file, without extension. */
   path: string;
-  /** Optional modules (owned by other parts, maybe not written yet) are skipped if absent. */
+  /** Optional modules (plug-ins outside this package) are skipped with a warning if absent. Every
+   *  module of this package is required. */
   optional?: boolean;
 }
 
@@ -21,13 +22,13 @@ export const COMMAND_MODULES: readonly CommandModuleEntry[] = [
   { path: './commands/decode' },
   { path: './commands/dataplane' }, // encap, transit, decap
   { path: './commands/demo' }, // demo (Cross-Layer Telemetry scenario)
-  { path: '../../sim/cli', optional: true }, // run (simulator)
-  { path: '../kernel/cli', optional: true }, // kernel-check
-  { path: '../kernel/testbed-cli', optional: true }, // testbed (a topology on Linux netns)
+  { path: './commands/run' }, // run (simulator)
+  { path: '../kernel/cli' }, // kernel-check
+  { path: '../kernel/testbed-cli' }, // testbed (a topology on Linux netns)
 ];
 
 /**
- * Loads the command modules' factories. An absent optional module is skipped silently; an
+ * Loads the command modules' factories. An absent optional module is skipped with a warning; an
  * optional module that fails to load otherwise is skipped with a warning (so one broken part does
  * not take every command down); a required module that fails throws.
  */
@@ -44,7 +45,10 @@ export function loadCommandModules(
     } catch (err) {
       const x = err as NodeJS.ErrnoException;
       // Only the module itself being absent is tolerated; a missing import *inside* it is a bug.
-      if (e.optional && x.code === 'MODULE_NOT_FOUND' && isSelfMissing(x.message, e.path)) continue;
+      if (e.optional && x.code === 'MODULE_NOT_FOUND' && isSelfMissing(x.message, e.path)) {
+        warn(`optional command module ${e.path} is not installed, its commands are unavailable`);
+        continue;
+      }
       if (e.optional) {
         warn(`command module ${e.path} failed to load, its commands are unavailable: ${String(x?.message ?? err).split('\n')[0]}`);
         continue;

@@ -14,7 +14,7 @@
  * @module
  */
 import { execFileSync } from 'node:child_process';
-import type { NodeConfig } from '../config';
+import type { NodeConfig } from '../../src/config';
 import { netio, type CapturedFrame, type PacketSocket, type UdpDatagram, type UdpSocket } from './native';
 import { ethFrame, ipv6OfFrame, mac, udpPacket } from './packet';
 

@@ -6,7 +6,7 @@
  * §4.4.2.3-4) or the machine (queue depth, §4.4.2.7) in the elements a path wrote.
  * @module
  */
-import { ipv6ToBytes } from '../config';
+import { ipv6ToBytes } from '../../src/config';
 
 export const ETHERTYPE_IPV6 = 0x86dd;
 export const IPPROTO_HOPOPTS = 0;

@@ -1,6 +1,6 @@
 /**
  * What a command module gets: where to write, and whether `--debug` is on. A command module is a
- * file exporting `createCommands(ctx: CliContext): Command[]` (see src/cli/registry.ts).
+ * file exporting `createCommands(ctx: CliContext): Command[]` (see app/cli/registry.ts).
  */
 import type { Command } from 'commander';
 

@@ -1,7 +1,7 @@
 /**
  * `ioamsim testbed TOPOLOGY [--seed N] [--duration T] [--json]`: the simulator's topology on Linux
  * network namespaces with the kernel as transit/receiving nodes, compared with the simulation
- * packet by packet (src/kernel/testbed.ts, docs/FIDELITY.md "Testbed"). Needs root.
+ * packet by packet (app/kernel/testbed.ts, docs/FIDELITY.md "Testbed"). Needs root.
  * @module
  */
 import { Command } from 'commander';

@@ -7,9 +7,9 @@
  * destination (egress = local delivery).
  * @module
  */
-import { PacketBatch, IF_NONE, UNAVAILABLE } from '../batch';
-import type { NodeConfig } from '../config';
-import { Node } from '../node';
+import { PacketBatch, IF_NONE, UNAVAILABLE } from '../../src/batch';
+import type { NodeConfig } from '../../src/config';
+import { Node } from '../../src/node';
 
 /** The prediction at each point of the path. */
 export interface Prediction {

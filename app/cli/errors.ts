@@ -4,7 +4,7 @@
  * `--debug` (or IOAMSIM_DEBUG=1) is given.
  */
 import { CommanderError } from 'commander';
-import { CaptureError } from '../capture/errors';
+import { CaptureError } from '../../src/capture/errors';
 
 /** Process exit codes. */
 export const EXIT = {

@@ -15,9 +15,9 @@
  *   bound on the encapsulating node (Linux's per-namespace OSS has exactly that layout).
  * @module
  */
-import type { NodeConfig } from '../config';
-import { decode, encode, type DecodedPacket, type Trace } from '../decode';
-import { Node } from '../node';
+import type { NodeConfig } from '../../src/config';
+import { decode, encode, type DecodedPacket, type Trace } from '../../src/decode';
+import { Node } from '../../src/node';
 import { Chain, H1_ADDR, H2_ADDR } from './chain';
 import { comparePackets, remLens, wrapHbh } from './compare';
 import { predictChain } from './predict';

@@ -8,9 +8,9 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readCaptureSync } from '../capture';
-import { capturesDir } from '../shared';
-import type { NodeConfig } from '../config';
+import { readCaptureSync } from '../../src/capture';
+import { capturesDir } from '../../src/shared';
+import type { NodeConfig } from '../../src/config';
 import { Chain, H1_ADDR, H2_ADDR } from './chain';
 import { comparePackets, remLens, wrapHbh } from './compare';
 import { fromHex, hex, udpPacket } from './packet';

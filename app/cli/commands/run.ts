@@ -1,12 +1,12 @@
 /**
  * `ioamsim run TOPOLOGY --out DIR`: the network simulator's command (registered in
- * src/cli/registry.ts). Heavy modules load inside the
+ * app/cli/registry.ts). Heavy modules load inside the
  * actions so `--help` stays cheap.
  * @module
  */
 import { Command, Option } from 'commander';
-import type { CliContext } from '../src/cli/context';
-import { CliError, EXIT, UsageError } from '../src/cli/errors';
+import type { CliContext } from '../context';
+import { CliError, EXIT, UsageError } from '../errors';
 
 const RUN_HELP = `
 Runs a topology (YAML, docs/SIMULATOR.md) with the IOAM dataplane on every node and writes to DIR:
@@ -64,15 +64,15 @@ export function createCommands(ctx: CliContext): Command[] {
     .option('--no-progress', 'no progress bar (it only shows on a TTY anyway)')
     .addHelpText('after', RUN_HELP)
     .action(async (topology: string, o: RunOpts) => {
-      const { parseDurationNs } = await import('./topology');
+      const { parseDurationNs } = await import('../../../sim/topology');
       const seed = o.seed === undefined ? undefined : parseSeed(o.seed);
       const durationNs = o.duration === undefined ? undefined : parseDurationNs(o.duration);
       if (o.duration !== undefined && durationNs === undefined) throw new UsageError(`--duration must look like 10ms, 1.5s or an integer of ns, got ${JSON.stringify(o.duration)}`);
       const workers = parseInt0('--workers', o.workers, 0);
       const batchSize = parseInt0('--batch-size', o.batchSize, 1);
       const inlineBelow = parseInt0('--inline-below', o.inlineBelow, 0);
-      const { runSimulation, formatSummary } = await import('./run');
-      const { WorkerFailure } = await import('./pool');
+      const { runSimulation, formatSummary } = await import('../../../sim/run');
+      const { WorkerFailure } = await import('../../../sim/pool');
       const tty = o.progress && (ctx.stderr as NodeJS.WriteStream).isTTY === true;
       let bar: Bar | undefined;
       if (tty) {
