@@ -5,7 +5,7 @@
 #   env: CARGO_TARGET_DIR (default /tmp/target-fuzz), FUZZ_JOBS (parallel targets, default 1),
 #        FUZZ_MAX_LEN (default 4096), FUZZ_SEED (libFuzzer -seed; CI sets 1 for repeatable runs)
 # Corpus: fuzz/corpus/<target> (working, git-ignored) seeded from fuzz/seeds/<target> (committed,
-# built from the kernel captures by scripts/fuzz-seeds.mjs). A crash leaves its input in
+# built from the kernel captures by scripts/fuzz-seeds.ts). A crash leaves its input in
 # fuzz/artifacts/<target>/ and makes the script exit 1; reproduce with
 #   cargo fuzz run -s none -a --fuzz-dir fuzz <target> fuzz/artifacts/<target>/<file>
 # and add it to crates/ioam-core/tests/regressions.rs.

@@ -1,12 +1,18 @@
 /**
- * Where the project's reference material lives: the read-only `shared/` folder beside the
- * repository (real kernel captures, notes). CI lays it out the same way (`../shared`).
- * `IOAMSIM_SHARED` / `IOAMSIM_CAPTURES` override the locations.
+ * Where the package's own files are: its root folder and the recorded Linux kernel cases
+ * (`test/fixtures/linux-6.18`, described by its MANIFEST.md). Nothing outside the package is
+ * looked at; `IOAMSIM_CAPTURES` points the readers at another folder laid out the same way.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-/** The repository root: the nearest folder above this file holding ioamsim's package.json. */
+/** Folder of the recorded cases, relative to the package root. */
+export const FIXTURES_SUBDIR = path.join('test', 'fixtures', 'linux-6.18');
+
+/**
+ * The package root: the nearest folder above this file whose package.json is ioamsim's (the
+ * clone, or `node_modules/ioamsim` when installed). Falls back to the folder above this file.
+ */
 export function repoRoot(): string {
   let dir = __dirname;
   for (;;) {
@@ -24,12 +30,7 @@ export function repoRoot(): string {
   }
 }
 
-/** `shared/` beside the repository (or `$IOAMSIM_SHARED`). */
-export function sharedDir(): string {
-  return process.env.IOAMSIM_SHARED ?? path.resolve(repoRoot(), '..', 'shared');
-}
-
-/** The real kernel captures (or `$IOAMSIM_CAPTURES`). */
+/** The recorded Linux 6.18 cases (or `$IOAMSIM_CAPTURES`). */
 export function capturesDir(): string {
-  return process.env.IOAMSIM_CAPTURES ?? path.join(sharedDir(), 'captures');
+  return process.env.IOAMSIM_CAPTURES ?? path.join(repoRoot(), FIXTURES_SUBDIR);
 }

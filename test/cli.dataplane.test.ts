@@ -79,7 +79,7 @@ function maskedHex(p: Uint8Array): string {
   return b.toString('hex');
 }
 
-describe('ioamsim transit reproduces the kernel (r1 of captures/MANIFEST.md)', () => {
+describe('ioamsim transit reproduces the kernel (r1 of test/fixtures/linux-6.18/MANIFEST.md)', () => {
   const cases = readdirSync(CAPTURES).filter((f) => f.endsWith('.h1.pcap')).map((f) => f.slice(0, -'.h1.pcap'.length)).sort();
   const r1 = join(ROOT, 'examples/nodes/r1.yaml');
   const r1Disabled = join(tmp, 'r1-disabled.yaml');

@@ -27,7 +27,7 @@ export function packageVersion(): string {
 
 const MAIN_HELP = `
 Examples:
-  $ ioamsim decode /work/shared/captures/a_full_trace.pcap          # one JSON object per packet
+  $ ioamsim decode test/fixtures/linux-6.18/a_full_trace.pcap          # one JSON object per packet
   $ ioamsim decode --format table capture.pcapng                    # human-readable
   $ ioamsim transit --node examples/nodes/r1.yaml --ingress r1-h1 --egress r1-r2 in.pcap out.pcapng
   $ ioamsim <command> --help                                        # every command has an example

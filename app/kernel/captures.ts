@@ -1,6 +1,6 @@
 /**
  * The `--cases captures` mode: replays the 32 recorded cases of the real-kernel captures
- * (`captures/MANIFEST.md`) on a live chain h1 — r1 — r2 — h2 built here, and compares what
+ * (`test/fixtures/linux-6.18/MANIFEST.md`) on a live chain h1 — r1 — r2 — h2 built here, and compares what
  * arrives at r2 (after r1), at h2's wire (after r2), at h2's UDP socket (after h2's own fill) and
  * back at h1 (ICMPv6 errors) with the recordings. This validates the namespace/inject/capture
  * machinery independently of our Rust core.
@@ -15,7 +15,7 @@ import { Chain, H1_ADDR, H2_ADDR } from './chain';
 import { comparePackets, remLens, wrapHbh } from './compare';
 import { fromHex, hex, udpPacket } from './packet';
 
-/** Where the captures live: `capturesDir()` of src/shared.ts (`shared/captures` beside the repo, or `$IOAMSIM_CAPTURES`). */
+/** Where the recordings live: `capturesDir()` of src/shared.ts (`test/fixtures/linux-6.18`, or `$IOAMSIM_CAPTURES`). */
 export { capturesDir };
 
 /** The nodes of the MANIFEST ("Topology" table); h1 has no IOAM configuration. */

@@ -13,9 +13,8 @@ from node configs (sysctls ioam6_id/_wide, per-interface ioam6_enabled/_id/_id_w
 \`ip ioam namespace/schema\`), injects packets at h1 through AF_PACKET and captures them at every
 hop, at h2's UDP socket and back at h1 (ICMPv6), then compares every byte:
 
-  --cases captures   the 32 recorded cases of the captures directory (IOAMSIM_CAPTURES,
-                     default: shared/captures beside
-                     the repository) against their recordings
+  --cases captures   the 32 recorded cases (test/fixtures/linux-6.18 of the package, or
+                     $IOAMSIM_CAPTURES) against their recordings
   --cases clt        both Cross-Layer Telemetry encodings (legacy block, OSS schema 0xC17D)
                      through unmodified kernel routers r1..r4 and h2, against our dataplane,
                      with what each hop leaves of the trace/span IDs (docs/FIDELITY.md)

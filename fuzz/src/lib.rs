@@ -2,7 +2,7 @@
 //! per-packet metadata and slots, and the invariants every target checks.
 //!
 //! Input layouts (fixed-size prefixes so that seeds can be built from real packets; see
-//! `scripts/fuzz-seeds.mjs`):
+//! `scripts/fuzz-seeds.ts`):
 //! * `decode`, `roundtrip`: `[flags 1][packet]` (flags bit 0: CLT legacy layout).
 //! * `transit`, `decap`: `[config 24][meta 32][room 2][packet]`.
 //! * `encap`: `[config 24][meta 32][clt 24][room 2][packet]`.
@@ -34,7 +34,7 @@ fn u24_at(b: &[u8], i: usize) -> u32 {
     (u32::from(b[i]) << 16) | (u32::from(b[i + 1]) << 8) | u32::from(b[i + 2])
 }
 
-/// The three routers of the kernel captures (docs of /work/shared/captures/MANIFEST.md), so that
+/// The three routers of the kernel captures (test/fixtures/linux-6.18/MANIFEST.md), so that
 /// seeds from the captures exercise real fills: `which` 0 = r1, 1 = r2, 2 = h2.
 fn capture_node(which: u8, b: &[u8; CONFIG_LEN]) -> NodeConfig {
     let (id, wide, iin, iout) = match which % 3 {

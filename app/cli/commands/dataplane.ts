@@ -24,15 +24,15 @@ const ROLE: Record<Operation, string> = {
 const EXAMPLES: Record<Operation, string> = {
   transit: `
   $ ioamsim transit --node examples/nodes/r1.yaml --ingress r1-h1 --egress r1-r2 \\
-      /work/shared/captures/a_full_trace.h1.pcap after-r1.pcapng
+      test/fixtures/linux-6.18/a_full_trace.h1.pcap after-r1.pcapng
   $ ioamsim decode after-r1.pcapng            # r1's node data is in the trace
   $ ioamsim transit --node examples/nodes/h2.yaml --ingress h2-r2 --egress local in.pcap out.pcapng`,
   encap: `
   $ ioamsim encap --node examples/nodes/h1-encap.yaml --egress h1-r1 \\
-      /work/shared/captures/o_no_ioam_baseline.h1.pcap with-ioam.pcapng`,
+      test/fixtures/linux-6.18/o_no_ioam_baseline.h1.pcap with-ioam.pcapng`,
   decap: `
   $ ioamsim decap --node examples/nodes/h2.yaml --ingress h2-r2 --traces traces.jsonl \\
-      /work/shared/captures/a_full_trace.pcap stripped.pcapng`,
+      test/fixtures/linux-6.18/a_full_trace.pcap stripped.pcapng`,
 };
 
 function helpText(op: Operation): string {

@@ -22,8 +22,8 @@ Frames that are not IPv6 get "packet":null and a "note"; bytes the decoder rejec
 "packet":null and an "error" {code, layer, offset, message}. Schema: docs/CLI.md.
 
 Examples:
-  $ ioamsim decode /work/shared/captures/a_full_trace.r2in.pcap
-  $ ioamsim decode --format table /work/shared/captures/a_full_trace.pcap
+  $ ioamsim decode test/fixtures/linux-6.18/a_full_trace.r2in.pcap
+  $ ioamsim decode --format table test/fixtures/linux-6.18/a_full_trace.pcap
   $ ioamsim decode capture.pcapng | jq -c '.packet'
   $ ioamsim decode --clt legacy clt-capture.pcapng
   $ ioamsim decode --otlp ioamsim-demo/capture.pcapng     # CLT network spans, OTLP JSON Lines

@@ -1,4 +1,4 @@
-//! Golden tests against real Linux 6.18 captures (/work/shared/captures, see MANIFEST.md).
+//! Golden tests against real Linux 6.18 recordings (test/fixtures/linux-6.18, see its MANIFEST.md).
 //!
 //! Topology h1 → r1 → r2 → h2. For each case the packet as it entered a node is fed to our
 //! transit with that node's configuration, and the result (after the hop-limit decrement the
@@ -13,7 +13,7 @@ use ioam_core::dataplane::{Meta, Node, Reason, Verdict};
 use std::path::PathBuf;
 
 fn dir() -> PathBuf {
-    PathBuf::from(std::env::var("IOAMSIM_CAPTURES").unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/captures").into()))
+    PathBuf::from(std::env::var("IOAMSIM_CAPTURES").unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../test/fixtures/linux-6.18").into()))
 }
 
 /// Classic pcap reader (either byte order, µs or ns magic); link type must be Ethernet (1).

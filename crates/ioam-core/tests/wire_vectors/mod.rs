@@ -1,4 +1,4 @@
-//! Real Linux 6.18 IOAM packets from /work/shared/captures (decoded-summary.txt `injected:`
+//! Real Linux 6.18 IOAM packets from test/fixtures/linux-6.18 (decoded-summary.txt `injected:`
 //! lines and h2_socket_view.jsonl `hbh_hex`/`doh_hex`), as hex. Generated once; do not edit by hand.
 
 /// (case, whole IPv6 packet as injected at h1)

@@ -1,58 +1,49 @@
-#!/usr/bin/env node
-// Builds the cargo-fuzz seed corpora (fuzz/seeds/<target>/) from the real kernel captures:
-// the `injected:` hex lines of decoded-summary.txt and every packet of the *.pcap files
-// (Ethernet or raw IPv6). Deterministic: file names are SHA-1 of the contents.
-// Usage: node scripts/fuzz-seeds.mjs [CAPTURES_DIR]   (default $IOAMSIM_CAPTURES or /work/shared/captures)
+// Builds the cargo-fuzz seed corpora (fuzz/seeds/<target>/) from the recorded Linux kernel cases:
+// the `injected:` hex lines of decoded-summary.txt and every IPv6 packet of the *.pcap files
+// (read with src/capture). Deterministic: file names are SHA-1 of the contents.
+// Usage: node --import tsx scripts/fuzz-seeds.ts [CAPTURES_DIR]
+//        (default $IOAMSIM_CAPTURES or test/fixtures/linux-6.18)
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { readCaptureSync } from '../src/capture';
+import { capturesDir, repoRoot } from '../src/shared';
 
-const root = resolve(new URL('..', import.meta.url).pathname);
-const dir = process.argv[2] ?? process.env.IOAMSIM_CAPTURES ?? '/work/shared/captures';
-const out = join(root, 'fuzz', 'seeds');
+const dir = process.argv[2] ?? capturesDir();
+const out = join(repoRoot(), 'fuzz', 'seeds');
 
-/** Packets (IPv6 header first) of a classic pcap file. */
-function pcapPackets(buf) {
-  const magic = buf.readUInt32LE(0);
-  const le = magic === 0xa1b2c3d4 || magic === 0xa1b23c4d;
-  const rd = (o) => (le ? buf.readUInt32LE(o) : buf.readUInt32BE(o));
-  const link = rd(20);
-  const pkts = [];
-  for (let o = 24; o + 16 <= buf.length; ) {
-    const cap = rd(o + 8);
-    let p = buf.subarray(o + 16, o + 16 + cap);
-    o += 16 + cap;
-    if (link === 1) {
-      if (p.length < 14 || p.readUInt16BE(12) !== 0x86dd) continue;
-      p = p.subarray(14);
-    } else if (link === 113) {
-      p = p.subarray(16);
-    }
-    if (p.length >= 40 && p[0] >> 4 === 6) pkts.push(Buffer.from(p));
+/** Packets (IPv6 header first) of a capture file. */
+function ipv6Packets(file: string): Buffer[] {
+  const { records, error } = readCaptureSync(readFileSync(file), { file });
+  if (error) throw new Error(`${file}: ${error.message}`);
+  const pkts: Buffer[] = [];
+  for (const r of records) {
+    const p = r.network;
+    if (p && r.ethertype === 0x86dd && p.length >= 40 && p[0]! >> 4 === 6) pkts.push(Buffer.from(p));
   }
   return pkts;
 }
 
-const packets = new Map();
-const add = (p) => packets.set(p.toString('hex'), p);
+const packets = new Map<string, Buffer>();
+const add = (p: Buffer) => packets.set(p.toString('hex'), p);
 const summary = join(dir, 'decoded-summary.txt');
 if (existsSync(summary)) {
-  for (const m of readFileSync(summary, 'utf8').matchAll(/injected:\s*([0-9a-f]+)/g)) add(Buffer.from(m[1], 'hex'));
+  for (const m of readFileSync(summary, 'utf8').matchAll(/injected:\s*([0-9a-f]+)/g)) add(Buffer.from(m[1]!, 'hex'));
 }
 for (const f of readdirSync(dir).filter((f) => f.endsWith('.pcap')).sort()) {
-  for (const p of pcapPackets(readFileSync(join(dir, f)))) add(p);
+  for (const p of ipv6Packets(join(dir, f))) add(p);
 }
 if (packets.size === 0) throw new Error(`no packets found in ${dir}`);
 
 // Prefix helpers (layouts documented in fuzz/src/lib.rs).
-const cfg = (b0, b4, extra = {}) => {
+const cfg = (b0: number, b4: number, extra: Record<number, number> = {}) => {
   const c = Buffer.alloc(24);
   c[0] = b0;
   c[4] = b4;
   for (const [k, v] of Object.entries(extra)) c[Number(k)] = v;
   return c;
 };
-const meta = (ing, egr, flags = 0, arena = 255) => {
+const meta = (ing: number, egr: number, flags = 0, arena = 255) => {
   const m = Buffer.alloc(32);
   m.writeUInt32BE(ing, 0);
   m.writeUInt32BE(egr, 4);
@@ -78,7 +69,7 @@ const encapCfgs = [
   cfg(0x81, 0x80, { 12: 0x10, 13: 0x80, 14: 0x00, 15: 0x02, 16: 10, 19: 0 }),
 ];
 
-const seeds = { decode: [], roundtrip: [], transit: [], encap: [], decap: [], batch: [] };
+const seeds: Record<string, Buffer[]> = { decode: [], roundtrip: [], transit: [], encap: [], decap: [], batch: [] };
 for (const p of packets.values()) {
   for (const f of [0, 1]) {
     seeds.decode.push(Buffer.concat([Buffer.from([f]), p]));
@@ -105,16 +96,16 @@ for (const p of packets.values()) {
     const src = op === 1 ? bare : p;
     src.copy(buf, 64);
     src.copy(buf, slot + 64);
-    const c = op === 1 ? encapCfgs[0] : transitCfgs[1];
+    const c = op === 1 ? encapCfgs[0]! : transitCfgs[1]!;
     seeds.batch.push(Buffer.concat([Buffer.from([op + 0x40]), c, Buffer.from([2]), d.subarray(0, 16), meta(0, 1), d.subarray(16), meta(0, NONE), buf]));
   }
 }
 
 /** The packet without its Hop-by-Hop header (Payload Length and Next Header fixed up). */
-function stripHbh(p) {
-  const len = (p[41] + 1) * 8;
+function stripHbh(p: Buffer): Buffer {
+  const len = (p[41]! + 1) * 8;
   const q = Buffer.concat([p.subarray(0, 40), p.subarray(40 + len)]);
-  q[6] = p[40];
+  q[6] = p[40]!;
   q.writeUInt16BE(q.length - 40, 4);
   return q;
 }
