@@ -71,7 +71,7 @@ export class DataplanePool {
     this.workers = opts.workers;
     this.names = opts.nodeNames;
     // Load the library (and the native addon) on the main thread first, even with workers:
-    // an addon loaded only inside workers can crash at worker exit (ecosystem-notes §1).
+    // an addon loaded only inside workers can crash at worker exit (docs/DESIGN.md "Native addon and worker threads").
     this.backend = dataplaneBackend();
     this.inlineBelow = opts.inlineBelow ?? 16;
     this.sampledEncap = opts.configs.map((c) => c.encap !== undefined && c.encap.freq.k < c.encap.freq.n);

@@ -175,7 +175,7 @@ export function checkDecodedAgainstSummary(p: DecodedPacket, view: SummaryView, 
       checked += 6;
     } else if ((m = /^ {2}free\[(\d+)B\]=([0-9a-f]*)(\.\.)?/.exec(line))) {
       const t = cur!.data as Trace;
-      // The independent decoder (like Wireshark, ioam-notes §3) reads an Incremental trace as if
+      // The independent decoder (like Wireshark, docs/LINUX-IOAM.md#tshark-40) reads an Incremental trace as if
       // it were Pre-allocated; ours follows RFC 9197 §4.4.1: no free space, node data follows the header.
       if (cur!.data.type === 'incremental-trace') continue;
       const free = t.freeSpace ?? '';

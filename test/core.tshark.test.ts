@@ -4,7 +4,7 @@
 // IOAM option length / Reserved / Option-Type, Namespace-ID, NodeLen, the four flags,
 // RemainingLen, Trace-Type, trace Reserved, free space, and every node field incl. OSS.
 //
-// What TShark 4.0.17 does not dissect (ioam-notes §3), and so is not compared:
+// What TShark 4.0.17 does not dissect (docs/LINUX-IOAM.md#tshark-40), and so is not compared:
 // - Option-Types 2 (POT), 3 (E2E), 4 (DEX) and unassigned ones: "Unknown Data (not
 //   interpreted)": only the Option-Type is compared.
 // - Option-Type 1 (Incremental) is dissected as if Pre-allocated (free space, then nodes): only
@@ -182,7 +182,7 @@ function comparePacket(ts: Json, ours: DecodedPacket, where: string): number {
     c += 6;
     if (d.type === 'incremental-trace') continue; // dissected as Pre-allocated by tshark 4.0
     if (ours.nodeLen === 0) {
-      // NodeLen 0 (bit 22/23 only): tshark reports invalid_nodelen and stops (ioam-notes §3).
+      // NodeLen 0 (bit 22/23 only): tshark reports invalid_nodelen and stops (docs/LINUX-IOAM.md#tshark-40).
       assert.ok(JSON.stringify(tr).includes('ipv6.opt.ioam.trace.invalid_nodelen'), `${w}: expected tshark's invalid_nodelen`);
       continue;
     }

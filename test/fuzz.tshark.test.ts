@@ -4,7 +4,7 @@
  * dissected by ONE `tshark -T json` run. For every packet, every field tshark dissects is compared
  * with the generated truth, and our `decode()` is compared with the same truth.
  *
- * Nothing is skipped silently. Where TShark 4.0.17 cannot agree (ioam-notes §3) the case is
+ * Nothing is skipped silently. Where TShark 4.0.17 cannot agree (docs/LINUX-IOAM.md#tshark-40) the case is
  * classified, its predicted tshark behaviour is asserted, and it is counted:
  * - `nodelen0`: traces whose NodeLen is 0 (Trace-Type bits 22/23 only): tshark reports
  *   `invalid_nodelen` and leaves the node list undissected → asserted, header compared.
