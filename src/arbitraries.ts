@@ -30,6 +30,7 @@
  * @module
  */
 import fc from 'fast-check';
+import { TRACE_BIT, TRACE_OSS_BIT, TRACE_RESERVED_BIT, nodeLenForType } from './tracetype';
 
 // ---------------------------------------------------------------------------------------------
 // Constants and Trace-Type arithmetic
@@ -52,24 +53,9 @@ export const IOAM_INCREMENTAL = 1;
 export const IOAM_POT = 2;
 export const IOAM_E2E = 3;
 export const IOAM_DEX = 4;
-/** Trace-Type masks on the 24-bit value (bit 0 = 0x800000). */
-export const TRACE_BIT = (n: number): number => 0x800000 >>> n;
-export const TRACE_UNDEFINED_BITS = 0x000ffc;
-export const TRACE_OSS_BIT = 0x000002;
-export const TRACE_RESERVED_BIT = 0x000001;
+export { TRACE_BIT, TRACE_UNDEFINED_BITS, TRACE_OSS_BIT, TRACE_RESERVED_BIT, nodeLenForType } from './tracetype';
 /** Size of the CLT legacy block (trace ID 16 + span ID 8) after the trace header. */
 export const CLT_BLOCK_LEN = 24;
-
-/** 4-octet words each Trace-Type bit adds to a node element (bits 8-10 wide; 22, 23 none). */
-const FIELD_WORDS = [1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0];
-
-/** NodeLen (4-octet words, OSS excluded) implied by a Trace-Type (RFC 9197 §4.4.1; Linux
- * `ioam6_trace_compute_nodelen`). */
-export function nodeLenForType(traceType: number): number {
-  let n = 0;
-  for (let b = 0; b < 24; b++) if (traceType & TRACE_BIT(b)) n += FIELD_WORDS[b]!;
-  return n;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Specs: what was generated

@@ -76,6 +76,8 @@ export type { IoamErrorCode, IoamLayer, ConfigIssue } from './errors';
 export { Reason, Verdict, REASON_STRINGS, reasonName, reasonString, verdictOf, OUT_F_LOOPBACK } from './reasons';
 export type { ReasonName } from './reasons';
 export { decode, encode, decodeJson, u64, ioamOptions } from './decode';
+export { nodeLenForType, elementLayout, TRACE_BIT, TRACE_UNDEFINED_BITS, TRACE_OSS_BIT, TRACE_RESERVED_BIT } from './tracetype';
+export type { ElementField } from './tracetype';
 export type * from './decode';
 export { NativeLoadError, native } from './native';
 import { native } from './native';

@@ -20,10 +20,9 @@ function popcount(x: number): number {
   return n;
 }
 
-/** NodeLen implied by a 24-bit Trace-Type (RFC 9197 §4.4.1). */
-export function nodeLenOf(type: number): number {
-  return popcount(type & 0xff1ffc) + 2 * popcount(type & 0x00e000);
-}
+/** NodeLen implied by a 24-bit Trace-Type (src/tracetype.ts). */
+import { nodeLenForType as nodeLenOf } from '../src/tracetype';
+export { nodeLenOf };
 
 /** One node's data for `type` (fields in RFC 9197 §4.4.2 bit order), OSS of `ossWords` data words. */
 export function nodeArb(type: number, ossWords: number): fc.Arbitrary<NodeData> {

@@ -1,12 +1,15 @@
 /**
- * Byte-level helpers of the kernel check, independent of the Rust core on purpose (they validate
- * the netns machinery against the real captures on their own): building test packets (IPv6 +
- * Hop-by-Hop / Destination Options + UDP, as the captures' MANIFEST describes), Ethernet framing,
- * and locating the node-data fields whose value depends on the moment (timestamps, RFC 9197
- * §4.4.2.3-4) or the machine (queue depth, §4.4.2.7) in the elements a path wrote.
+ * Byte-level helpers of the kernel check: building test packets (IPv6 + Hop-by-Hop /
+ * Destination Options + UDP, as test/fixtures/linux-6.18/MANIFEST.md describes), Ethernet
+ * framing, and locating the node-data fields whose value depends on the moment (timestamps,
+ * RFC 9197 §4.4.2.3-4) or the machine (queue depth, §4.4.2.7) in the elements a path wrote.
+ * Packets are read with the core's decoder (src/decode.ts); field positions inside an element
+ * come from src/tracetype.ts.
  * @module
  */
 import { ipv6ToBytes } from '../../src/config';
+import { decode, type NodeData, type Trace } from '../../src/decode';
+import { elementLayout, TRACE_OSS_BIT } from '../../src/tracetype';
 
 export const ETHERTYPE_IPV6 = 0x86dd;
 export const IPPROTO_HOPOPTS = 0;
@@ -96,15 +99,6 @@ export function traceOption(s: TraceOptionSpec): Uint8Array {
   return o;
 }
 
-/** NodeLen a Trace-Type implies (RFC 9197 §4.4.1; Linux's masks): 1 word per bit 0-7, 11-21, 2 per bit 8-10. */
-export function nodeLenOf(type: number): number {
-  let n = 0;
-  for (let bit = 0; bit < 22; bit++) {
-    if (type & (0x800000 >>> bit)) n += bit >= 8 && bit <= 10 ? 2 : 1;
-  }
-  return n;
-}
-
 function sum16(b: Uint8Array, acc: number): number {
   for (let i = 0; i + 1 < b.length; i += 2) acc += (b[i]! << 8) | b[i + 1]!;
   if (b.length & 1) acc += b[b.length - 1]! << 8;
@@ -166,26 +160,14 @@ export interface VolatileField {
   value: number;
 }
 
-/** Size in bytes and position of each field of one element, in bit order (RFC 9197 §4.4.2). */
-function fieldLayout(type: number): { bit: number; off: number; size: number }[] {
-  const out: { bit: number; off: number; size: number }[] = [];
-  let off = 0;
-  for (let bit = 0; bit < 22; bit++) {
-    if (!(type & (0x800000 >>> bit))) continue;
-    const size = bit >= 8 && bit <= 10 ? 8 : 4;
-    out.push({ bit, off, size });
-    off += size;
-  }
-  return out;
-}
+const VOLATILE_KIND: Record<number, VolatileField['kind']> = { 2: 'ts_sec', 3: 'ts_frac', 6: 'queue_depth' };
 
-/** One IOAM Pre-allocated Trace option found in a Hop-by-Hop header. */
+/** One IOAM Pre-allocated Trace option of a packet's Hop-by-Hop header, as the core decoded it. */
 export interface TraceInfo {
   /** Offset of the option (its type byte) in the IPv6 packet. */
   optOffset: number;
   ns: number;
   nodeLen: number;
-  /** Byte 2 low 3 bits + byte 3 high bit (raw flag bits). */
   overflow: boolean;
   remLen: number;
   type: number;
@@ -193,39 +175,38 @@ export interface TraceInfo {
   dataOffset: number;
   /** End of the option. */
   end: number;
+  /** The elements after the free space, newest first (standard layout). */
+  nodes: NodeData[];
 }
 
-/** Every 0x31 option with IOAM Option-Type 0 and a whole trace header in the packet's Hop-by-Hop header. */
+/**
+ * Every Pre-allocated Trace (IOAM Option-Type 0) whose trace header the core could read, in the
+ * packet's Hop-by-Hop header (the only place Linux processes IOAM). Options the core reports with
+ * an error (e.g. RemainingLen beyond the option) are included with what it decoded.
+ */
 export function findTraces(p: Uint8Array): TraceInfo[] {
+  if (p.length < 48 || p[6] !== IPPROTO_HOPOPTS) return [];
+  let hbh;
+  try {
+    hbh = decode(p).extHeaders[0];
+  } catch {
+    return [];
+  }
   const out: TraceInfo[] = [];
-  if (p.length < 48 || p[6] !== IPPROTO_HOPOPTS) return out;
-  const hEnd = Math.min(p.length, 40 + (p[41]! + 1) * 8);
-  let i = 42;
-  while (i < hEnd) {
-    const t = p[i]!;
-    if (t === 0) {
-      i++;
-      continue;
-    }
-    if (i + 1 >= hEnd) break;
-    const len = p[i + 1]!;
-    const end = i + 2 + len;
-    if (end > hEnd) break;
-    if (t === OPT_IOAM && len >= 10 && p[i + 3] === 0) {
-      const b2 = p[i + 6]!;
-      const b3 = p[i + 7]!;
-      out.push({
-        optOffset: i,
-        ns: (p[i + 4]! << 8) | p[i + 5]!,
-        nodeLen: b2 >> 3,
-        overflow: (b2 & 0x04) !== 0,
-        remLen: b3 & 0x7f,
-        type: (p[i + 8]! << 16) | (p[i + 9]! << 8) | p[i + 10]!,
-        dataOffset: i + 12,
-        end,
-      });
-    }
-    i = end;
+  for (const o of hbh?.kind === 'hop-by-hop' ? (hbh.options ?? []) : []) {
+    if (o.option.kind !== 'ioam' || o.option.data.type !== 'preallocated-trace' || o.offset === undefined) continue;
+    const t: Trace = o.option.data;
+    out.push({
+      optOffset: o.offset,
+      ns: t.namespaceId,
+      nodeLen: t.nodeLen,
+      overflow: t.flags.overflow,
+      remLen: t.remainingLen,
+      type: t.traceType,
+      dataOffset: o.offset + 12,
+      end: o.offset + 2 + p[o.offset + 1]!,
+      nodes: t.nodes,
+    });
   }
   return out;
 }
@@ -233,28 +214,23 @@ export function findTraces(p: Uint8Array): TraceInfo[] {
 /**
  * The timestamp and queue-depth fields of the elements written since the packet left h1:
  * for each trace, the elements between the current RemainingLen and `injectedRemLen[k]` (the
- * k-th trace's RemainingLen at injection). Elements are walked oldest-last as Linux writes them
- * (each node writes right before the previous one), with the OSS length read from the packet.
+ * k-th trace's RemainingLen at injection), newest first as the core decoded them.
  */
 export function volatileFields(p: Uint8Array, injectedRemLen: number[]): VolatileField[] {
   const out: VolatileField[] = [];
-  const dv = new DataView(p.buffer, p.byteOffset, p.byteLength);
   findTraces(p).forEach((t, k) => {
     const oldRem = injectedRemLen[k];
     if (oldRem === undefined || t.remLen >= oldRem) return;
-    const layout = fieldLayout(t.type);
+    const layout = elementLayout(t.type);
     let pos = t.dataOffset + t.remLen * 4;
     const stop = Math.min(t.dataOffset + oldRem * 4, t.end);
-    while (pos + t.nodeLen * 4 <= stop) {
+    for (const node of t.nodes) {
+      if (pos + t.nodeLen * 4 > stop) break;
       for (const f of layout) {
-        const kind = f.bit === 2 ? 'ts_sec' : f.bit === 3 ? 'ts_frac' : f.bit === 6 ? 'queue_depth' : null;
-        if (kind) out.push({ offset: pos + f.off, kind, value: dv.getUint32(pos + f.off) });
+        const v = f.bit === 2 ? node.timestampSecs : f.bit === 3 ? node.timestampFrac : f.bit === 6 ? node.queueDepth : undefined;
+        if (v !== undefined) out.push({ offset: pos + f.offset, kind: VOLATILE_KIND[f.bit]!, value: v });
       }
-      let size = t.nodeLen * 4;
-      if (t.type & 0x000002) {
-        if (pos + size + 4 > stop) break;
-        size += 4 + p[pos + size]! * 4;
-      }
+      const size = t.nodeLen * 4 + (t.type & TRACE_OSS_BIT && node.oss ? 4 + node.oss.length * 4 : 0);
       if (size === 0) break;
       pos += size;
     }

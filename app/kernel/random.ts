@@ -11,36 +11,28 @@ import { Node } from '../../src/node';
 import { Chain, H1_ADDR, H2_ADDR } from './chain';
 import { comparePackets, remLens, wrapHbh } from './compare';
 import { predictChain } from './predict';
-import { extHeader, hex, IPPROTO_DSTOPTS, IPPROTO_HOPOPTS, nodeLenOf, traceOption, udpPacket } from './packet';
+import { substream, type Rng } from '../../sim/rng';
+import { nodeLenForType } from '../../src/tracetype';
+import { extHeader, hex, IPPROTO_DSTOPTS, IPPROTO_HOPOPTS, traceOption, udpPacket } from './packet';
 
-/** mulberry32: a small seeded PRNG (deterministic across platforms). */
-export class Rng {
-  private s: number;
-  constructor(seed: number) {
-    this.s = seed >>> 0;
-  }
-  next(): number {
-    this.s = (this.s + 0x6d2b79f5) >>> 0;
-    let t = this.s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
+/** The draws of a case, over the simulator's seeded generator (sim/rng.ts, one substream per case). */
+class Draw {
+  constructor(private readonly r: Rng) {}
   int(lo: number, hi: number): number {
-    return lo + Math.floor(this.next() * (hi - lo + 1));
+    return this.r.int(lo, hi);
   }
   chance(p: number): boolean {
-    return this.next() < p;
+    return this.r.float() < p;
   }
   pick<T>(xs: readonly T[]): T {
-    return xs[Math.floor(this.next() * xs.length)]!;
+    return xs[Math.floor(this.r.float() * xs.length)]!;
   }
   u32(): number {
-    return Math.floor(this.next() * 4294967296) >>> 0;
+    return this.r.next();
   }
   big(bits: number): bigint {
     let v = 0n;
-    for (let i = 0; i < bits; i += 16) v = (v << 16n) | BigInt(this.int(0, 0xffff));
+    for (let i = 0; i < bits; i += 32) v = (v << 32n) | BigInt(this.r.next());
     return v & ((1n << BigInt(bits)) - 1n);
   }
 }
@@ -62,7 +54,7 @@ const NS_MAIN = 123;
 const NS_OTHER = 124;
 const PRINTABLE = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 -_.:/';
 
-function randomType(rng: Rng): number {
+function randomType(rng: Draw): number {
   let t = 0;
   const mode = rng.int(0, 9);
   if (mode === 0) return 0xfff002; // everything Linux fills
@@ -73,7 +65,7 @@ function randomType(rng: Rng): number {
   return t;
 }
 
-function nodeConfig(rng: Rng, name: string, ifs: string[], knownNs: boolean, nsMain: number): NodeConfig {
+function nodeConfig(rng: Draw, name: string, ifs: string[], knownNs: boolean, nsMain: number): NodeConfig {
   const schemas: NodeConfig['schemas'] = [];
   const namespaces: NodeConfig['namespaces'] = [];
   const addNs = (id: number) => {
@@ -113,14 +105,14 @@ function nodeConfig(rng: Rng, name: string, ifs: string[], knownNs: boolean, nsM
 
 /** Draws case `index` of seed `seed` (independent of the other cases). */
 export function drawCase(seed: number, index: number, ifsOf: (routers: number, node: string) => string[]): RandomCase {
-  const rng = new Rng((seed * 0x9e3779b1) ^ (index * 0x85ebca77) ^ 0x5bd1e995);
+  const rng = new Draw(substream(BigInt(seed), `kernel-check:${index}`));
   const routers = rng.int(1, 4);
   const names = [...Array.from({ length: routers }, (_, i) => `r${i + 1}`), 'h2'];
   // Namespace-IDs 0 (default namespace: an ordinary one in Linux) and 0xFFFF sometimes.
   const nsMain = rng.chance(0.9) ? NS_MAIN : rng.pick([0, 0xffff]);
   const nodes = names.map((n) => nodeConfig(rng, n, ifsOf(routers, n), rng.chance(0.85), nsMain));
   const type = randomType(rng);
-  const nl = nodeLenOf(type);
+  const nl = nodeLenForType(type);
   const tooSmall = rng.chance(0.2);
   const dataWords = tooSmall ? rng.int(0, Math.max(0, nl)) : rng.int(Math.min(61, nl), 61);
   const malformed = rng.chance(0.15) ? rng.pick(['nodelen', 'remlen', 'optlen-short', 'optlen-lt2', 'remlen-62', 'optlen-long', 'remlen-short']) : null;
@@ -152,7 +144,7 @@ export function drawCase(seed: number, index: number, ifsOf: (routers: number, n
     const t2 = randomType(rng) & ~0x000ffd;
     const w2 = rng.int(0, 20);
     // keep the second option 4n-aligned: the first ends at 44 + 12 + 4n unless its length was forced
-    if (optLen === undefined) opts.push(traceOption({ ns: NS_OTHER, nodeLen: nodeLenOf(t2), flags: 0, remLen: w2, type: t2 || 0x800000, dataBytes: w2 * 4 }));
+    if (optLen === undefined) opts.push(traceOption({ ns: NS_OTHER, nodeLen: nodeLenForType(t2), flags: 0, remLen: w2, type: t2 || 0x800000, dataBytes: w2 * 4 }));
   }
   const optBytes = new Uint8Array(opts.reduce((a, o) => a + o.length, 0));
   let at = 0;

@@ -52,20 +52,9 @@ export const TT_BIT22 = 0x000002;
 /** The trace type the demo uses: hop limit + node id, interfaces, timestamps (s, µs), queue depth. */
 export const CLT_TRACE_TYPE = TT_BIT0 | TT_BIT1 | TT_BIT2 | TT_BIT3 | TT_BIT6; // 0xF20000
 
-/** NodeLen in 4-octet units for a trace type (RFC 9197 §4.4.1; Linux masks 0xff1ffc00 / 0x00e00000). */
-export function nodeLenOf(traceType: number): number {
-  const w = (traceType << 8) >>> 0;
-  return popcount((w & 0xff1ffc00) >>> 0) + 2 * popcount((w & 0x00e00000) >>> 0);
-}
-
-function popcount(x: number): number {
-  let n = 0;
-  while (x) {
-    x &= x - 1;
-    n++;
-  }
-  return n;
-}
+/** NodeLen in 4-octet units for a trace type (src/tracetype.ts). */
+import { nodeLenForType as nodeLenOf } from '../../src/tracetype';
+export { nodeLenOf };
 
 /** One decoded node element. Values that were written as all-ones are `null`. */
 export interface HopRecord {
