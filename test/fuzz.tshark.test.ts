@@ -320,6 +320,11 @@ test(`tshark and our decoder agree with ${COUNT} generated packets (one pcapng, 
     assert.deepEqual(oursFirst, [], 'our decoder differs from the generated truth');
     assert.deepEqual(tally.wrong.slice(0, 10), [], `tshark disagrees with the generated truth in ${tally.wrong.length} field(s)`);
     assert.ok(tally.fields > COUNT * 10, 'enough fields compared');
+    if (COUNT === 3000 && SEED === 20261127) {
+      // The figures README.md states for the default run: they must stay true.
+      assert.equal(tally.packets, 3000);
+      assert.equal(tally.fields, 136_080, 'tshark fields compared for the default seed');
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -92,7 +92,8 @@ describe('live kernel differential check', { timeout: 180_000 }, () => {
     const bad = r.disagreements.map((d) => `case ${d.index} ${d.where}: ${d.problems.join('; ')}\n  expected ${d.expected}\n  actual   ${d.actual}`);
     assert.deepEqual(bad, []);
     assert.equal(r.agree, 200);
-    assert.ok(r.comparisons > 600, `comparisons made: ${r.comparisons}`);
+    // The figure README.md and docs/FIDELITY.md state for seed 1 (a change of the draws changes it).
+    assert.equal(r.comparisons, 1180, 'comparisons made for seed 1');
     // the draws must exercise the interesting outcomes, or agreement says little
     for (const k of ['Written', 'OverflowSet', 'IgnoredDisabled', 'IgnoredNamespace', 'DropMisaligned', 'DropNodeLen']) {
       assert.ok((r.outcomes[k] ?? 0) > 0, `outcome ${k} drawn (got ${JSON.stringify(r.outcomes)})`);
