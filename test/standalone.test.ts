@@ -23,7 +23,9 @@ function trackedFilesWith(needle: string): string[] {
 }
 
 describe('the repository stands alone', () => {
-  for (const needle of ['/work/', '../shared', 'ioam-notes', 'ecosystem-notes']) {
+  // Spelled in pieces so that a plain `git grep` for these strings finds nothing, this file included.
+  const needles = [['/wo', 'rk/'], ['..', '/shared'], ['ioam', '-notes'], ['ecosystem', '-notes']].map((p) => p.join(''));
+  for (const needle of needles) {
     it(`no tracked file mentions ${needle}`, () => {
       assert.deepEqual(trackedFilesWith(needle), []);
     });
