@@ -1,15 +1,20 @@
 #!/usr/bin/env node
-// ioamsim command entry: loads the compiled CLI (npm run build). In development, run the
-// TypeScript directly instead: node --import tsx app/cli/main.ts ...
+// ioamsim command entry: loads the compiled CLI, dist/app/cli/main.js (built by `npm run build`
+// in a clone; shipped in the npm package). In development, run the TypeScript directly instead:
+//   node --import tsx app/cli/main.ts ...
 'use strict';
 const path = require('node:path');
 const fs = require('node:fs');
 
-const compiled = path.join(__dirname, '..', 'dist', 'src', 'cli', 'main.js');
+const compiled = path.join(__dirname, '..', 'dist', 'app', 'cli', 'main.js');
 if (!fs.existsSync(compiled)) {
+  const inClone = fs.existsSync(path.join(__dirname, '..', 'app', 'cli', 'main.ts'));
   process.stderr.write(
-    'ioamsim: error: the CLI is not built (missing dist/app/cli/main.js): run `npm run build`\n' +
-      '  (in development: node --import tsx app/cli/main.ts ...)\n',
+    `ioamsim: error: the CLI is not built (missing ${path.relative(process.cwd(), compiled) || compiled})\n` +
+      (inClone
+        ? '  in a clone: run `npm run build:ts` (or `npm run build` for the native addon too),\n' +
+          '  or run the TypeScript directly: node --import tsx app/cli/main.ts ...\n'
+        : '  the installed ioamsim package is incomplete: reinstall it (npm install ioamsim)\n'),
   );
   process.exit(4);
 }

@@ -1,10 +1,16 @@
 /**
- * Loads the native addon (`native/index.cjs`, built by `npm run build:native`) once, with a clear
- * error when it is missing. Everything else in the library goes through {@link native}.
+ * Loads the native addon once, with a clear error when it is missing. Everything else in the
+ * library goes through {@link native}.
+ *
+ * The loader is napi-rs's generated `native/index.cjs` (shipped in the npm package). It loads
+ * `native/ioamsim.<triple>.node` when that exists (a clone after `npm run build:native`), else the
+ * platform package `ioamsim-<triple>` (e.g. `ioamsim-linux-x64-gnu`, npm/linux-x64-gnu/), which the
+ * packed `ioamsim` lists in its optionalDependencies (scripts/pack.sh).
+ * `NAPI_RS_NATIVE_LIBRARY_PATH=/path/to/x.node` overrides both.
  * @module
  */
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 
 // The binding's surface, written out here (rather than imported from the generated
 // `native/index.d.ts`) so that type-checking does not need the addon to be built. Keep in sync
@@ -51,6 +57,17 @@ function candidates(): string[] {
   return [resolve(__dirname, '..', 'native', 'index.cjs'), resolve(__dirname, '..', '..', 'native', 'index.cjs')];
 }
 
+/** What to do about a missing addon: build it in a clone, install the platform package otherwise. */
+function remedy(): string {
+  const roots = [resolve(__dirname, '..'), resolve(__dirname, '..', '..')]; // src/ (tsx) or dist/src/
+  if (roots.some((r) => existsSync(join(r, 'crates', 'ioam-napi', 'Cargo.toml')))) return 'run `npm run build:native`';
+  const triple = `${process.platform}-${process.arch}${process.platform === 'linux' ? '-gnu' : ''}`;
+  return (
+    `install the platform package ioamsim-${triple} (listed in ioamsim's optionalDependencies; ` +
+    'prebuilt for linux-x64-gnu only), or build from a clone of the repository'
+  );
+}
+
 /** Thrown when the addon cannot be loaded. */
 export class NativeLoadError extends Error {
   override name = 'NativeLoadError';
@@ -63,20 +80,20 @@ export function native(): NativeBinding {
   const paths = candidates();
   const path = paths.find((p) => existsSync(p));
   if (!path) {
-    throw new NativeLoadError(`ioamsim native addon not found (looked for ${paths.join(', ')}): run \`npm run build:native\``);
+    throw new NativeLoadError(`ioamsim native addon not found (looked for ${paths.join(', ')}): ${remedy()}`);
   }
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     cached = require(path) as NativeBinding;
   } catch (e) {
     throw new NativeLoadError(
-      `ioamsim native addon failed to load from ${path} (${(e as Error).message.split('\n')[0]}): run \`npm run build:native\``,
+      `ioamsim native addon failed to load from ${path} (${(e as Error).message.split('\n')[0]}): ${remedy()}`,
       { cause: e },
     );
   }
   if (typeof cached.NativeNode !== 'function') {
     cached = undefined;
-    throw new NativeLoadError(`ioamsim native addon at ${path} is out of date (no NativeNode): run \`npm run build:native\``);
+    throw new NativeLoadError(`ioamsim native addon at ${path} is out of date (no NativeNode): ${remedy()}`);
   }
   return cached;
 }
