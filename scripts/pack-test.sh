@@ -28,7 +28,8 @@ step() { echo "== $*"; }
 
 # -- 1. pack
 step "scripts/pack.sh $work/pack"
-mapfile -t tgz < <(bash scripts/pack.sh "$work/pack" | tail -n 2)
+bash scripts/pack.sh "$work/pack" >"$work/pack.out" || fail "scripts/pack.sh exited $?"
+mapfile -t tgz < <(tail -n 2 "$work/pack.out")
 main_tgz=${tgz[0]:-}
 platform_tgz=${tgz[1]:-}
 [ -f "$main_tgz" ] && [ -f "$platform_tgz" ] || fail "scripts/pack.sh did not print two tarballs (got: ${tgz[*]:-nothing})"
