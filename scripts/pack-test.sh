@@ -28,17 +28,20 @@ step() { echo "== $*"; }
 
 # -- 1. pack
 step "scripts/pack.sh $work/pack"
-mapfile -t tgz < <(bash scripts/pack.sh "$work/pack" | tail -n 2)
+bash scripts/pack.sh "$work/pack" >"$work/pack.out" || fail "scripts/pack.sh exited $?"
+mapfile -t tgz < <(tail -n 2 "$work/pack.out")
 main_tgz=${tgz[0]:-}
 platform_tgz=${tgz[1]:-}
 [ -f "$main_tgz" ] && [ -f "$platform_tgz" ] || fail "scripts/pack.sh did not print two tarballs (got: ${tgz[*]:-nothing})"
 version=$(node -p "require('./package.json').version")
 
 # -- 2. a PATH without the Rust toolchain: every PATH entry holding cargo/rustc/rustup is dropped;
-# node/npm/npx are linked into a folder of their own if they lived in a dropped entry.
+# node/npm/npx and sh (npx runs bins through it) are linked into a folder of their own if they
+# lived in a dropped entry (e.g. a distribution's rustc in /usr/bin).
 node_bin=$(command -v node)
 npm_bin=$(command -v npm)
 npx_bin=$(command -v npx)
+sh_bin=$(command -v sh)
 clean_path=""
 IFS=: read -ra entries <<<"$PATH"
 for d in "${entries[@]}"; do
@@ -46,13 +49,14 @@ for d in "${entries[@]}"; do
   if [ -e "$d/cargo" ] || [ -e "$d/rustc" ] || [ -e "$d/rustup" ]; then continue; fi
   clean_path=${clean_path:+$clean_path:}$d
 done
-if ! PATH=$clean_path command -v node >/dev/null || ! PATH=$clean_path command -v npm >/dev/null; then
-  mkdir -p "$work/bin"
-  ln -sf "$node_bin" "$work/bin/node"
-  ln -sf "$npm_bin" "$work/bin/npm"
-  ln -sf "$npx_bin" "$work/bin/npx"
-  clean_path=$work/bin:$clean_path
-fi
+for tool in node npm npx sh; do
+  if ! PATH=$clean_path command -v $tool >/dev/null; then
+    mkdir -p "$work/bin"
+    bin_var=${tool}_bin
+    ln -sf "${!bin_var}" "$work/bin/$tool"
+    case ":$clean_path:" in *":$work/bin:"*) ;; *) clean_path=$work/bin${clean_path:+:$clean_path} ;; esac
+  fi
+done
 if PATH=$clean_path command -v cargo >/dev/null || PATH=$clean_path command -v rustc >/dev/null; then
   fail "cargo/rustc still on the test PATH ($clean_path)"
 fi

@@ -56,7 +56,7 @@ node -e '
   const [file, name, version] = process.argv.slice(1);
   const pkg = JSON.parse(fs.readFileSync(file, "utf8"));
   pkg.optionalDependencies = { ...pkg.optionalDependencies, [name]: version };
-  delete pkg.scripts.prepublishOnly; // the clone's guard against publishing a manifest without them
+  delete pkg.scripts.prepublishOnly; // the guard against publishing the repository folder
   fs.writeFileSync(file, JSON.stringify(pkg, null, 2) + "\n");
 ' "$stage/package/package.json" "ioamsim-$triple" "$version"
 if find "$stage/package" -name '*.node' | grep -q .; then

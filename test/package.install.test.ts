@@ -56,6 +56,7 @@ test('packed tarballs install without Rust and run (scripts/pack-test.sh)', { ti
   assert.deepEqual(pkg.optionalDependencies, { 'ioamsim-linux-x64-gnu': version });
   const scripts = (pkg.scripts ?? {}) as Record<string, string>;
   for (const hook of ['preinstall', 'install', 'postinstall']) assert.equal(scripts[hook], undefined, `${hook} would run at install time`);
+  assert.equal(scripts.prepublishOnly, undefined, 'the packed manifest can be published (the guard is for the repository folder)');
 
   assert.deepEqual(tarList(platform).sort(), ['package/README.md', 'package/ioamsim.linux-x64-gnu.node', 'package/package.json']);
   const ppkg = tarJson(platform, 'package/package.json');
