@@ -14,6 +14,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createPcapngFile, type PcapngWriter } from '../src/capture';
 import { Network, type SimHooks, type TraceRecord } from './network';
+import { PathTable } from './paths/table';
+import { PathTruth } from './paths/truth';
 import { DataplanePool } from './pool';
 import { loadTopology, parseTopology, topologyError, type LoadedTopology } from './topology';
 import { Traffic } from './traffic';
@@ -73,8 +75,20 @@ export async function runSimulation(topology: string | { text: string; file: str
   const batchSize = opts.batchSize ?? 256;
   if (!Number.isInteger(workers) || workers < 0) throw new RangeError(`workers must be an integer >= 0, got ${workers}`);
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batch size must be an integer >= 1, got ${batchSize}`);
-  const hooks = opts.hooks ?? {};
+  const userHooks = opts.hooks ?? {};
+  // The IOAM path table and its check against the routing tables (docs/ROUTING.md) see every trace.
+  const paths = new PathTable();
+  let truth: PathTruth | undefined;
+  const hooks: SimHooks = {
+    ...userHooks,
+    onTrace(rec, hbh, packet) {
+      for (const o of rec.options) paths.add(`${rec.flow}`, o.ns, rec.t_ns, o.hops);
+      truth!.check(rec, hbh, packet);
+      userHooks.onTrace?.(rec, hbh, packet);
+    },
+  };
   const net = new Network(topo, { seed, batchSize, hooks });
+  truth = new PathTruth(net);
   const traffic = new Traffic(net, durationNs);
   traffic.install(t.traffic?.flows ?? [], t.traffic?.requests ?? []);
 
@@ -157,7 +171,7 @@ export async function runSimulation(topology: string | { text: string; file: str
   }
   opts.onProgress?.(1);
   const wallMs = Number(process.hrtime.bigint() - started) / 1e6;
-  const summary = buildSummary(net, traffic, topo, seed, durationNs);
+  const summary = buildSummary(net, traffic, topo, seed, durationNs, paths, truth);
   const info = {
     workers, batchSize, dataplane: net.pool.backend, wallMs: Math.round(wallMs), packetHops: net.packetHops,
     packetHopsPerSec: Math.round(net.packetHops / Math.max(wallMs / 1000, 1e-9)), events: net.sim.eventsRun,
@@ -194,7 +208,8 @@ export async function runSimulation(topology: string | { text: string; file: str
 }
 
 /** The deterministic summary (see module doc). */
-function buildSummary(net: Network, traffic: Traffic, topo: LoadedTopology, seed: bigint, durationNs: number): Record<string, unknown> {
+function buildSummary(net: Network, traffic: Traffic, topo: LoadedTopology, seed: bigint, durationNs: number, paths: PathTable, truth: PathTruth): Record<string, unknown> {
+  const byId = new Map(net.nodes.map((n) => [n.config.ioam6_id, n.name]));
   const overflowTraces = { traces: net.traces, traces_with_overflow: net.tracesWithOverflow };
   return {
     topology: topo.input.name ?? topo.file,
@@ -240,6 +255,15 @@ function buildSummary(net: Network, traffic: Traffic, topo: LoadedTopology, seed
       [...net.flowStats.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, s]) => [k, { sent: s.sent, delivered: s.delivered, bytes_sent: s.bytesSent, delay_ns: s.delayNs.toJSON() }]),
     ),
     exchanges: Object.fromEntries([...traffic.exchanges.entries()].map(([k, s]) => [k, { requests: s.requests, responses: s.responses, rtt_ns: s.rttNs.toJSON() }])),
+    routing: {
+      ecmp: net.routing.input.ecmp,
+      hash_policy: net.routing.input.policy,
+      recomputed_at_ns: net.routing.history.slice(1).map((h) => h.fromNs),
+    },
+    /** IOAM path table: per flow and namespace, the paths traces show (docs/ROUTING.md). */
+    paths: paths.toJSON((id) => byId.get(id) ?? String(id)),
+    /** Every traced path compared with the routing tables' (must agree exactly). */
+    paths_check: truth.toJSON(),
   };
 }
 
