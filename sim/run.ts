@@ -289,6 +289,13 @@ export function formatSummary(r: RunResult): string {
     const qd = q['count'] ? `${q['p50']}/${q['p99']}/${q['max']}` : '-';
     lines.push(`${k.padEnd(30)} ${String(h.tx_packets).padStart(6)}   ${qd.padEnd(26)} ${String(h.max_backlog_bytes).padStart(12)}  ${Object.entries(h.drops).map(([a, b]) => `${a} ${b}`).join(', ')}`);
   }
+  const pt = r.summary['paths'] as Record<string, { paths: unknown[]; changes_total: number }>;
+  const pc = r.summary['paths_check'] as { checked: number; mismatches: number; unverifiable: number };
+  const flowsPt = Object.values(pt);
+  if (flowsPt.length) {
+    lines.push(`paths (IOAM): ${flowsPt.length} flow(s), ${flowsPt.filter((f) => f.paths.length > 1).length} on more than one path, ${flowsPt.reduce((a, f) => a + f.changes_total, 0)} change(s); ` +
+      `vs routing: ${pc.checked} checked, ${pc.mismatches} mismatch(es)${pc.unverifiable ? `, ${pc.unverifiable} unverifiable` : ''} (summary.json "paths", ioamsim paths)`);
+  }
   const where = r.info.workers > 0 ? ` (dataplane steps: ${r.info.stepsOnWorkers} on workers, ${r.info.stepsInline} inline)` : '';
   lines.push(`rate: ${r.info.packetHops} packet-hops in ${r.info.wallMs} ms = ${r.info.packetHopsPerSec} packet-hops/s${where}`);
   return lines.join('\n');

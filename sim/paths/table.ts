@@ -86,7 +86,10 @@ export function formatPathTable(t: Record<string, FlowPathsJson>, timeText: (ns:
   const lines: string[] = [];
   for (const [flow, f] of Object.entries(t)) {
     lines.push(`${flow}: ${f.packets} packet(s), ${f.paths.length} path(s), ${f.changes_total} change(s)`);
-    f.paths.forEach((p, i) => lines.push(`  [${i}] ${p.path}  ${p.packets} pkt  ${timeText(p.first_ns)} .. ${timeText(p.last_ns)}`));
+    f.paths.forEach((p, i) => {
+      lines.push(`  [${i}] ${p.path}  ${p.packets} pkt  ${timeText(p.first_ns)} .. ${timeText(p.last_ns)}`);
+      if (p.interfaces.some((x) => x !== null)) lines.push(`      interfaces (in>out): ${p.interfaces.map((x) => (x ? `${x[0]}>${x[1]}` : '-')).join('  ')}`);
+    });
     for (const c of f.changes.slice(0, 20)) lines.push(`  change at ${timeText(c.t_ns)}: [${c.from}] -> [${c.to}]`);
     if (f.changes_total > 20) lines.push(`  ... ${f.changes_total - 20} more change(s)`);
   }
