@@ -24,7 +24,7 @@ function rng(seed: number): () => number {
 describe('LPM', () => {
   test('matches a brute-force longest-prefix scan on random prefixes and addresses', () => {
     const r = rng(7);
-    const lpm = new Lpm(4);
+    const lpm = new Lpm();
     const prefixes: { addr: Uint8Array; len: number; v: number }[] = [];
     // Clustered prefixes (shared leading bytes) so nesting is common.
     const base = Uint8Array.from([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);

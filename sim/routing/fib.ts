@@ -83,7 +83,7 @@ export class Fib {
       return g;
     };
     this.table = b.routes.map((m, node) => {
-      const lpm = new Lpm(Math.max(64, m.size * 8));
+      const lpm = new Lpm();
       const entries = [...m.values()].sort((x, y) => x.prefix.len - y.prefix.len || cmpBytes(x.prefix.addr, y.prefix.addr));
       for (const e of entries) lpm.insert(e.prefix.addr, e.prefix.len, groupOf(e.target));
       this.lpm[node] = lpm;
