@@ -117,3 +117,16 @@ describe('failures', () => {
     await assert.rejects(runSimulation({ text: base.replace('fd00:1::1/64', 'fd00:1::1/129'), file: 'f.yaml' }), /f\.yaml:\d+: nodes\[\d\]\.addresses\[0\]: expected an IPv6 address, optionally with a prefix length/);
   });
 });
+
+describe('testbed', () => {
+  test('refuses what it cannot map: ECMP, failures, prefixes (it installs single-path host routes)', async () => {
+    const { unsupported } = await import('../app/kernel/testbed');
+    const { loadTopology } = await import('../sim/topology');
+    const { Network } = await import('../sim/network');
+    const topo = loadTopology(EX('failure.yaml'));
+    const why = unsupported(new Network(topo, { seed: 1n, batchSize: 256, hooks: {} }), topo).join('\n');
+    assert.match(why, /routes\.ecmp/);
+    assert.match(why, /failures/);
+    assert.match(why, /prefix length/);
+  });
+});
