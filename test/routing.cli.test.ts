@@ -140,6 +140,25 @@ describe('ioamsim import', () => {
     assert.deepEqual(Object.keys(p).sort(), ['r1-r4 ns 7', 'r4-r1 ns 7']);
   });
 
+  test('a rules file sets prefix, namespace, edges and flows; flags override it', async () => {
+    const dir = tmp('rules');
+    const rules = join(dir, 'rules.yaml');
+    writeFileSync(rules, 'prefix: "2001:db8:77"\nns: 9\nedges: [Seattle, Miami]\nrate_pps: 50\nlink: { bandwidth: 1Gbps }\n');
+    const out = join(dir, 'wan.yaml');
+    const o = io();
+    assert.equal(await cliRun(['import', EX('wan-us.graphml'), '-o', out, '--rules', rules, '--ns', '11'], o), 0, o.err);
+    const t = loadTopology(out).input;
+    assert.equal(t.nodes[0]!.addresses[0], '2001:db8:77:1::1/64');
+    assert.deepEqual(t.nodes.filter((n) => n.roles?.some((x) => x.role === 'encap')).map((n) => n.name).sort(), ['Miami', 'Seattle']);
+    assert.ok(t.nodes.every((n) => (n.roles ?? []).every((x) => x.ns === 11)), 'the flag overrides the rules file');
+    assert.deepEqual(t.traffic!.flows!.map((f) => f.name).sort(), ['Miami-Seattle', 'Seattle-Miami']);
+    assert.equal(t.defaults!.link!.bandwidth, 1e9);
+    const bad = io();
+    writeFileSync(rules, 'prefixx: 1\n');
+    assert.equal(await cliRun(['import', EX('wan-us.graphml'), '-o', out, '--rules', rules], bad), 1);
+    assert.match(bad.err, /rules\.yaml: .*prefixx/);
+  });
+
   test('bad input exits 1 naming the file', async () => {
     const dir = tmp('imp-bad');
     const f = join(dir, 'x.graphml');

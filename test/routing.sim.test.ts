@@ -108,6 +108,29 @@ describe('failures', () => {
     assert.equal(check(r).mismatches, 0);
   });
 
+  test('a node down then up: flows over it move away and come back (same hash, same path again)', async () => {
+    const base = readFileSync(EX('failure.yaml'), 'utf8');
+    const text = base.replace('  - { at: 5ms, link: [l1, s1], state: down }', '  - { at: 3ms, node: s1, state: down }\n  - { at: 6ms, node: s1, state: up }').replace('convergence: 50us', 'convergence: 0');
+    const r = await runSimulation({ text, file: 'node-failure.yaml' });
+    const s = r.summary as { drops: Record<string, number>; routing: { recomputed_at_ns: number[] } };
+    assert.deepEqual(s.routing.recomputed_at_ns, [3_000_000, 6_000_000]);
+    let moved = 0;
+    for (const [flow, f] of Object.entries(paths(r))) {
+      if (!f.paths[0]!.path.includes('s1')) {
+        assert.equal(f.changes_total, 0, flow);
+        continue;
+      }
+      moved++;
+      assert.equal(f.paths.length, 2, flow);
+      assert.equal(f.changes_total, 2, `${flow}: away and back`);
+      assert.ok(f.changes[0]!.t_ns >= 3_000_000 && f.changes[0]!.t_ns < 3_200_000, JSON.stringify(f.changes));
+      assert.ok(f.changes[1]!.t_ns >= 6_000_000 && f.changes[1]!.t_ns < 6_200_000, JSON.stringify(f.changes));
+      assert.ok(f.paths[1]!.path.includes('s2'));
+    }
+    assert.ok(moved >= 4, `${moved} flows moved`);
+    assert.equal(check(r).mismatches, 0);
+  });
+
   test('topology errors name file, line and field', async () => {
     const base = readFileSync(EX('failure.yaml'), 'utf8');
     await assert.rejects(runSimulation({ text: base.replace('link: [l1, s1]', 'link: [l1, l2]'), file: 'f.yaml' }), /f\.yaml:\d+: failures\[0\]\.link: no link joins l1 and l2/);
