@@ -131,6 +131,12 @@ describe('failures', () => {
     assert.equal(check(r).mismatches, 0);
   });
 
+  test('failure.yaml: the same summary (paths included) with 0 or 2 workers and any batch size', async () => {
+    const a = await runSimulation(EX('failure.yaml'), { durationNs: 6_000_000 });
+    const b = await runSimulation(EX('failure.yaml'), { durationNs: 6_000_000, workers: 2, batchSize: 5 });
+    assert.equal(JSON.stringify(b.summary), JSON.stringify(a.summary));
+  });
+
   test('topology errors name file, line and field', async () => {
     const base = readFileSync(EX('failure.yaml'), 'utf8');
     await assert.rejects(runSimulation({ text: base.replace('link: [l1, s1]', 'link: [l1, l2]'), file: 'f.yaml' }), /f\.yaml:\d+: failures\[0\]\.link: no link joins l1 and l2/);
