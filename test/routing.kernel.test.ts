@@ -24,6 +24,7 @@ function ip(args: string[]): void {
   execFileSync('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
+const DST = Buffer.from(parseIpv6('fd00:c::1')!);
 let sendSock: PacketSocket;
 let recv: { b1: PacketSocket; b2: PacketSocket };
 
@@ -93,8 +94,12 @@ function paths(policy: 0 | 1, flows: Flow[], n: number): Set<string>[] {
   for (let round = 0; round < 50 && got < want; round++) {
     for (const [name, s] of Object.entries(recv)) {
       for (const fr of s.recv(20, 4096)) {
-        if (fr.data.length < 14 + 48 || fr.data[12] !== 0x86 || fr.data[13] !== 0xdd || fr.pktType === 4) continue;
-        const l4 = 14 + 40 + (fr.data[14 + 6] === 0 ? 8 : 0);
+        // Only our forwarded UDP packets to fd00:c::1 (not the kernel's own ND/MLD frames on these links).
+        if (fr.data.length < 14 + 48 + 16 || fr.data[12] !== 0x86 || fr.data[13] !== 0xdd || fr.pktType === 4) continue;
+        if (!Buffer.from(fr.data.subarray(14 + 24, 14 + 40)).equals(DST)) continue;
+        const hbh = fr.data[14 + 6] === 0;
+        if ((hbh ? fr.data[14 + 40] : fr.data[14 + 6]) !== 17) continue;
+        const l4 = 14 + 40 + (hbh ? 8 : 0);
         const tag = fr.data.readUInt32BE(l4 + 8 + 4);
         const i = Math.floor(tag / 1000);
         if (i < flows.length) {
