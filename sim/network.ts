@@ -25,7 +25,9 @@ import { addrKey, innerHeaderOffset } from './packet';
 import type { DataplanePool } from './pool';
 import { substream, type Rng } from './rng';
 import { Counter, Dist } from './stats';
-import { topologyError, type LoadedTopology } from './topology';
+import { ROUTE_LOCAL, ROUTE_NONE } from './routing/fib';
+import { RoutingState, routingInput } from './routing/setup';
+import { formatIpv6, parseAddrLenText, topologyError, type LoadedTopology } from './topology';
 import { decodeHopByHop, type TraceOption } from './trace';
 
 const LOCAL = -1;
@@ -165,7 +167,11 @@ export interface SimNode {
   config: NodeConfig;
   /** Devices by interface index (undefined for interfaces without a link). */
   devices: (Device | undefined)[];
-  /** nextHop[dstNode] = interface index, LOCAL for itself, undefined if unreachable. */
+  /**
+   * nextHop[dstNode] = interface index toward the node's first address (the first next hop of a
+   * multipath route), LOCAL for itself, undefined if unreachable: a summary of the routes at the
+   * start of the run for the kernel testbed. Packets are routed by {@link Network.routing}.
+   */
   nextHop: (number | undefined)[];
   encapDomain?: Domain;
   /** Interfaces toward a node with a role in the encap domain: only packets routed out of one are encapsulated (the ioam6 route covers the domain). */
@@ -184,6 +190,9 @@ interface Item {
   flags: number;
   route0: number;
   route1: number;
+  /** Where the packet goes after the step: route1, or toward the tunnel endpoint once encapsulated (tunnel mode). */
+  out: number | undefined;
+  outTunnel: number | undefined;
   clt: Uint8Array | undefined;
 }
 
@@ -225,8 +234,10 @@ export class Network {
   /** Dataplane tick (see the topology's `dataplane_tick`); 0 = exact instants. */
   readonly tickNs: number;
   private readonly addr = new Map<string, number>();
-  /** Hot-path address lookup: 32-bit hash of the 16 bytes → candidates (bytes compared). */
-  private readonly addrByHash = new Map<number, { bytes: Uint8Array; owner: number }[]>();
+  /** Forwarding tables (sim/routing, docs/ROUTING.md), link and node state. */
+  routing!: RoutingState;
+  /** The two devices of each link (links[] order). */
+  readonly linkDevices: [Device, Device][] = [];
   /** Nodes with pending packets at this instant (flag per node index, and the list). */
   private dirtyFlag: Uint8Array = new Uint8Array(0);
   private dirtyList: number[] = [];
@@ -290,15 +301,11 @@ export class Network {
     t.nodes.forEach((n, i) => {
       if (seenNames.has(n.name)) throw topologyError(this.topo, ['nodes', i, 'name'], `duplicate node name ${JSON.stringify(n.name)}`);
       seenNames.add(n.name);
-      const addrs = n.addresses.map((a) => ipv6ToBytes(a));
+      const addrs = n.addresses.map((a) => parseAddrLenText(a)!.addr);
       addrs.forEach((a, k) => {
         const key = addrKey(a, 0);
         if (this.addr.has(key)) throw topologyError(this.topo, ['nodes', i, 'addresses', k], `address ${n.addresses[k]} is also on ${t.nodes[this.addr.get(key)!]!.name}`);
         this.addr.set(key, i);
-        const h = addrHash(a, 0);
-        let list = this.addrByHash.get(h);
-        if (!list) this.addrByHash.set(h, (list = []));
-        list.push({ bytes: a, owner: i });
       });
       this.nodes.push({
         index: i, name: n.name, addresses: addrs, config: undefined as unknown as NodeConfig, devices: [], nextHop: [], encapIfs: new Set(), decapNs: new Set(), pending: [], buffers: [],
@@ -386,8 +393,8 @@ export class Network {
           if (d.decapNodes.length !== 1) {
             throw topologyError(this.topo, ['domains', di, 'mode'], `mode ${d.mode} needs exactly one decap node in the domain (the tunnel endpoint, tundst), found ${d.decapNodes.length}`);
           }
-          enc['tunsrc'] = n.addresses[0];
-          enc['tundst'] = t.nodes[d.decapNodes[0]!]!.addresses[0];
+          enc['tunsrc'] = formatIpv6(node.addresses[0]!);
+          enc['tundst'] = formatIpv6(this.nodes[d.decapNodes[0]!]!.addresses[0]!);
         }
         cfgIn['encap'] = enc;
       }
@@ -428,6 +435,7 @@ export class Network {
       const db = mk(eb!, 'ba');
       da.peer = db;
       db.peer = da;
+      this.linkDevices.push([da, db]);
     });
     // Where encapsulation applies: interfaces toward nodes of the domain.
     const rolesOf = (i: number) => new Set((t.nodes[i]!.roles ?? []).map((r) => r.ns));
@@ -441,55 +449,61 @@ export class Network {
     this.dirtyFlag = new Uint8Array(this.nodes.length);
   }
 
-  /** Shortest paths (hops or delay), ties → lowest interface index; then static overrides. */
+  /** Routes (sim/routing): shortest paths per prefix, ECMP, static routes; failures scheduled. */
   private computeRoutes(): void {
-    const t = this.topo.input;
-    const metric = t.routes?.metric ?? 'hops';
-    const cost = (d: Device) => (metric === 'hops' ? 1 : d.link.delayNs + 1);
-    const N = this.nodes.length;
-    for (const n of this.nodes) n.nextHop = new Array<number | undefined>(N).fill(undefined);
-    for (let dst = 0; dst < N; dst++) {
-      const dist = new Array<number>(N).fill(Infinity);
-      dist[dst] = 0;
-      const done = new Array<boolean>(N).fill(false);
-      for (;;) {
-        let u = -1;
-        for (let i = 0; i < N; i++) if (!done[i] && dist[i]! < Infinity && (u < 0 || dist[i]! < dist[u]!)) u = i;
-        if (u < 0) break;
-        done[u] = true;
-        for (const d of this.nodes[u]!.devices) {
-          if (!d) continue;
-          const v = d.peer.node.index;
-          const c = dist[u]! + cost(d.peer);
-          if (c < dist[v]!) dist[v] = c;
-        }
-      }
-      for (const n of this.nodes) {
-        if (n.index === dst) {
-          n.nextHop[dst] = LOCAL;
-          continue;
-        }
-        let best: number | undefined;
-        let bestCost = Infinity;
-        n.devices.forEach((d, k) => {
-          if (!d) return;
-          const c = cost(d) + dist[d.peer.node.index]!;
-          if (c < bestCost) {
-            bestCost = c;
-            best = k;
-          }
-        });
-        n.nextHop[dst] = best;
-      }
+    this.routing = new RoutingState(routingInput(this.topo, this.linkDevices));
+    const fib = this.routing.fib;
+    const hdr = new Uint8Array(40);
+    for (const n of this.nodes) {
+      n.nextHop = this.nodes.map((m) => {
+        hdr.set(m.addresses[0]!, 24);
+        const r = fib.nextDev(n.index, hdr, 0);
+        return r === ROUTE_LOCAL ? LOCAL : r === ROUTE_NONE ? undefined : r;
+      });
     }
-    (t.routes?.static ?? []).forEach((r, k) => {
-      const at = this.nodeIndex(r.at, ['routes', 'static', k, 'at']);
-      const to = this.resolveTarget(r.to, ['routes', 'static', k, 'to']);
-      const via = this.nodeIndex(r.via, ['routes', 'static', k, 'via']);
-      const ifIndex = this.nodes[at]!.devices.findIndex((d) => d?.peer.node.index === via);
-      if (ifIndex < 0) throw topologyError(this.topo, ['routes', 'static', k, 'via'], `${r.via} is not a neighbour of ${r.at}`);
-      this.nodes[at]!.nextHop[to] = ifIndex;
+    this.scheduleFailures();
+  }
+
+  /** The topology's `failures[]`: state changes, dead queues emptied, routes recomputed after `routes.convergence`. */
+  private scheduleFailures(): void {
+    const t = this.topo.input;
+    const convergence = t.routes?.convergence ?? 0;
+    (t.failures ?? []).forEach((f, k) => {
+      let apply: () => void;
+      const up = f.state === 'up' ? 1 : 0;
+      if (f.node !== undefined) {
+        const ni = this.nodeIndex(f.node, ['failures', k, 'node']);
+        apply = () => {
+          this.routing.state.node[ni] = up;
+          if (!up) for (const d of this.nodes[ni]!.devices) if (d) this.flushQueue(d, 'node-down');
+        };
+      } else {
+        const [ea, eb] = f.link!.map((e, j) => {
+          const [nodeName, ifName] = e.split(':') as [string, string | undefined];
+          return { node: this.nodeIndex(nodeName, ['failures', k, 'link', j]), ifName };
+        }) as [{ node: number; ifName?: string }, { node: number; ifName?: string }];
+        const match = (d: Device, e: { node: number; ifName?: string }) => d.node.index === e.node && (e.ifName === undefined || d.name === e.ifName);
+        const li = this.linkDevices.findIndex(([a, b]) => (match(a, ea) && match(b, eb)) || (match(a, eb) && match(b, ea)));
+        if (li < 0) throw topologyError(this.topo, ['failures', k, 'link'], `no link joins ${f.link![0]} and ${f.link![1]}`);
+        apply = () => {
+          this.routing.state.link[li] = up;
+          if (!up) for (const d of this.linkDevices[li]!) this.flushQueue(d, 'link-down');
+        };
+      }
+      this.sim.schedule(f.at, () => {
+        apply();
+        if (convergence === 0) this.routing.recompute(this.sim.now());
+        else this.sim.schedule(convergence, () => this.routing.recompute(this.sim.now()));
+      });
     });
+  }
+
+  /** Drops everything queued on a device whose link or node went down. */
+  private flushQueue(dev: Device, reason: string): void {
+    for (let p = dev.shift(); p; p = dev.shift()) {
+      dev.backlogBytes -= this.wireBytes(p);
+      this.drop(dev.node, p, reason, dev);
+    }
   }
 
   // ---- packets in -----------------------------------------------------------------------------
@@ -524,6 +538,10 @@ export class Network {
   }
 
   private enter(node: SimNode, pkt: SimPacket, ingressIf: number): void {
+    if (!this.routing.nodeUp(node.index)) {
+      this.drop(node, pkt, 'node-down');
+      return;
+    }
     const now = this.sim.now();
     const rem = this.tickNs > 0 ? now % this.tickNs : 0;
     if (rem !== 0) {
@@ -553,20 +571,10 @@ export class Network {
     return [sec >>> 0, ns % 1e9];
   }
 
+  /** The node's next hop for the destination at `b[off..]` (the IPv6 header at off - 24; flow hash over it). */
   private route(node: SimNode, b: Uint8Array, off: number): number | undefined {
-    const owner = this.ownerOf(b, off);
-    return owner < 0 ? undefined : node.nextHop[owner];
-  }
-
-  /** Index of the node owning the 16-byte address at `b[off..]`, or -1 (no string keys: hot path). */
-  private ownerOf(b: Uint8Array, off: number): number {
-    const list = this.addrByHash.get(addrHash(b, off));
-    if (list === undefined) return -1;
-    for (let k = 0; k < list.length; k++) {
-      const e = list[k]!;
-      if (sameAddr(e.bytes, 0, b, off)) return e.owner;
-    }
-    return -1;
+    const r = this.routing.fib.nextDevTo(node.index, b, off, b, off - 24);
+    return r === ROUTE_LOCAL ? LOCAL : r === ROUTE_NONE ? undefined : r;
   }
 
   private writeMeta(node: SimNode, words: Uint32Array, at: number, ingressIf: number, route: number, ts: [number, number], occ: number): void {
@@ -625,9 +633,11 @@ export class Network {
         const fromLink = e.ingressIf !== IF_NONE;
         const decap = e.pkt.domainNs !== undefined && node.decapNs.has(e.pkt.domainNs) && (!e.pkt.tunneled || route0 === LOCAL);
         let route1 = route0;
+        let out: number | undefined = route0;
         if (decap && e.pkt.tunneled) {
           const inner = innerHeaderOffset(b);
-          route1 = inner >= 0 ? this.route(node, b, inner + 24) ?? LOCAL : LOCAL;
+          out = inner >= 0 ? this.route(node, b, inner + 24) : undefined;
+          route1 = out ?? LOCAL;
         }
         const forwarding = route1 !== LOCAL;
         let flags = fromLink ? (decap ? F_DECAP : F_TRANSIT) : 0;
@@ -635,15 +645,21 @@ export class Network {
         const d = node.encapDomain;
         const domainAfter = decap ? undefined : e.pkt.domainNs;
         let clt: Uint8Array | undefined;
+        let outTunnel: number | undefined;
         if (d && forwarding && node.encapIfs.has(route1) && domainAfter === undefined && (d.flows === 'all' || d.flows.has(e.pkt.flow.name))) {
           flags |= F_ENCAP;
+          if (d.mode !== 'inline') {
+            // Tunnel mode: the encapsulated packet goes toward the tunnel endpoint (hash over the packet as received).
+            const r = this.routing.fib.nextDevTo(node.index, this.nodes[d.decapNodes[0]!]!.addresses[0]!, 0, b, 0);
+            outTunnel = r === ROUTE_LOCAL ? LOCAL : r === ROUTE_NONE ? undefined : r;
+          }
           clt = this.opts.hooks.cltIds?.({ node: node.name, packet: e.pkt, timeNs: now });
           if (clt) {
             if (clt.length !== 24) throw new Error(`hooks.cltIds must return 24 bytes (trace ID 16 + span ID 8), got ${clt.length}`);
             flags |= F_CLT;
           }
         }
-        items.push({ pkt: e.pkt, ingressIf: e.ingressIf, flags, route0, route1, clt });
+        items.push({ pkt: e.pkt, ingressIf: e.ingressIf, flags, route0, route1, out, outTunnel, clt });
       }
       if (items.length === 0) continue;
       node.stats.steps++;
@@ -662,7 +678,7 @@ export class Network {
           const j = i - from;
           c.batch.push(it.pkt.bytes);
           this.writeMeta(node, meta, j * 8, it.ingressIf, it.route0, ts, occ);
-          this.writeMeta(node, t.meta2, j * 8, it.ingressIf, it.route1, ts, occ);
+          this.writeMeta(node, t.meta2, j * 8, it.ingressIf, it.flags & F_ENCAP && it.outTunnel !== undefined ? it.outTunnel : it.route1, ts, occ);
           t.flags[j] = it.flags;
           if (it.clt) t.clt.set(it.clt, j * 24);
           else t.clt.fill(0, j * 24, j * 24 + 24);
@@ -735,7 +751,8 @@ export class Network {
         pkt.tunneled = !sameAddr(pkt.bytes, 24, oldBytes, 24);
         this.ioamBytesInserted += s.out2[j * 4 + 3]!;
       }
-      const route = this.route(node, pkt.bytes, 24);
+      // The decision taken before the step (Linux routes a packet once, as received), or toward the tunnel endpoint.
+      const route = it.flags & F_ENCAP && r2 === R_ENCAPSULATED && pkt.tunneled ? it.outTunnel : it.out;
       if (route === undefined) {
         this.drop(node, pkt, 'no-route');
       } else if (route === LOCAL) {
@@ -768,6 +785,10 @@ export class Network {
 
   /** Tail-drop enqueue on the device's egress queue. */
   private enqueue(dev: Device, p: SimPacket): void {
+    if (!this.routing.linkUp(dev.link.index)) {
+      this.drop(dev.node, p, 'link-down', dev);
+      return;
+    }
     const size = this.wireBytes(p);
     const l = dev.link;
     if ((l.limitPackets !== undefined && dev.queued >= l.limitPackets) || (l.limitBytes !== undefined && dev.backlogBytes + size > l.limitBytes)) {
@@ -818,6 +839,10 @@ export class Network {
   private receive(dev: Device, p: SimPacket): void {
     const now = this.sim.now();
     this.onWire--;
+    if (!this.routing.linkUp(dev.link.index)) {
+      this.drop(dev.peer.node, p, 'link-down', dev.peer);
+      return;
+    }
     p.lastDevice?.stats.hopDelayNs.add(now - p.arrivedNs);
     p.arrivedNs = now;
     dev.captureRx?.(p, now);
@@ -841,13 +866,6 @@ export class Network {
   static devName(d: Device): string {
     return `${d.node.name}:${d.name}`;
   }
-}
-
-/** 32-bit hash of the 16-byte address at `b[off..]` (FNV-1a style over the bytes). */
-function addrHash(b: Uint8Array, off: number): number {
-  let h = 0x811c9dc5;
-  for (let i = off; i < off + 16; i++) h = Math.imul(h ^ (b[i] ?? 0), 0x01000193);
-  return h | 0;
 }
 
 /** Whether the 16 bytes at `a[ao..]` and `b[bo..]` are the same address. */

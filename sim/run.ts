@@ -14,6 +14,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createPcapngFile, type PcapngWriter } from '../src/capture';
 import { Network, type SimHooks, type TraceRecord } from './network';
+import { PathTable } from './paths/table';
+import { PathTruth } from './paths/truth';
 import { DataplanePool } from './pool';
 import { loadTopology, parseTopology, topologyError, type LoadedTopology } from './topology';
 import { Traffic } from './traffic';
@@ -73,8 +75,20 @@ export async function runSimulation(topology: string | { text: string; file: str
   const batchSize = opts.batchSize ?? 256;
   if (!Number.isInteger(workers) || workers < 0) throw new RangeError(`workers must be an integer >= 0, got ${workers}`);
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batch size must be an integer >= 1, got ${batchSize}`);
-  const hooks = opts.hooks ?? {};
+  const userHooks = opts.hooks ?? {};
+  // The IOAM path table and its check against the routing tables (docs/ROUTING.md) see every trace.
+  const paths = new PathTable();
+  let truth: PathTruth | undefined;
+  const hooks: SimHooks = {
+    ...userHooks,
+    onTrace(rec, hbh, packet) {
+      for (const o of rec.options) paths.add(`${rec.flow}`, o.ns, rec.t_ns, o.hops);
+      truth!.check(rec, hbh, packet);
+      userHooks.onTrace?.(rec, hbh, packet);
+    },
+  };
   const net = new Network(topo, { seed, batchSize, hooks });
+  truth = new PathTruth(net);
   const traffic = new Traffic(net, durationNs);
   traffic.install(t.traffic?.flows ?? [], t.traffic?.requests ?? []);
 
@@ -157,7 +171,7 @@ export async function runSimulation(topology: string | { text: string; file: str
   }
   opts.onProgress?.(1);
   const wallMs = Number(process.hrtime.bigint() - started) / 1e6;
-  const summary = buildSummary(net, traffic, topo, seed, durationNs);
+  const summary = buildSummary(net, traffic, topo, seed, durationNs, paths, truth);
   const info = {
     workers, batchSize, dataplane: net.pool.backend, wallMs: Math.round(wallMs), packetHops: net.packetHops,
     packetHopsPerSec: Math.round(net.packetHops / Math.max(wallMs / 1000, 1e-9)), events: net.sim.eventsRun,
@@ -194,7 +208,8 @@ export async function runSimulation(topology: string | { text: string; file: str
 }
 
 /** The deterministic summary (see module doc). */
-function buildSummary(net: Network, traffic: Traffic, topo: LoadedTopology, seed: bigint, durationNs: number): Record<string, unknown> {
+function buildSummary(net: Network, traffic: Traffic, topo: LoadedTopology, seed: bigint, durationNs: number, paths: PathTable, truth: PathTruth): Record<string, unknown> {
+  const byId = new Map(net.nodes.map((n) => [n.config.ioam6_id, n.name]));
   const overflowTraces = { traces: net.traces, traces_with_overflow: net.tracesWithOverflow };
   return {
     topology: topo.input.name ?? topo.file,
@@ -240,6 +255,15 @@ function buildSummary(net: Network, traffic: Traffic, topo: LoadedTopology, seed
       [...net.flowStats.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, s]) => [k, { sent: s.sent, delivered: s.delivered, bytes_sent: s.bytesSent, delay_ns: s.delayNs.toJSON() }]),
     ),
     exchanges: Object.fromEntries([...traffic.exchanges.entries()].map(([k, s]) => [k, { requests: s.requests, responses: s.responses, rtt_ns: s.rttNs.toJSON() }])),
+    routing: {
+      ecmp: net.routing.input.ecmp,
+      hash_policy: net.routing.input.policy,
+      recomputed_at_ns: net.routing.history.slice(1).map((h) => h.fromNs),
+    },
+    /** IOAM path table: per flow and namespace, the paths traces show (docs/ROUTING.md). */
+    paths: paths.toJSON((id) => byId.get(id) ?? String(id)),
+    /** Every traced path compared with the routing tables' (must agree exactly). */
+    paths_check: truth.toJSON(),
   };
 }
 
@@ -264,6 +288,13 @@ export function formatSummary(r: RunResult): string {
     const q = h.queue_delay_ns;
     const qd = q['count'] ? `${q['p50']}/${q['p99']}/${q['max']}` : '-';
     lines.push(`${k.padEnd(30)} ${String(h.tx_packets).padStart(6)}   ${qd.padEnd(26)} ${String(h.max_backlog_bytes).padStart(12)}  ${Object.entries(h.drops).map(([a, b]) => `${a} ${b}`).join(', ')}`);
+  }
+  const pt = r.summary['paths'] as Record<string, { paths: unknown[]; changes_total: number }>;
+  const pc = r.summary['paths_check'] as { checked: number; mismatches: number; unverifiable: number };
+  const flowsPt = Object.values(pt);
+  if (flowsPt.length) {
+    lines.push(`paths (IOAM): ${flowsPt.length} flow(s), ${flowsPt.filter((f) => f.paths.length > 1).length} on more than one path, ${flowsPt.reduce((a, f) => a + f.changes_total, 0)} change(s); ` +
+      `vs routing: ${pc.checked} checked, ${pc.mismatches} mismatch(es)${pc.unverifiable ? `, ${pc.unverifiable} unverifiable` : ''} (summary.json "paths", ioamsim paths)`);
   }
   const where = r.info.workers > 0 ? ` (dataplane steps: ${r.info.stepsOnWorkers} on workers, ${r.info.stepsInline} inline)` : '';
   lines.push(`rate: ${r.info.packetHops} packet-hops in ${r.info.wallMs} ms = ${r.info.packetHopsPerSec} packet-hops/s${where}`);

@@ -91,6 +91,14 @@ export function formatIpv6(b: Uint8Array, off = 0): string {
   return hex.slice(0, bestS).join(':') + '::' + hex.slice(bestS + bestL).join(':');
 }
 const ipv6 = z.string().refine((s) => parseIpv6(s) !== undefined, { error: 'expected an IPv6 address' });
+/** `addr` or `addr/len` (an interface address with the prefix length of its subnet, docs/ROUTING.md). */
+export function parseAddrLenText(s: string): { addr: Uint8Array; len: number } | undefined {
+  const m = /^([^/]+)(?:\/([0-9]{1,3}))?$/.exec(s);
+  const addr = m ? parseIpv6(m[1]!) : undefined;
+  const len = m?.[2] === undefined ? 128 : Number(m[2]);
+  return addr && len <= 128 ? { addr, len } : undefined;
+}
+const ifAddress = z.string().refine((s) => parseAddrLenText(s) !== undefined, { error: 'expected an IPv6 address, optionally with a prefix length (2001:db8:1::1/64)' });
 
 // ---- schema ---------------------------------------------------------------------------------
 
@@ -121,7 +129,7 @@ const roleSchema = z.object({ ns: int(0, 0xffff), role: z.enum(['encap', 'transi
 
 const nodeSchema = z.object({
   name: z.string().regex(/^[A-Za-z0-9_.-]+$/, { error: 'expected a name of letters, digits, _ . -' }),
-  addresses: z.array(ipv6).min(1, { error: 'a node needs at least one IPv6 address' }),
+  addresses: z.array(ifAddress).min(1, { error: 'a node needs at least one IPv6 address' }),
   ioam: ioamNode.optional(),
   roles: z.array(roleSchema).optional(),
 }).strict();
@@ -207,8 +215,34 @@ export const topologySchema = z.object({
   links: z.array(linkSchema).optional(),
   routes: z.object({
     metric: z.enum(['hops', 'delay']).optional(),
-    static: z.array(z.object({ at: z.string(), to: z.string(), via: z.string() }).strict()).optional(),
+    /** Equal-cost multipath (docs/ROUTING.md): off by default (ties → lowest interface index). */
+    ecmp: z.union([z.boolean(), z.object({
+      /** Linux net.ipv6.fib_multipath_hash_policy: 0 = L3 (addresses, flow label, next header), 1 = L4 five-tuple. */
+      policy: z.preprocess(toNum, z.union([z.literal(0), z.literal(1)], { error: 'expected 0 (L3) or 1 (L4)' })).optional(),
+      /** Hash seed; each node's seed is derived from it and the node's name unless set in `seeds`. */
+      seed: int(0, 2 ** 32 - 1).optional(),
+      seeds: z.record(z.string(), int(0, 2 ** 32 - 1)).optional(),
+    }).strict()]).optional(),
+    /** Delay between a link/node state change and every node using the recomputed routes. */
+    convergence: duration.optional(),
+    static: z.array(z.object({
+      at: z.string(),
+      /** A node name, an address, a prefix (2001:db8::/32) or `default`. */
+      to: z.string(),
+      /** A neighbour, or several (a multipath route). */
+      via: z.union([z.string(), z.array(z.string()).min(1)]),
+      /** One positive weight per `via` (default 1 each). */
+      weights: z.array(int(1, 255)).optional(),
+    }).strict()).optional(),
   }).strict().optional(),
+  /** Scheduled link and node state changes (docs/ROUTING.md). */
+  failures: z.array(z.object({
+    at: duration,
+    /** The two endpoints of a link (`node` or `node:interface`), as in links[]. */
+    link: z.tuple([endpoint, endpoint]).optional(),
+    node: z.string().optional(),
+    state: z.enum(['down', 'up']),
+  }).strict().refine((f) => (f.link === undefined) !== (f.node === undefined), { error: 'give either link: [a, b] or node: name' })).optional(),
   domains: z.array(domainSchema).optional(),
   traffic: z.object({
     flows: z.array(flowSchema).optional(),

@@ -23,6 +23,8 @@ export const COMMAND_MODULES: readonly CommandModuleEntry[] = [
   { path: './commands/dataplane' }, // encap, transit, decap
   { path: './commands/demo' }, // demo (Cross-Layer Telemetry scenario)
   { path: './commands/run' }, // run (simulator)
+  { path: './commands/paths' }, // paths (IOAM path table)
+  { path: './commands/import' }, // import (containerlab, GraphML)
   { path: '../kernel/cli' }, // kernel-check
   { path: '../kernel/testbed-cli' }, // testbed (a topology on Linux netns)
 ];

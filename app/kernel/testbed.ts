@@ -167,6 +167,11 @@ export function unsupported(net: Network, topo: LoadedTopology): string[] {
       }
     }
   }
+  // The testbed installs one host route per destination (SimNode.nextHop): no multipath, no prefixes, no failures.
+  if (net.routing.input.ecmp) out.push('routes.ecmp: the testbed installs single-path host routes (docs/ROUTING.md §7)');
+  if ((t.failures ?? []).length) out.push('failures: link/node failures are not replayed on the testbed');
+  if (t.nodes.some((n) => n.addresses.some((a) => a.includes('/')))) out.push('nodes[].addresses with a prefix length: the testbed installs host routes only');
+  if ((t.routes?.static ?? []).some((r) => Array.isArray(r.via) || (!t.nodes.some((n) => n.name === r.to) && !/^[0-9a-fA-F:]+$/.test(r.to)))) out.push('routes.static to a prefix, default or several next hops: the testbed installs host routes only');
   for (const n of net.nodes) {
     const c = n.config;
     if (c.profile !== 'linux') out.push(`nodes ${n.name}: profile ${c.profile}: the kernel nodes follow the linux profile only`);

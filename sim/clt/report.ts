@@ -8,6 +8,7 @@ import { SpanKind } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { bytesText, ms, type Analysis } from './analysis';
 import type { NetSpan } from './collector';
+import { PathTable } from '../paths/table';
 
 /** Everything the report shows. */
 export interface ReportModel {
@@ -76,6 +77,20 @@ function fmtY(v: number, label: string): string {
 }
 
 /** The self-contained HTML report. */
+/** The IOAM path table (sim/paths) of the network spans: per src > dst, each path with its spans, first/last seen, changes. */
+function pathRows(m: ReportModel): string {
+  const ids = new Map<string, number>();
+  const id = (n: string) => ids.get(n) ?? (ids.set(n, ids.size), ids.size - 1);
+  const t = new PathTable();
+  for (const n of m.netSpans) {
+    if (n.hops.length === 0) continue;
+    t.add(`${n.src} > ${n.dst}`, 0, Number(n.startNs - m.startNs), [{ node_id: id(n.hops[0]!.from) }, ...n.hops.map((h) => ({ node_id: id(h.to) }))]);
+  }
+  const names = [...ids.keys()];
+  return Object.entries(t.toJSON((i) => names[i] ?? String(i))).flatMap(([flow, f]) => f.paths.map((p, i) =>
+    `<tr><td>${i === 0 ? esc(flow.replace(/ ns 0$/, '')) : ''}</td><td>${esc(p.path)}</td><td>${p.packets}</td><td>${ms(p.first_ns)}</td><td>${ms(p.last_ns)}</td><td>${i === 0 ? f.changes_total : ''}</td></tr>`)).join('');
+}
+
 export function htmlReport(m: ReportModel, opts: { waterfalls?: number } = {}): string {
   const a = m.analysis;
   const v = a.verdict;
@@ -166,6 +181,8 @@ ${a.misattributedNetSpans > 0 || a.unattributedCalls > 0 ? `<p id="misattributio
 ${waterfalls}
 <h2>Links (IOAM hop delay and queue depth over time)</h2>
 ${linkPlots}
+<h2>Paths (IOAM)</h2>
+<table id="paths"><tr><th>flow</th><th>path</th><th>network spans</th><th>first</th><th>last</th><th>changes</th></tr>${pathRows(m)}</table>
 <h2>All requests</h2>
 <table id="requests"><tr><th>trace</th><th>duration</th><th>services</th><th>network</th><th>other</th><th>slowest</th></tr>${reqRows}</table>
 <h2>Cost of carrying the IDs</h2><ul>${costs}</ul>

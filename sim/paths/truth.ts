@@ -1,0 +1,176 @@
+/**
+ * Routing truth for IOAM traces: the path a traced packet must have taken according to the
+ * simulator's forwarding tables (sim/routing), compared with the path its trace shows.
+ *
+ * For each hop of the trace the node's table in force at that hop's timestamp (bits 2-3, a window
+ * of one microsecond, Linux's unit; without timestamps anything up to the decapsulation time) is
+ * asked for the next hop of the packet as that node received it: the encapsulating node sees the
+ * original packet (in tunnel mode its route goes toward the tunnel endpoint), later nodes see it
+ * with the Hop-by-Hop header (inline) or inside the outer header (tunnel), rebuilt from the
+ * removed header. Nodes that add no data (not in the namespace, or IOAM off on the ingress
+ * interface) are walked through. The egress interface id of every hop is compared too (bit 1).
+ * @module
+ */
+import type { Fib } from '../routing/fib';
+import { multipathHash } from '../routing/hash';
+import { ROUTE_LOCAL, ROUTE_NONE } from '../routing/fib';
+import type { Network, SimNode, SimPacket, TraceRecord } from '../network';
+import type { HopData, TraceOption } from '../trace';
+
+/** Checks traces of one network against its routing; counts what it could and could not check. */
+export class PathTruth {
+  checked = 0;
+  mismatches = 0;
+  /** Traces whose hops' node ids name no single node (duplicate or unknown ioam6_id). */
+  unverifiable = 0;
+  /** The first few mismatches, described. */
+  readonly examples: string[] = [];
+  private readonly byId = new Map<number, SimNode | null>();
+  /**
+   * Verdicts by what decides them: the packet's hash inputs (fingerprinted by its policy-0 and
+   * policy-1 hashes), the hops (node id, egress id), the tables in force at each hop. Packets of
+   * one flow on one path share a verdict, so a run pays for the walk once per flow and path.
+   */
+  private readonly memo = new Map<string, string | null | undefined>();
+
+  constructor(private readonly net: Network) {
+    for (const n of net.nodes) this.byId.set(n.config.ioam6_id, this.byId.has(n.config.ioam6_id) ? null : n);
+  }
+
+  /** Checks every trace option of a record (`pkt` after decapsulation, `hbh` the removed header). */
+  check(rec: TraceRecord, hbh: Uint8Array, pkt: SimPacket): void {
+    const orig = pkt.bytes;
+    const fp = `${multipathHash(0, orig, 0, 0x9e3779b9)}.${multipathHash(1, orig, 0, 0x7f4a7c15)}.${orig.length >= 40 ? orig[6] : -1}`;
+    for (const opt of rec.options) {
+      let key = `${fp}|${opt.ns}|${rec.node}|${opt.flags.overflow ? 1 : 0}|${hbh.length}`;
+      for (const h of opt.hops) {
+        const [lo, hi] = this.window(h, rec.t_ns);
+        key += `|${h.node_id},${h.egress_if},${this.fibIndex(lo)},${this.fibIndex(hi)}`;
+      }
+      let why = this.memo.get(key);
+      if (why === undefined && !this.memo.has(key)) {
+        why = this.mismatch(rec, opt, hbh, orig);
+        if (this.memo.size > 100_000) this.memo.clear();
+        this.memo.set(key, why);
+      }
+      if (why === undefined) this.checked++;
+      else if (why === null) this.unverifiable++;
+      else {
+        this.checked++;
+        this.mismatches++;
+        if (this.examples.length < 10) this.examples.push(`${rec.node} t=${rec.t_ns} flow ${rec.flow} #${rec.seq} ns ${opt.ns}: ${why}`);
+      }
+    }
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { checked: this.checked, mismatches: this.mismatches, unverifiable: this.unverifiable, examples: this.examples };
+  }
+
+  /** undefined = agrees, null = cannot tell, else why not. */
+  private mismatch(rec: TraceRecord, opt: TraceOption, hbh: Uint8Array, orig: Uint8Array): string | null | undefined {
+    if (opt.error || opt.hops.length === 0) return null;
+    const nodes = opt.hops.map((h) => (h.node_id === undefined ? undefined : this.byId.get(h.node_id)));
+    if (nodes.some((n) => !n)) return null;
+    const domain = this.net.domains.find((d) => d.ns === opt.ns);
+    if (!domain || domain.mode === 'auto') return null;
+    const tunnel = domain.mode === 'encap';
+    const encapNode = nodes[0]!;
+    const tundst = tunnel ? this.net.nodes[domain.decapNodes[0]!]!.addresses[0]! : undefined;
+    const transit = transitPacket(orig, hbh, tunnel ? encapNode.addresses[0]! : undefined, tundst);
+    let cur = encapNode;
+    for (let i = 0; i + 1 < nodes.length; i++) {
+      const h = opt.hops[i]!;
+      const [lo, hi] = this.window(h, rec.t_ns);
+      const fibs = this.fibsIn(lo, hi);
+      const want = nodes[i + 1]!;
+      const ok = fibs.some((fib) => {
+        const dev = i === 0 && tundst ? fib.nextDevTo(cur.index, tundst, 0, orig, 0) : fib.nextDev(cur.index, i === 0 ? orig : transit, 0);
+        if (dev === ROUTE_NONE || dev === ROUTE_LOCAL) return false;
+        if (h.egress_if !== undefined && cur.config.interfaces[dev]?.ioam6_id !== h.egress_if) return false;
+        return this.walk(fib, cur.devices[dev]!.peer, transit, opt.ns) === want;
+      });
+      if (!ok) {
+        const exp = fibs.map((fib) => {
+          const dev = i === 0 && tundst ? fib.nextDevTo(cur.index, tundst, 0, orig, 0) : fib.nextDev(cur.index, i === 0 ? orig : transit, 0);
+          return dev >= 0 ? `${cur.config.interfaces[dev]?.name} -> ${this.walk(fib, cur.devices[dev]!.peer, transit, opt.ns)?.name ?? '?'}` : String(dev);
+        });
+        return `hop ${i} at ${cur.name}: trace says next ${want.name} (egress if ${h.egress_if ?? '-'}), routing says ${exp.join(' or ')}`;
+      }
+      cur = want;
+    }
+    // With Overflow set the later nodes had no room: the hops present are a prefix of the path.
+    return cur.name === rec.node || opt.flags.overflow ? undefined : `trace ends at ${cur.name}, removed at ${rec.node}`;
+  }
+
+  /** From the device a packet arrives on, through nodes adding no data, to the next node that does. */
+  private walk(fib: Fib, dev: { node: SimNode; ifIndex: number }, transit: Uint8Array, ns: number): SimNode | undefined {
+    let d = dev;
+    for (let guard = 0; guard <= this.net.nodes.length; guard++) {
+      const n = d.node;
+      if (addsData(n, d.ifIndex, ns)) return n;
+      const out = fib.nextDev(n.index, transit, 0);
+      if (out < 0 || !n.devices[out]) return undefined;
+      d = n.devices[out]!.peer;
+    }
+    return undefined;
+  }
+
+  /** Simulated time window of a hop: its timestamp (µs resolution), else [0, decapsulation time]. */
+  private window(h: HopData, tNs: number): [number, number] {
+    if (h.ts_sec === undefined || h.ts_frac === undefined) return [0, tNs];
+    const t = (h.ts_sec - this.net.epochSec) * 1e9 + h.ts_frac * 1000 - this.net.epochNsRem;
+    return [t, t + 999];
+  }
+
+  /** Index of the table in force at `t` in the routing history. */
+  private fibIndex(t: number): number {
+    const hist = this.net.routing.history;
+    let i = 0;
+    while (i + 1 < hist.length && hist[i + 1]!.fromNs <= t) i++;
+    return i;
+  }
+
+  private fibsIn(lo: number, hi: number): Fib[] {
+    const hist = this.net.routing.history;
+    const out: Fib[] = [];
+    for (let i = 0; i < hist.length; i++) {
+      const from = hist[i]!.fromNs;
+      const to = i + 1 < hist.length ? hist[i + 1]!.fromNs : Infinity;
+      if (from <= hi && to > lo) out.push(hist[i]!.fib);
+    }
+    return out;
+  }
+}
+
+/** Whether node `n` adds IOAM data to a packet of namespace `ns` arriving on interface `ifIndex`. */
+function addsData(n: SimNode, ifIndex: number, ns: number): boolean {
+  return n.config.interfaces[ifIndex]?.ioam6_enabled === true && n.config.namespaces.some((x) => x.id === ns);
+}
+
+/**
+ * The packet as nodes after the encapsulating one see it: the original with the Hop-by-Hop header
+ * inserted (inline), or an outer header tunsrc → tundst (the inner's first 8 bytes copied, as
+ * ioam6_do_encap does) + Hop-by-Hop + the original (tunnel).
+ */
+export function transitPacket(orig: Uint8Array, hbh: Uint8Array, tunsrc?: Uint8Array, tundst?: Uint8Array): Uint8Array {
+  if (orig.length < 40) return orig;
+  if (tundst) {
+    const p = new Uint8Array(40 + hbh.length + orig.length);
+    p.set(orig.subarray(0, 8));
+    p[6] = 0;
+    p.set(tunsrc!, 8);
+    p.set(tundst, 24);
+    p.set(hbh, 40);
+    p[40] = 41;
+    p.set(orig, 40 + hbh.length);
+    return p;
+  }
+  const p = new Uint8Array(orig.length + hbh.length);
+  p.set(orig.subarray(0, 40));
+  p[6] = 0;
+  p.set(hbh, 40);
+  p[40] = orig[6]!;
+  p.set(orig.subarray(40), 40 + hbh.length);
+  return p;
+}

@@ -1,0 +1,116 @@
+/**
+ * Route computation: every node announces its addresses (a `/128`, delivered locally) and the
+ * subnets of addresses given with a prefix length (`2001:db8:1::1/64` announces
+ * `2001:db8:1::/64`); every other node gets a route per announced prefix along the shortest
+ * paths (multi-source Dijkstra from the announcing nodes: a prefix announced by several nodes is
+ * anycast). With ECMP on, all equal-cost next hops form one multipath route (weight 1 each);
+ * off, the lowest interface index wins (the simulator's behaviour before ECMP). Static routes
+ * then replace the computed route for their prefix at their node. Links that are down (or whose
+ * node is down) carry no route; a static next hop over a dead link is left out, and a static
+ * route left with none is withdrawn (the node falls back to a shorter prefix).
+ *
+ * Cost: O(prefixes x nodes^2) per recomputation, fine for the hundreds of nodes a topology file holds.
+ * @module
+ */
+import { FibBuilder, type Fib, type NextHop } from './fib';
+import type { HashPolicy } from './hash';
+import { formatPrefix, maskPrefix, type IfAddress, type Prefix } from './prefix';
+
+export interface RoutingLink {
+  a: { node: number; dev: number };
+  b: { node: number; dev: number };
+  /** Cost of the link (either direction). */
+  cost: number;
+}
+
+export interface StaticRoute {
+  at: number;
+  prefix: Prefix;
+  via: NextHop[];
+}
+
+export interface RoutingInput {
+  nodes: { name: string; addrs: IfAddress[] }[];
+  links: RoutingLink[];
+  statics: StaticRoute[];
+  ecmp: boolean;
+  policy: HashPolicy;
+  /** Per-node hash seed. */
+  seeds: Uint32Array;
+}
+
+/** What is up: one flag per link and per node (1 = up). */
+export interface LinkState {
+  link: Uint8Array;
+  node: Uint8Array;
+}
+
+export function allUp(input: RoutingInput): LinkState {
+  return { link: new Uint8Array(input.links.length).fill(1), node: new Uint8Array(input.nodes.length).fill(1) };
+}
+
+/** Whether link `li` carries traffic in state `s`. */
+export function linkAlive(input: RoutingInput, s: LinkState, li: number): boolean {
+  const l = input.links[li]!;
+  return s.link[li] === 1 && s.node[l.a.node] === 1 && s.node[l.b.node] === 1;
+}
+
+/** Computes every node's forwarding table for the state `s` (see module doc). */
+export function computeFib(input: RoutingInput, s: LinkState = allUp(input)): Fib {
+  const N = input.nodes.length;
+  const adj: { dev: number; peer: number; cost: number }[][] = Array.from({ length: N }, () => []);
+  input.links.forEach((l, li) => {
+    if (!linkAlive(input, s, li)) return;
+    adj[l.a.node]!.push({ dev: l.a.dev, peer: l.b.node, cost: l.cost });
+    adj[l.b.node]!.push({ dev: l.b.dev, peer: l.a.node, cost: l.cost });
+  });
+  for (const a of adj) a.sort((x, y) => x.dev - y.dev);
+  const fb = new FibBuilder(N);
+  // Announced prefixes and who announces them.
+  const announced = new Map<string, { prefix: Prefix; origins: number[]; host: boolean }>();
+  input.nodes.forEach((n, i) => {
+    for (const a of n.addrs) {
+      const forms = a.len < 128 ? [maskPrefix(a.addr, 128), maskPrefix(a.addr, a.len)] : [maskPrefix(a.addr, 128)];
+      for (const p of forms) {
+        const k = formatPrefix(p);
+        let e = announced.get(k);
+        if (!e) announced.set(k, (e = { prefix: p, origins: [], host: p.len === 128 }));
+        if (!e.origins.includes(i)) e.origins.push(i);
+      }
+    }
+  });
+  const dist = new Float64Array(N);
+  const done = new Uint8Array(N);
+  for (const { prefix, origins, host } of announced.values()) {
+    dist.fill(Infinity);
+    done.fill(0);
+    for (const o of origins) if (s.node[o] === 1) dist[o] = 0;
+    for (;;) {
+      let u = -1;
+      for (let i = 0; i < N; i++) if (!done[i] && dist[i]! < Infinity && (u < 0 || dist[i]! < dist[u]!)) u = i;
+      if (u < 0) break;
+      done[u] = 1;
+      for (const e of adj[u]!) if (dist[u]! + e.cost < dist[e.peer]!) dist[e.peer] = dist[u]! + e.cost;
+    }
+    for (let u = 0; u < N; u++) {
+      if (s.node[u] !== 1) continue;
+      if (origins.includes(u)) {
+        fb.set(u, { prefix, target: { kind: host ? 'local' : 'unreachable' }, source: 'connected' });
+        continue;
+      }
+      if (dist[u] === Infinity) continue;
+      const hops: NextHop[] = [];
+      for (const e of adj[u]!) if (dist[e.peer]! + e.cost === dist[u]) hops.push({ dev: e.dev, weight: 1 });
+      if (hops.length === 0) continue;
+      fb.set(u, { prefix, target: { kind: 'unicast', hops: input.ecmp ? hops : [hops[0]!] }, source: 'computed' });
+    }
+  }
+  // Static routes.
+  for (const r of input.statics) {
+    if (s.node[r.at] !== 1) continue;
+    const alive = r.via.filter((h) => adj[r.at]!.some((e) => e.dev === h.dev));
+    if (alive.length === 0) fb.delete(r.at, r.prefix);
+    else fb.set(r.at, { prefix: r.prefix, target: { kind: 'unicast', hops: alive }, source: 'static' });
+  }
+  return fb.build(input.policy, input.seeds);
+}
