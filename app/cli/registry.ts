@@ -23,6 +23,7 @@ export const COMMAND_MODULES: readonly CommandModuleEntry[] = [
   { path: './commands/dataplane' }, // encap, transit, decap
   { path: './commands/demo' }, // demo (Cross-Layer Telemetry scenario)
   { path: './commands/run' }, // run (simulator)
+  { path: './commands/sweep' }, // sweep, sweep-point (parameter sweeps, local or Slurm)
   { path: '../kernel/cli' }, // kernel-check
   { path: '../kernel/testbed-cli' }, // testbed (a topology on Linux netns)
 ];
