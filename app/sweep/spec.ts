@@ -229,7 +229,7 @@ export function parseSweep(text: string, file: string): SweepSpec {
   if (bases.length === 0 && listed.some((p) => p.base === undefined) && issues.length === 0) {
     fail([], 'no topology: give base: (a file or a list of files) or base: in every point');
   }
-  if (issues.length) throw new IoamConfigError(issues);
+  if (issues.length) throw new IoamConfigError(issues.sort((a, b) => a.line - b.line));
 
   // Columns: base (if it varies), point keys, grid keys.
   const paramColumns: string[] = [];
