@@ -10,7 +10,8 @@
  *   traffic.flows[ping].rate_pps: [10000, 40000]   # [name] selects the element by its name
  *   links[*].bandwidth: [1Gbps]                    # [*] every element
  * points:                                 # and/or a list of points (each crossed with the grid)
- *   - { base: leaf-spine.yaml, duration: 2ms }
+ *   - base: leaf-spine.yaml                # (block style: in { } a key with [ ] needs quotes)
+ *     duration: 2ms
  * ```
  * Expansion order: points × grid × seeds, seeds fastest. Errors are `file:line: path: reason`.
  * @module

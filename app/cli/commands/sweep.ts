@@ -21,7 +21,8 @@ A sweep file names a base topology and the values to vary (docs/SCALE.md):
     domains[0].size: [48, 64]
     traffic.flows[ping].rate_pps: [10000, 40000]   # [name] selects by name, [*] every element
   points:                           # and/or a list of points (crossed with the grid)
-    - { links[*].bandwidth: 1Gbps }
+    - links[*].bandwidth: 1Gbps     # (block style: in { } a key with [ ] needs quotes)
+    - links[*].bandwidth: 10Gbps
 
 Every point is written to DIR/points/NNNN/topology.yaml and validated before anything runs. Each
 point runs as \`ioamsim run\`; a rerun skips completed points (Ctrl-C keeps them too). Results:
