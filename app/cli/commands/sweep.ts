@@ -5,6 +5,7 @@
  * Heavy modules load inside the actions so `--help` stays cheap.
  * @module
  */
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Command, Option } from 'commander';
@@ -27,7 +28,8 @@ A sweep file names a base topology and the values to vary (docs/SCALE.md):
 Every point is written to DIR/points/NNNN/topology.yaml and validated before anything runs. Each
 point runs as \`ioamsim run\`; a rerun skips completed points (Ctrl-C keeps them too). Results:
 DIR/results.csv, DIR/results.parquet and DIR/results.html (chart of any metric against any
-parameter, mean and spread over seeds).
+parameter, mean and spread over seeds); DIR/executions.jsonl gets a line per execution (executor,
+points run, wall time, points per minute).
 
 Examples:
   $ ioamsim sweep examples/sweep.yaml --out out/sweep
@@ -44,6 +46,15 @@ const shown = (f: string): string => {
   const r = path.relative(process.cwd(), f);
   return r && !r.startsWith('..') && !path.isAbsolute(r) ? r : f;
 };
+
+/**
+ * Appends one line to DIR/executions.jsonl: how many points an executor ran and how fast (the
+ * figures of docs/SCALE.md come from these lines).
+ */
+function recordExecution(dir: string, e: { executor: string; jobs: number | null; points_run: number; ok: number; failed: number; interrupted: boolean; wall_s: number }): void {
+  const line = { date: new Date().toISOString(), host: os.hostname(), cores: os.availableParallelism(), ...e, points_per_min: e.wall_s > 0 ? Math.round((e.ok / e.wall_s) * 60 * 10) / 10 : null };
+  fs.appendFileSync(path.join(dir, 'executions.jsonl'), JSON.stringify(line) + '\n');
+}
 
 interface SweepOpts {
   out: string;
@@ -96,9 +107,12 @@ export function createCommands(ctx: CliContext): Command[] {
         const todo = m.points.filter((p) => !isComplete(path.join(dir, p.dir))).length;
         if (todo < total) ctx.stderr.write(`sweep: ${total - todo} of ${total} points already complete, running ${todo}\n`);
         const progress = new Progress(ctx.stderr, todo, o.progress);
-        const r = await runLocal(dir, m, o.jobs ?? os.availableParallelism(), progress);
+        const jobs = o.jobs ?? os.availableParallelism();
+        const t0 = Date.now();
+        const r = await runLocal(dir, m, jobs, progress);
         progress.stop();
         interrupted = r.interrupted;
+        if (r.ran > 0) recordExecution(dir, { executor: 'local', jobs, points_run: r.ran, ok: r.ok, failed: r.failed.length, interrupted, wall_s: (Date.now() - t0) / 1000 });
       } else if (!o.aggregateOnly) {
         const slurm = await import('../../sweep/slurm');
         const { isComplete } = await import('../../sweep/points');
@@ -136,6 +150,8 @@ export function createCommands(ctx: CliContext): Command[] {
           });
           progress.stop();
           interrupted = !done;
+          const ok = todo.filter((i) => isComplete(path.join(dir, m.points[i]!.dir))).length;
+          recordExecution(dir, { executor: `slurm:${ids.join(',')}`, jobs: o.jobs ?? null, points_run: todo.length, ok, failed: todo.length - ok, interrupted, wall_s: (Date.now() - t0) / 1000 });
           ctx.stderr.write(`sweep: Slurm array ${done ? 'finished' : 'cancelled'} after ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
         }
       }
