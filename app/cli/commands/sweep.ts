@@ -91,6 +91,7 @@ export function createCommands(ctx: CliContext): Command[] {
       if (!/^[0-9]+[KMGT]?$/i.test(o.mem)) throw new UsageError(`--mem must look like 500M or 2G, got ${JSON.stringify(o.mem)}`);
       if (!/^[0-9:-]+$/.test(o.time)) throw new UsageError(`--time must look like 30, 00:30:00 or 1-00:00:00, got ${JSON.stringify(o.time)}`);
       if (o.partition !== undefined && !/^[A-Za-z0-9_.,-]+$/.test(o.partition)) throw new UsageError(`--partition must be a partition name, got ${JSON.stringify(o.partition)}`);
+      if (o.executor === 'local' && (o.dryRun || !o.wait)) throw new UsageError(`${o.dryRun ? '--dry-run' : '--no-wait'} is for --executor slurm`);
       const { loadSweep } = await import('../../sweep/spec');
       const { materialize } = await import('../../sweep/points');
       const { Progress } = await import('../../sweep/progress');
