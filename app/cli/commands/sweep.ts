@@ -34,9 +34,9 @@ points run, wall time, points per minute).
 Examples:
   $ ioamsim sweep examples/sweep.yaml --out out/sweep
   $ ioamsim sweep examples/sweep.yaml --out out/sweep --jobs 2
-  $ ioamsim sweep examples/sweep.yaml --out /shared/sweep --executor slurm --dry-run
-  $ ioamsim sweep examples/sweep.yaml --out /shared/sweep --executor slurm --jobs 50 --no-wait
-  $ ioamsim sweep examples/sweep.yaml --out /shared/sweep --aggregate-only
+  $ ioamsim sweep examples/sweep.yaml --out ~/sweeps/s1 --executor slurm --dry-run
+  $ ioamsim sweep examples/sweep.yaml --out ~/sweeps/s1 --executor slurm --jobs 50 --no-wait
+  $ ioamsim sweep examples/sweep.yaml --out ~/sweeps/s1 --aggregate-only
 
 Exit codes: 0 every point succeeded, 1 bad sweep file or point (file:line: path: point: reason),
 2 usage, 3 partial (a point failed, or interrupted: rerun to complete), 4 environment (no sbatch).`;
