@@ -111,6 +111,19 @@ test('paths that select nothing, unknown keys, missing files: errors with lines'
   assert.match(errorOf(() => parseSweep('grid: {}', SWEEP)).message, /no topology/);
 });
 
+test('a base topology that is not YAML, or not a file: the sweep line and the base file\'s own line', () => {
+  const dir = tmp();
+  try {
+    writeFileSync(join(dir, 'bad.yaml'), 'name: x\nnodes: [\n  - {name: a\n');
+    const sweep = join(dir, 's.yaml');
+    const e = errorOf(() => materialize(parseSweep(['seeds: [1]', 'base: bad.yaml', ''].join('\n'), sweep), join(dir, 'out')));
+    assert.match(e.message, /s\.yaml:2: base: bad\.yaml:\d+: /);
+    assert.match(errorOf(() => parseSweep(`base: ${dir}`, sweep)).message, /s\.yaml:1: base: .* is not a file/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('Slurm batch script: array ranges with %M, resources, one sweep-point per task; MaxArraySize splits with an offset', () => {
   assert.equal(compressRanges([0, 1, 2, 5, 7, 8]), '0-2,5,7-8');
   const [s] = batchScripts('/shared/sw', [0, 1, 2, 3, 6], { cpusPerTask: 2, mem: '2G', time: '01:00:00', throttle: 3, maxArraySize: 1001, partition: 'batch' });

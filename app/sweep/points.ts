@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isMap, isScalar, isSeq, parseDocument, type Document } from 'yaml';
+import { parseYamlSource } from '../../src/config';
 import { IoamConfigError } from '../../src/errors';
 import type { ConfigIssue } from '../../src/errors';
 import { parseTopology } from '../../sim/topology';
@@ -106,6 +107,7 @@ export function materialize(spec: SweepSpec, dir: string): Manifest {
   const baseTexts = new Map<string, string>();
   const issues: ConfigIssue[] = [];
   const out: { mp: ManifestPoint; text: string; json: string }[] = [];
+  const badBases = new Set<string>();
   for (const p of spec.points) {
     const name = pointName(p.index, total);
     const label = `point ${name}${Object.keys(p.params).length || p.seed !== undefined ? ` (${describe({ ...p.params, ...(p.seed !== undefined ? { seed: p.seed } : {}) })})` : ''}`;
@@ -113,7 +115,15 @@ export function materialize(spec: SweepSpec, dir: string): Manifest {
     if (base === undefined) {
       base = fs.readFileSync(p.base, 'utf8');
       baseTexts.set(p.base, base);
+      try {
+        parseYamlSource(base, p.baseLabel);
+      } catch (e) {
+        if (!(e instanceof IoamConfigError)) throw e;
+        for (const i of e.issues) issues.push({ file: spec.file, line: p.baseLine, col: 1, path: 'base', reason: `${i.file}:${i.line}: ${i.reason}` });
+        badBases.add(p.base);
+      }
     }
+    if (badBases.has(p.base)) continue;
     const t = pointTopology(p, base);
     if ('error' in t) {
       issues.push({ file: spec.file, line: t.error.line, col: 1, path: t.error.key, reason: `${label}: ${t.reason}` });

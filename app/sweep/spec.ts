@@ -161,6 +161,10 @@ export function parseSweep(text: string, file: string): SweepSpec {
       fail(p, `topology file ${v} not found (looked at ${abs})`);
       return undefined;
     }
+    if (!fs.statSync(abs).isFile()) {
+      fail(p, `${v} is not a file (looked at ${abs})`);
+      return undefined;
+    }
     return { base: abs, label: v, line: lineOf(p) };
   };
   let bases: ({ base: string; label: string; line: number } | undefined)[] = [];
