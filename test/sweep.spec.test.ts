@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
 import { IoamConfigError } from '../src/errors';
-import { parseFieldPath, parseSeeds, parseSweep } from '../app/sweep/spec';
+import { loadSweep, parseFieldPath, parseSeeds, parseSweep } from '../app/sweep/spec';
 import { materialize } from '../app/sweep/points';
 import { compressRanges, batchScripts } from '../app/sweep/slurm';
 import { metricsOf, toCsv } from '../app/sweep/results';
@@ -67,6 +67,17 @@ test('grid × seeds expands in order (seeds fastest, last grid key next) and set
     materialize(spec, dir);
     const other = parseSweep(['base: linear.yaml', 'grid:', '  domains[0].size: [48]'].join('\n'), SWEEP);
     assert.match(errorOf(() => materialize(other, dir)).message, /holds a different sweep/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('examples/sweep.yaml: 8 valid points (2 sizes x 2 rates x 2 seeds)', () => {
+  const dir = tmp();
+  try {
+    const m = materialize(loadSweep(join(EXAMPLES, 'sweep.yaml')), dir);
+    assert.equal(m.points.length, 8);
+    assert.deepEqual(m.param_columns, ['domains[0].size', 'traffic.flows[ping].rate_pps']);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
