@@ -165,7 +165,9 @@ export function createCommands(ctx: CliContext): Command[] {
       if (bad.length === 0) return;
       const lines = bad.slice(0, 20).map((r) => {
         const pdir = path.join(dir, m.points[Number(r[0])]!.dir);
-        return r[status] === 'failed' ? `point ${path.basename(pdir)} failed, log: ${path.join(pdir, 'log.txt')}` : `point ${path.basename(pdir)} has not run`;
+        if (r[status] === 'failed') return `point ${path.basename(pdir)} failed, log: ${path.join(pdir, 'log.txt')}`;
+        // A Slurm task that never reached the point (node missing on the compute node, time limit) leaves only its output file.
+        return fs.existsSync(path.join(dir, 'slurm')) ? `point ${path.basename(pdir)} has not run (Slurm task output: ${path.join(dir, 'slurm', `*_${r[0]}.out`)})` : `point ${path.basename(pdir)} has not run`;
       });
       if (bad.length > 20) lines.push(`... and ${bad.length - 20} more`);
       const head = interrupted ? `interrupted: ${total - bad.length} of ${total} points complete; rerun the same command to run the rest` : `${bad.length} of ${total} points did not complete; rerun the same command to retry them`;
