@@ -39,6 +39,8 @@ start_munge() {
   chmod 755 /run/munge
   # munged drops nothing itself: start it as the munge user.
   if command -v runuser >/dev/null; then runuser -u munge -- munged; else su -s /bin/sh munge -c munged; fi
+  mkdir -p "$DIR/run"
+  touch "$DIR/run/munged.started-here" # stop ends munged only if this script started it
   for _ in $(seq 1 50); do munge -n </dev/null >/dev/null 2>&1 && return; sleep 0.1; done
   echo "slurm-local: munged did not start (see /var/log/munge/munged.log)" >&2
   exit 1
@@ -120,6 +122,11 @@ stop() {
     fi
     rm -f "$pf"
   done
+  local mp=/run/munge/munged.pid
+  if [ -f "$DIR/run/munged.started-here" ] && running "$mp"; then
+    kill "$(cat "$mp")" && echo "slurm-local: stopped munged ($(cat "$mp"))" >&2
+  fi
+  rm -f "$DIR/run/munged.started-here"
 }
 
 status() {
