@@ -25,6 +25,7 @@ export const COMMAND_MODULES: readonly CommandModuleEntry[] = [
   { path: './commands/run' }, // run (simulator)
   { path: './commands/paths' }, // paths (IOAM path table)
   { path: './commands/import' }, // import (containerlab, GraphML)
+  { path: './commands/sweep' }, // sweep, sweep-point (parameter sweeps, local or Slurm)
   { path: '../kernel/cli' }, // kernel-check
   { path: '../kernel/testbed-cli' }, // testbed (a topology on Linux netns)
 ];
