@@ -114,7 +114,7 @@ export function htmlReport(m: ReportModel, opts: { waterfalls?: number } = {}): 
       for (const n of netByParent.get(s.spanContext().spanId) ?? []) {
         rows.push({ label: `network ${n.hops[0]?.from ?? n.src} → ${n.hops[n.hops.length - 1]?.to ?? n.dst}`, cls: 'net', s: n.startNs, e: n.endNs, title: `${n.packets} packets ${ms(Number(n.endNs - n.startNs))}`, depth: depth + 1 });
         for (const h of n.hops) {
-          const slowHop = v && v.contributor.name === `link ${h.name}`;
+          const slowHop = v && v.contributor.name === `hop ${h.name}`;
           rows.push({ label: `hop ${h.name}`, cls: slowHop ? 'hop culprit' : 'hop', s: h.startNs, e: h.endNs, title: `hop ${h.name}: ${ms(h.lastDelayNs)}, queue ≤ ${bytesText(h.maxQueueDepth ?? 0)}`, depth: depth + 2 });
         }
       }
@@ -132,9 +132,9 @@ export function htmlReport(m: ReportModel, opts: { waterfalls?: number } = {}): 
     return `<section class="waterfall" data-trace="${r.traceId}"><h3>Request ${esc(r.traceId)} — ${esc(r.service)} ${esc(r.name)}: ${esc(ms(r.durationNs))}; slowest: ${esc(r.slowest.name)} (${esc(ms(r.slowest.ns))})</h3>${rowsHtml}</section>`;
   }).join('\n');
   const ranking = a.ranking.map((r) => `<tr class="${v && v.contributor.name === r.name ? 'culprit' : ''}"><td>${esc(r.name)}</td><td>${esc(ms(r.medianNs))}</td><td>${esc(ms(r.slowMeanNs))}</td><td>${esc(ms(r.excessNs))}</td><td>${r.maxQueueDepth !== undefined ? esc(bytesText(r.maxQueueDepth)) : ''}</td></tr>`).join('');
-  const reqRows = a.requests.map((r) => `<tr><td><code>${r.traceId.slice(0, 16)}</code></td><td>${esc(ms(r.durationNs))}</td>${['service', 'link', 'other'].map((k) => `<td>${esc(ms(r.contributions.filter((c) => c.kind === k).reduce((s, c) => s + c.ns, 0)))}</td>`).join('')}<td>${esc(r.slowest.name)}</td></tr>`).join('');
+  const reqRows = a.requests.map((r) => `<tr><td><code>${r.traceId.slice(0, 16)}</code></td><td>${esc(ms(r.durationNs))}</td>${['service', 'hop', 'other'].map((k) => `<td>${esc(ms(r.contributions.filter((c) => c.kind === k).reduce((s, c) => s + c.ns, 0)))}</td>`).join('')}<td>${esc(r.slowest.name)}</td></tr>`).join('');
   const linkPlots = m.links.filter((l) => l.points.length > 0).map((l) => {
-    const culprit = v && v.contributor.name === `link ${l.name}`;
+    const culprit = v && v.contributor.name === `hop ${l.name}`;
     return `<div class="link${culprit ? ' culprit' : ''}" data-link="${esc(l.name)}"><h3>${esc(l.name)}${culprit ? ' — slowest contributor' : ''}</h3>`
       + plot(`hop delay ${l.name}`, l.points.map((p) => ({ x: p.tMs, y: p.delayNs })), 'max {max} ms', 'latency')
       + plot(`queue depth ${l.name}`, l.points.filter((p) => p.queue !== null).map((p) => ({ x: p.tMs, y: p.queue! })), '{max}', 'queue')

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Build (if missing), start and stop a local Jaeger v2 for the CLT tests and for looking at the demo.
+#
+#   bash scripts/jaeger.sh build              # build Jaeger v1.76.0 from the Go module proxy (~5 min), cached
+#   bash scripts/jaeger.sh start [OTLP] [UI]  # start on 127.0.0.1 (OTLP/HTTP port, default 4318; UI/query port, default 16686)
+#   bash scripts/jaeger.sh stop               # stop the Jaeger started by `start`
+#   bash scripts/jaeger.sh path               # print the binary's path
+#
+# The binary is cached as $IOAMSIM_JAEGER_BIN (default ~/.cache/ioamsim/jaeger-1.76.0/jaeger) and
+# reused when present. `start` writes its pid and log under ~/.cache/ioamsim/jaeger-run/.
+set -euo pipefail
+VERSION=v1.76.0
+CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/ioamsim"
+BIN="${IOAMSIM_JAEGER_BIN:-$CACHE/jaeger-${VERSION#v}/jaeger}"
+RUN="$CACHE/jaeger-run"
+
+build() {
+  if [ -x "$BIN" ]; then echo "jaeger: $BIN (cached)"; return 0; fi
+  command -v go >/dev/null || { echo "jaeger: go is required to build Jaeger (https://go.dev/dl/)" >&2; exit 4; }
+  local dir src
+  dir=$(go mod download -json "github.com/jaegertracing/jaeger@$VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",*$/\1/p')
+  [ -n "$dir" ] && [ -d "$dir" ] || { echo "jaeger: go mod download github.com/jaegertracing/jaeger@$VERSION gave no source tree" >&2; exit 4; }
+  src=$(mktemp -d)
+  trap 'chmod -R u+w "$src"; rm -rf "$src"' RETURN
+  cp -r "$dir/." "$src/"
+  chmod -R u+w "$src"
+  echo "jaeger: building $VERSION from $dir (takes minutes)"
+  mkdir -p "$(dirname "$BIN")"
+  (cd "$src" && GOFLAGS=-buildvcs=false go build -o "$BIN.tmp" ./cmd/jaeger)
+  mv "$BIN.tmp" "$BIN"
+  echo "jaeger: built $BIN"
+}
+
+start() {
+  local otlp="${1:-4318}" ui="${2:-16686}"
+  [ -x "$BIN" ] || build
+  mkdir -p "$RUN"
+  if [ -f "$RUN/pid" ] && kill -0 "$(cat "$RUN/pid")" 2>/dev/null; then
+    echo "jaeger: already running (pid $(cat "$RUN/pid"))"; return 0
+  fi
+  JAEGER_LISTEN_HOST=127.0.0.1 nohup "$BIN" \
+    --set "extensions.jaeger_query.http.endpoint=127.0.0.1:$ui" \
+    --set "receivers.otlp.protocols.http.endpoint=127.0.0.1:$otlp" \
+    --set "receivers.otlp.protocols.grpc.endpoint=127.0.0.1:$((otlp - 1))" \
+    >"$RUN/log" 2>&1 &
+  echo $! >"$RUN/pid"
+  for _ in $(seq 1 100); do
+    if curl -fsS "http://127.0.0.1:$ui/api/services" >/dev/null 2>&1; then
+      echo "jaeger: UI http://127.0.0.1:$ui  OTLP/HTTP http://127.0.0.1:$otlp/v1/traces  (pid $(cat "$RUN/pid"))"
+      return 0
+    fi
+    kill -0 "$(cat "$RUN/pid")" 2>/dev/null || break
+    sleep 0.2
+  done
+  echo "jaeger: did not start; log $RUN/log:" >&2; tail -20 "$RUN/log" >&2; exit 4
+}
+
+stop() {
+  [ -f "$RUN/pid" ] || { echo "jaeger: not running"; return 0; }
+  kill "$(cat "$RUN/pid")" 2>/dev/null || true
+  rm -f "$RUN/pid"; echo "jaeger: stopped"
+}
+
+case "${1:-}" in
+  build) build ;;
+  start) shift; start "$@" ;;
+  stop) stop ;;
+  path) echo "$BIN" ;;
+  *) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+esac
