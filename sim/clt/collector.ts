@@ -52,6 +52,10 @@ export interface Group {
   transport: number;
   sport: number;
   dport: number;
+  /** Where the IDs came from: the packets' IOAM data, or the simulator (packets without CLT IDs). */
+  idsSource: 'packet' | 'simulator';
+  /** No parent: the span ID is the network span's own trace root (a packet of no application). */
+  root: boolean;
   packets: PacketObs[];
 }
 
@@ -107,6 +111,7 @@ export interface NetSpan {
   startNs: bigint;
   endNs: bigint;
   start: NetStart;
+  idsSource: 'packet' | 'simulator';
   packets: number;
   bytes: number;
   ns: number;
@@ -224,11 +229,21 @@ export function buildNetSpan(g: Group, nodeName: (id: number | null) => string, 
   const srcName = addrName(g.src) ?? (hopsOfLast[0]?.nodeId != null ? nodeName(hopsOfLast[0].nodeId) : g.src);
   const dstName = addrName(g.dst) ?? (hopsOfLast.length > 0 && hopsOfLast[hopsOfLast.length - 1]!.nodeId != null ? nodeName(hopsOfLast[hopsOfLast.length - 1]!.nodeId) : g.dst);
   return {
-    traceId: g.traceId, senderSpanId: g.spanId, parentSpanId: g.spanId, spanId: '', name: `${srcName}→${dstName}`,
+    traceId: g.traceId, senderSpanId: g.root ? '' : g.spanId, parentSpanId: g.root ? '' : g.spanId, spanId: '', name: `${srcName}→${dstName}`, idsSource: g.idsSource,
     src: g.src, dst: g.dst, transport: g.transport === 6 ? 'tcp' : g.transport === 17 ? 'udp' : String(g.transport),
     sport: g.sport, dport: g.dport, startNs: netStart, endNs: netEnd, start: startKind,
     packets: g.packets.length, bytes, ns: d0?.ns ?? 0, traceType: d0?.traceType ?? 0, hops, problems: [...problems],
   };
+}
+
+/**
+ * IDs for a packet whose trace carries none, from the simulator (which knows the packet's
+ * application): its span, or with `root` a fresh trace whose root is the network span.
+ */
+export interface FallbackIds {
+  traceId: Uint8Array;
+  spanId: Uint8Array;
+  root: boolean;
 }
 
 /** Collects IOAM traces with CLT IDs and builds network spans. */
@@ -251,15 +266,20 @@ export class CltCollector {
    * Feeds one received IPv6 packet (with its Hop-by-Hop header) delivered at `rxNs`; `sendNs` is
    * when the encapsulating node sent it, when known (the simulator).
    */
-  ingest(pkt: Uint8Array, rxNs: bigint, sendNs: bigint | null = null): void {
+  ingest(pkt: Uint8Array, rxNs: bigint, sendNs: bigint | null = null, fallback?: FallbackIds): void {
     const d = decodeTrace(pkt, this.layout);
     if (!d) return;
     this.traced++;
     if (d.problems.length > 0) this.malformed++;
-    const ids = d.ids;
+    let ids: { traceId: Uint8Array; spanId: Uint8Array } | null = d.ids;
+    let root = false;
+    let idsSource: 'packet' | 'simulator' = 'packet';
     if (!ids || ids.traceId.every((x) => x === 0) || ids.spanId.every((x) => x === 0)) {
       this.untagged++;
-      return;
+      if (!fallback) return;
+      ids = fallback;
+      root = fallback.root;
+      idsSource = 'simulator';
     }
     const { nh, off } = l4Offset(pkt);
     const sport = off + 4 <= pkt.length ? (pkt[off]! << 8) | pkt[off + 1]! : 0;
@@ -270,7 +290,7 @@ export class CltCollector {
     const spanId = hex(ids.spanId);
     const key = `${traceId}/${spanId}/${src}/${dst}/${nh}/${sport}/${dport}`;
     let g = this.groups.get(key);
-    if (!g) this.groups.set(key, (g = { traceId, spanId, src, dst, transport: nh, sport, dport, packets: [] }));
+    if (!g) this.groups.set(key, (g = { traceId, spanId, src, dst, transport: nh, sport, dport, idsSource, root, packets: [] }));
     g.packets.push({ rxNs, sendNs, decoded: d, bytes: pkt.length });
   }
 
@@ -279,7 +299,7 @@ export class CltCollector {
    * `PacketBatch.trace(i)`), with the flow it belonged to. The header is wrapped in a minimal IPv6
    * packet so that both paths decode the same bytes.
    */
-  ingestHopByHop(hbh: Uint8Array, rxNs: bigint, flow: { src: Uint8Array; dst: Uint8Array; sport: number; dport: number }, sendNs: bigint | null = null): void {
+  ingestHopByHop(hbh: Uint8Array, rxNs: bigint, flow: { src: Uint8Array; dst: Uint8Array; sport: number; dport: number }, sendNs: bigint | null = null, fallback?: FallbackIds): void {
     if (hbh.length < 8) return;
     const p = new Uint8Array(40 + hbh.length + 4);
     p[0] = 0x60;
@@ -299,7 +319,7 @@ export class CltCollector {
       p[l4 + 2] = flow.dport >> 8;
       p[l4 + 3] = flow.dport & 0xff;
     }
-    this.ingest(p, rxNs, sendNs);
+    this.ingest(p, rxNs, sendNs, fallback);
   }
 
   private nodeName(id: number | null): string {
@@ -391,7 +411,8 @@ export function networkAttributes(n: NetSpan): Attributes {
     'destination.port': n.dport,
     'ioam.namespace.id': n.ns,
     'ioam.trace_type': `0x${n.traceType.toString(16).padStart(6, '0')}`,
-    'ioam.sender.span_id': n.senderSpanId,
+    ...(n.senderSpanId ? { 'ioam.sender.span_id': n.senderSpanId } : {}),
+    'ioam.ids.source': n.idsSource,
     'ioam.network.start': n.start,
     'ioam.packets': n.packets,
     'ioam.bytes': n.bytes,
@@ -421,10 +442,11 @@ export function hopAttributes(n: NetSpan, h: NetHop, index: number): Attributes 
 /** Emits network spans through an OpenTelemetry tracer (children of `parentSpanId`). */
 export function emitNetworkSpans(tracer: Tracer, spans: NetSpan[], extra: Attributes = {}): void {
   for (const n of spans) {
-    const parent = trace.setSpanContext(ROOT_CONTEXT, {
-      traceId: n.traceId, spanId: n.parentSpanId, traceFlags: TraceFlags.SAMPLED, isRemote: true,
-    });
-    const links: Link[] = n.parentSpanId !== n.senderSpanId
+    // A root network span (no parent) gets a fresh trace ID from the tracer's ID generator.
+    const parent = n.parentSpanId
+      ? trace.setSpanContext(ROOT_CONTEXT, { traceId: n.traceId, spanId: n.parentSpanId, traceFlags: TraceFlags.SAMPLED, isRemote: true })
+      : ROOT_CONTEXT;
+    const links: Link[] = n.senderSpanId && n.parentSpanId !== n.senderSpanId
       ? [{ context: { traceId: n.traceId, spanId: n.senderSpanId, traceFlags: TraceFlags.SAMPLED, isRemote: true }, attributes: { 'ioam.link': 'sender' } }]
       : [];
     const span = tracer.startSpan(networkSpanName(n), {
@@ -434,6 +456,7 @@ export function emitNetworkSpans(tracer: Tracer, spans: NetSpan[], extra: Attrib
       links,
     }, parent);
     n.spanId = span.spanContext().spanId;
+    if (!n.parentSpanId) n.traceId = span.spanContext().traceId;
     const ctx = trace.setSpan(ROOT_CONTEXT, span);
     n.hops.forEach((h, i) => {
       const hs = tracer.startSpan(hopSpanName(h), { kind: SpanKind.INTERNAL, startTime: hr(h.startNs), attributes: hopAttributes(n, h, i) }, ctx);
