@@ -14,6 +14,7 @@
  * - One **hop span** per link between two consecutive timed IOAM elements, in path order, from the
  *   earlier element's time to the later one's (hop 0 starts at the send time). Hop spans nest in
  *   the network span (clamped to it: IOAM timestamps are truncated to µs) and start in path order.
+ *   No span has zero length (OTLP backends read that as a missing end): at least 1 ns.
  * - Names: `network <src>→<dst>` and `hop <from>→<to>` (node names from the topology, else
  *   `node <IOAM node id>`, else the address).
  * - Parent: the span whose IDs the packets carried, or — when that span had already ended before
@@ -193,7 +194,8 @@ export function buildNetSpan(g: Group, nodeName: (id: number | null) => string, 
     }
   }
   const netStart = start ?? 0n;
-  const netEnd = maxB(end ?? netStart, netStart);
+  // No span has zero length (OTLP backends read it as a missing end): at least 1 ns.
+  const netEnd = maxB(end ?? netStart, netStart + 1n);
   const lastPts = last ? timedPoints(last) : [];
   const hops: NetHop[] = [];
   let prevStart = netStart;
@@ -211,8 +213,9 @@ export function buildNetSpan(g: Group, nodeName: (id: number | null) => string, 
     let s = h.obs.reduce((m, o) => minB(m, o.s), h.obs[0]!.s);
     let e = h.obs.reduce((m, o) => maxB(m, o.e), h.obs[0]!.e);
     // Inside the network span, in path order (µs-truncated IOAM times can fall just outside).
-    s = minB(maxB(s, prevStart), netEnd);
-    e = minB(maxB(e, s), netEnd);
+    // A hop shorter than the timestamps' µs resolution lasts 1 ns (not 0: see netEnd above).
+    s = minB(maxB(s, prevStart), netEnd - 1n);
+    e = minB(maxB(e, s + 1n), netEnd);
     prevStart = s;
     hops.push({
       name: `${from}→${to}`, from, to, fromNodeId: a.hop.nodeId, toNodeId: b.hop.nodeId,

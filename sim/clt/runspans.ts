@@ -184,10 +184,13 @@ export class RunSpans {
         const ts = tracing.tracer(server, { 'host.name': server });
         const ss = ts.startSpan(x.name, {
           kind: SpanKind.SERVER, startTime: at(x.requestDeliveredNs),
-          attributes: { 'client.address': client, 'ioamsim.exchange': x.name },
+          attributes: { 'client.address': client, 'ioamsim.exchange': x.name, 'ioamsim.server.processing_ns': Math.max(0, (x.responseSentNs ?? x.requestDeliveredNs) - x.requestDeliveredNs) },
         }, trace.setSpan(ROOT_CONTEXT, cs));
         ss.setStatus({ code: SpanStatusCode.OK });
-        ss.end(at(x.responseSentNs ?? x.requestDeliveredNs));
+        // The simulator's server answers in zero time; OTLP backends take a zero duration for a
+        // missing end (Jaeger "sanitizes" it with a warning), so such a span lasts 1 ns.
+        const sEnd = x.responseSentNs ?? x.requestDeliveredNs;
+        ss.end(sEnd > x.requestDeliveredNs ? at(sEnd) : hrTime(this.epochNs + BigInt(x.requestDeliveredNs) + 1n));
       }
       cs.setStatus(done ? { code: SpanStatusCode.OK } : { code: SpanStatusCode.ERROR, message: x.dropped ?? 'no response before the end of the run' });
       cs.end(at(clientEnd));
