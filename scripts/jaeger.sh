@@ -58,7 +58,9 @@ start() {
 
 stop() {
   [ -f "$RUN/pid" ] || { echo "jaeger: not running"; return 0; }
-  kill "$(cat "$RUN/pid")" 2>/dev/null || true
+  local pid; pid=$(cat "$RUN/pid")
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
   rm -f "$RUN/pid"; echo "jaeger: stopped"
 }
 
