@@ -1,12 +1,10 @@
 /**
  * The CLT demo end to end: the report names the congested link with IOAM evidence, outputs are
  * deterministic, per-socket IDs mis-attribute on a kept-alive connection, the capture gives the same
- * network spans offline, the CLI command works, and the HTML report renders in headless Chromium
- * (fails loudly when chromium is missing unless IOAMSIM_NO_BROWSER=1).
+ * network spans offline, the CLI command works (the HTML report in a browser: test/clt.report.test.ts).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -27,7 +25,7 @@ test('demo: the slowest contributor is the congested link r2→r3, with queue-de
   const r = await demo();
   const v = r.analysis.verdict!;
   assert.ok(v, 'a verdict');
-  assert.equal(v.contributor.name, 'link r2→r3');
+  assert.equal(v.contributor.name, 'hop r2→r3');
   assert.match(r.conclusion, /network hop r2→r3/);
   assert.ok((v.contributor.maxQueueDepth ?? 0) > 50_000, `queue depth evidence ${v.contributor.maxQueueDepth}`);
   assert.ok(v.contributor.excessNs > 5e6, 'several ms of excess');
@@ -39,15 +37,19 @@ test('demo: the slowest contributor is the congested link r2→r3, with queue-de
   // One network span per request direction: 2 calls × 2 directions per request.
   assert.equal(r.netSpans.length, r.analysis.requests.length * 4);
   // api → db: api, r2, r3, db. The encapsulating host's element has no timestamp (Linux writes
-  // all-ones for locally generated packets), so the first timed hop starts at r2.
+  // all-ones for locally generated packets): the first hop starts at the simulator's send time.
   const apiToDb = r.netSpans.find((n) => n.src === '2001:db8:2::20' && n.dst === '2001:db8:3::30')!;
-  assert.deepEqual(apiToDb.hops.map((h) => h.name), ['r2→r3', 'r3→db']);
-  assert.deepEqual(apiToDb.hops.map((h) => [h.egressIf, h.ingressIf]), [[203, 303], [304, 3004]], 'interface ids written by the core');
+  assert.equal(apiToDb.name, 'api→db');
+  assert.equal(apiToDb.start, 'encapsulator_send_time');
+  assert.deepEqual(apiToDb.hops.map((h) => h.name), ['api→r2', 'r2→r3', 'r3→db']);
+  assert.equal(apiToDb.hops[0]!.fromData.timestampSecs, 0xffffffff, 'the encapsulating host wrote the unavailable timestamp');
+  assert.equal(apiToDb.hops[0]!.startNs, apiToDb.startNs);
+  assert.deepEqual(apiToDb.hops.map((h) => [h.egressIf, h.ingressIf]), [[2002, 202], [203, 303], [304, 3004]], 'interface ids written by the core');
 });
 
 test('demo without congestion: no network hop is named', async () => {
   const r = await runDemo({ congestion: 0 });
-  assert.notEqual(r.analysis.verdict!.contributor.kind, 'link');
+  assert.notEqual(r.analysis.verdict!.contributor.kind, 'hop');
 });
 
 test('demo is deterministic: same seed → byte-identical spans, capture and report', async () => {
@@ -68,7 +70,7 @@ test('demo is deterministic: same seed → byte-identical spans, capture and rep
 
 test('legacy encoding gives the same answer when every node is CLT-patched', async () => {
   const r = await runDemo({ encoding: 'legacy' });
-  assert.equal(r.analysis.verdict!.contributor.name, 'link r2→r3');
+  assert.equal(r.analysis.verdict!.contributor.name, 'hop r2→r3');
   assert.equal(r.collector.malformed, 0);
 });
 
@@ -79,7 +81,7 @@ test('IDs stuck to the socket (original CLT kernel behaviour) mis-attribute on k
   assert.equal(r.analysis.misattributedNetSpans, 4);
   // Even the first request loses its network spans: they run on past its end, covering later requests.
   assert.equal(r.analysis.unattributedCalls, 2 * r.analysis.requests.length);
-  assert.notEqual(r.analysis.verdict!.contributor.name, 'link r2→r3', 'the hop cannot be named from mis-attributed data');
+  assert.notEqual(r.analysis.verdict!.contributor.name, 'hop r2→r3', 'the hop cannot be named from mis-attributed data');
   const firstTrace = r.netSpans[0]!.traceId;
   assert.ok(r.netSpans.every((n) => n.traceId === firstTrace));
 });
@@ -92,8 +94,11 @@ test('offline: the capture of a run gives the same network spans (decode --otlp 
   assert.equal(off.captureError, null);
   assert.equal(off.malformed, 0);
   assert.equal(off.netSpans.length, r.netSpans.length);
-  const key = (n: NetSpan, drop: number) => `${n.traceId}/${n.parentSpanId}/${n.packets}/${n.hops.slice(0, n.hops.length - drop).map((h) => `${h.fromNodeId}>${h.toNodeId}:${h.egressIf}:${h.lastDelayNs}`).join(',')}`;
-  assert.deepEqual(off.netSpans.map((n) => key(n, 0)).sort(), r.netSpans.map((n) => key(n, 1)).sort());
+  // Offline the send time is unknown: the first timed element (the first router) bounds the span,
+  // so the first hop (host → router) is missing too.
+  const key = (n: NetSpan, first: number, drop: number) => `${n.traceId}/${n.senderSpanId}/${n.packets}/${n.hops.slice(first, n.hops.length - drop).map((h) => `${h.fromNodeId}>${h.toNodeId}:${h.egressIf}:${h.lastDelayNs}`).join(',')}`;
+  assert.deepEqual(off.netSpans.map((n) => key(n, 0, 0)).sort(), r.netSpans.map((n) => key(n, 1, 1)).sort());
+  assert.ok(off.netSpans.every((n) => n.start === 'first_timed_hop'));
   assert.equal(off.jsonl.trim().split('\n').length, r.analysis.requests.length);
   // The same capture read with the wrong layout finds no CLT IDs.
   const wrong = await networkSpansFromCapture(r.pcapng, { layout: 'clt-legacy' });
@@ -111,7 +116,7 @@ test('CLI: `ioamsim decode --otlp CAPTURE` prints the offline network spans as O
   const spans = lines.flatMap((l) => l.resourceSpans.flatMap((rs: { scopeSpans: { spans: { name: string; parentSpanId: string }[] }[] }) => rs.scopeSpans.flatMap((ss) => ss.spans)));
   // Offline there is no topology: hops are named by IOAM node id.
   assert.ok(spans.some((sp: { name: string }) => sp.name === 'hop node 2→node 3'));
-  assert.equal(spans.filter((sp: { name: string }) => sp.name.startsWith('net ')).length, r.netSpans.length);
+  assert.equal(spans.filter((sp: { name: string }) => sp.name.startsWith('network ')).length, r.netSpans.length);
 });
 
 test('CLI: `ioamsim demo --out DIR` writes the outputs and prints the conclusion', async () => {
@@ -123,52 +128,6 @@ test('CLI: `ioamsim demo --out DIR` writes the outputs and prints the conclusion
   for (const f of ['report.html', 'report.txt', 'spans.otlp.jsonl', 'capture.pcapng', 'summary.json']) assert.ok(fs.existsSync(path.join(dir, f)), f);
   assert.match(text, /Slowest contributor: network hop r2→r3/);
   const summary = JSON.parse(fs.readFileSync(path.join(dir, 'summary.json'), 'utf8'));
-  assert.equal(summary.culprit, 'link r2→r3');
+  assert.equal(summary.culprit, 'hop r2→r3');
   fs.rmSync(dir, { recursive: true, force: true });
-});
-
-function chromium(): string | null {
-  for (const c of ['chromium', 'chromium-browser', 'google-chrome']) {
-    if (spawnSync('which', [c]).status === 0) return c;
-  }
-  return null;
-}
-
-test('HTML report: self-contained, and headless Chromium shows the conclusion, waterfalls and plots', { timeout: 120_000 }, async (t) => {
-  const r = await demo();
-  // Self-contained: no external references.
-  assert.doesNotMatch(r.html, /<script|<link |src="http|href="http|@import|url\(/i);
-  const bin = chromium();
-  if (!bin) {
-    if (process.env.IOAMSIM_NO_BROWSER === '1') {
-      t.diagnostic('chromium missing: skipped because IOAMSIM_NO_BROWSER=1');
-      return;
-    }
-    assert.fail('chromium is not installed (apt-get install -y chromium), set IOAMSIM_NO_BROWSER=1 to opt out');
-  }
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'clt-chromium-'));
-  try {
-    const file = path.join(dir, 'report.html');
-    fs.writeFileSync(file, r.html);
-    const flags = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run', `--user-data-dir=${path.join(dir, 'profile')}`];
-    const dom = spawnSync(bin, [...flags, '--dump-dom', `file://${file}`], { encoding: 'utf8', timeout: 90_000, maxBuffer: 64 << 20 });
-    assert.equal(dom.status, 0, `chromium failed: ${dom.stderr}`);
-    const html = dom.stdout;
-    const conclusion = /<div id="conclusion">([^<]*)<\/div>/.exec(html);
-    assert.ok(conclusion, 'the rendered DOM has the conclusion');
-    assert.match(conclusion[1]!, /network hop r2→r3/);
-    assert.equal((html.match(/<section class="waterfall"/g) ?? []).length, 3);
-    assert.ok((html.match(/class="bar hop culprit"/g) ?? []).length >= 1, 'the culprit hop is highlighted in the waterfall');
-    assert.ok((html.match(/<svg class="plot/g) ?? []).length >= 10, 'latency and queue plots per link');
-    assert.match(html, /data-link="r2→r3"/);
-    assert.match(html, /<tr class="culprit"><td>link r2→r3<\/td>/);
-    const shot = spawnSync(bin, [...flags, '--window-size=1200,1600', `--screenshot=${path.join(dir, 'shot.png')}`, `file://${file}`], { encoding: 'utf8', timeout: 90_000 });
-    assert.equal(shot.status, 0, `chromium screenshot failed: ${shot.stderr}`);
-    const png = fs.readFileSync(path.join(dir, 'shot.png'));
-    assert.deepEqual([...png.subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47]);
-    assert.ok(png.length > 20_000, 'a non-trivial picture');
-    if (process.env.IOAMSIM_KEEP_SCREENSHOT) fs.copyFileSync(path.join(dir, 'shot.png'), process.env.IOAMSIM_KEEP_SCREENSHOT);
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
 });

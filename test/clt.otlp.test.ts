@@ -34,13 +34,13 @@ test('OTLP JSON mapping: hex IDs, decimal-string nanosecond times, OTLP span kin
   assert.ok(spans.some((s) => s.name === 'GET /cart api' && s.kind === 3));
   // Every network span is the child of an application span of the same trace.
   const byId = new Map(spans.map((s) => [s.spanId, s]));
-  const net = spans.filter((s) => s.name.startsWith('net '));
+  const net = spans.filter((s) => s.name.startsWith('network '));
   assert.ok(net.length > 0);
   for (const n of net) {
     const p = byId.get(n.parentSpanId!);
     assert.ok(p, `parent of ${n.name}`);
     assert.equal(p.traceId, n.traceId);
-    assert.ok(!p.name.startsWith('net ') && !p.name.startsWith('hop '));
+    assert.ok(!p.name.startsWith('network ') && !p.name.startsWith('hop '));
   }
   // Times are simulated: 2026-01-01T00:00:00Z + less than a few seconds.
   const t0 = BigInt(Date.parse('2026-01-01T00:00:00Z')) * 1_000_000n;
@@ -100,7 +100,7 @@ test('OTLP/HTTP export is accepted and decoded by a pdata-based receiver (tools/
     for (const h of hops) {
       assert.equal(h.service, 'ioam-collector');
       assert.ok(ids.has(h.parentSpanId));
-      assert.equal(typeof h.attributes['ioam.hop_delay.last_ns'], 'number');
+      assert.equal(typeof h.attributes['ioam.hop.delay.last_ns'], 'number');
       assert.equal(typeof h.attributes['ioam.node.id'], 'number');
     }
     assert.ok(spans.some((s) => s.kind === 'Server' && s.service === 'frontend'));

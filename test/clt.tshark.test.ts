@@ -34,7 +34,7 @@ test('tshark: OSS encoding dissects cleanly; legacy layout is misread by an RFC 
     fs.writeFileSync(f1, oss.pcapng);
     const rows = tshark(f1, ['ipv6.opt.ioam.trace.node.oss.scid', 'ipv6.opt.ioam.trace.node.oss.data', 'ipv6.opt.ioam.trace.remlen', '_ws.expert.message']);
     assert.ok(rows.length > 0);
-    const ids = new Set(oss.netSpans.map((n) => n.traceId + n.parentSpanId));
+    const ids = new Set(oss.netSpans.map((n) => n.traceId + n.senderSpanId));
     for (const [scid, data, remlen, expert] of rows) {
       const scids = scid!.split(',');
       // Node 1 = newest; the last element is the encapsulating node's, with the CLT schema.
@@ -49,7 +49,7 @@ test('tshark: OSS encoding dissects cleanly; legacy layout is misread by an RFC 
     const f2 = path.join(dir, 'legacy.pcapng');
     fs.writeFileSync(f2, legacy.pcapng);
     const lrows = tshark(f2, ['ipv6.opt.ioam.trace.node.id', 'ipv6.opt.ioam.trace.remlen', '_ws.expert.message']);
-    const blocks = legacy.netSpans.map((n) => n.traceId + n.parentSpanId);
+    const blocks = legacy.netSpans.map((n) => n.traceId + n.senderSpanId);
     for (const [ids2, remlen, expert] of lrows) {
       assert.match(expert ?? '', /Invalid length/);
       // Wireshark takes the 24-byte ID block for the start of the data space and skips RemainingLen×4

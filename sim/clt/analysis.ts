@@ -12,14 +12,14 @@ import { SpanKind } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import type { NetSpan } from './collector';
 
-export type ContributorKind = 'service' | 'link' | 'other';
+export type ContributorKind = 'service' | 'hop' | 'other';
 
 export interface Contribution {
   kind: ContributorKind;
-  /** `service api`, `link r2→r3`, `other client stack`. */
+  /** `service api`, `hop r2→r3` (the hop span's name), `other frontend client stack`. */
   name: string;
   ns: number;
-  /** Largest IOAM queue depth seen at this hop (bytes), links only. */
+  /** Largest IOAM queue depth seen at this hop (bytes), hops only. */
   maxQueueDepth?: number;
 }
 
@@ -88,7 +88,7 @@ export function analyse(appSpans: readonly ReadableSpan[], net: readonly NetSpan
   }
   const netByParent = new Map<string, NetSpan[]>();
   for (const n of net) {
-    const k = `${n.traceId}/${n.parentSpanId}`;
+    const k = `${n.traceId}/${n.senderSpanId}`;
     let l = netByParent.get(k);
     if (!l) netByParent.set(k, (l = []));
     l.push(n);
@@ -135,7 +135,7 @@ export function analyse(appSpans: readonly ReadableSpan[], net: readonly NetSpan
       n.hops.forEach((h, i) => {
         let t = h.lastDelayNs;
         if (i === 0) t += Math.max(0, Number(n.endNs - n.startNs) - n.hops.reduce((s, x) => s + x.lastDelayNs, 0));
-        add('link', `link ${h.name}`, t, h.maxQueueDepth);
+        add('hop', `hop ${h.name}`, t, h.maxQueueDepth);
         sum += t;
       });
       return sum;
@@ -190,12 +190,12 @@ export function analyse(appSpans: readonly ReadableSpan[], net: readonly NetSpan
   const top = ranking[0];
   if (top && slow.length > 0) {
     const medianDur = median(requests.map((r) => r.durationNs));
-    const evidence = top.kind === 'link'
-      ? `IOAM queue depth at ${top.name.slice(5).split('→')[0]}'s egress towards ${top.name.slice(5).split('→')[1]} up to ${bytesText(top.maxQueueDepth ?? 0)} in the slow requests; hop time ${ms(top.slowMeanNs)} versus a median of ${ms(top.medianNs)}`
+    const evidence = top.kind === 'hop'
+      ? `IOAM queue depth at ${top.name.slice(4).split('→')[0]}'s egress towards ${top.name.slice(4).split('→')[1]} up to ${bytesText(top.maxQueueDepth ?? 0)} in the slow requests; hop time ${ms(top.slowMeanNs)} versus a median of ${ms(top.medianNs)}`
       : top.kind === 'service'
         ? `self time ${ms(top.slowMeanNs)} in the slow requests versus a median of ${ms(top.medianNs)}`
         : `${ms(top.slowMeanNs)} not explained by any span or hop`;
-    const what = top.kind === 'link' ? `network hop ${top.name.slice(5)}` : top.name;
+    const what = top.kind === 'hop' ? `network ${top.name}` : top.name;
     verdict = {
       contributor: { kind: top.kind, name: top.name, ns: top.slowMeanNs, excessNs: top.excessNs, slowMeanNs: top.slowMeanNs, medianNs: top.medianNs, ...(top.maxQueueDepth !== undefined ? { maxQueueDepth: top.maxQueueDepth } : {}) },
       slowRequests: slow.length,

@@ -74,10 +74,10 @@ export class SeededIdGenerator implements IdGenerator {
 export class Tracing {
   readonly exporter = new InMemorySpanExporter();
   private providers = new Map<string, BasicTracerProvider>();
-  private readonly idGen: SeededIdGenerator;
+  private readonly idGen: IdGenerator;
 
-  constructor(seed: bigint) {
-    this.idGen = new SeededIdGenerator(substream(seed, 'clt:otel-ids'));
+  constructor(seed: bigint, idGenerator?: IdGenerator) {
+    this.idGen = idGenerator ?? new SeededIdGenerator(substream(seed, 'clt:otel-ids'));
   }
 
   /** The tracer of a service (`service.name` resource attribute). */

@@ -11,13 +11,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { encodePcapng, type WriterPacket } from '../../src/capture';
-import { exportOtlpHttp, toOtlpJsonLines } from '../../src/otlp';
+import { exportOtlpHttp, toOtlpJsonLines, type OtlpHttpResult } from '../../src/otlp';
 import { Network } from '../network';
 import { substream } from '../rng';
 import { parseTopology } from '../topology';
 import { analyse, type Analysis } from './analysis';
 import { App, Tracing, type IdMode, type ServiceSpec } from './app';
-import { CltCollector, emitNetworkSpans, type NetSpan } from './collector';
+import { attachToApplication, CltCollector, emitNetworkSpans, type NetSpan } from './collector';
 import { CLT_SCHEMA_ID, CLT_TRACE_TYPE, idCostOctets, nodeLenOf, TT_BIT22, type CltEncoding } from './ioam';
 import { buildCltNetwork, poissonTimes } from './transport';
 import { htmlReport, textReport, type ReportModel } from './report';
@@ -36,7 +36,12 @@ export interface DemoOptions {
   out?: string;
   /** OTLP/HTTP endpoint to POST the spans to. */
   otlpEndpoint?: string;
+  /** Wall-clock time of simulated time 0, ms since the POSIX epoch (default {@link DEFAULT_EPOCH_MS}). */
+  epochMs?: number;
 }
+
+/** Default epoch of the demo: 2026-01-01T00:00:00Z (fixed, so that outputs are reproducible). */
+export const DEFAULT_EPOCH_MS = Date.parse('2026-01-01T00:00:00Z');
 
 /** Everything a demo run produced. */
 export interface DemoResult {
@@ -51,6 +56,8 @@ export interface DemoResult {
   pcapng: Uint8Array;
   files: string[];
   collector: { untagged: number; malformed: number };
+  /** Result of the OTLP/HTTP export, when an endpoint was given. */
+  otlp?: OtlpHttpResult;
 }
 
 export const DEMO_NS = 123;
@@ -76,7 +83,7 @@ const DEMO_LINKS: [string, string, string][] = [
  * (untraced UDP, 1500-byte packets at `congestion` × the r2—r3 capacity) from 25 % to 60 % of the
  * request period. Interface ids = node id × 100 + link position (so hops name their interfaces).
  */
-export function demoTopology(encoding: CltEncoding, seed: bigint, o: { durationMs?: number; congestion?: number } = {}): string {
+export function demoTopology(encoding: CltEncoding, seed: bigint, o: { durationMs?: number; congestion?: number; epochMs?: number } = {}): string {
   const legacy = encoding === 'legacy';
   const tt = encoding === 'oss' ? CLT_TRACE_TYPE | TT_BIT22 : CLT_TRACE_TYPE;
   const durationMs = o.durationMs ?? 600;
@@ -97,7 +104,7 @@ export function demoTopology(encoding: CltEncoding, seed: bigint, o: { durationM
     : '';
   return `name: clt-demo
 seed: ${seed}
-epoch: "2026-01-01T00:00:00Z"
+epoch: "${new Date(o.epochMs ?? DEFAULT_EPOCH_MS).toISOString()}"
 defaults:
   link: { delay: 50us, bandwidth: 1Gbps, queue: { bytes: 4000000 } }
 nodes:
@@ -130,12 +137,14 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
   const rate = o.rate ?? 80;
   const durationMs = o.durationMs ?? 600;
   const congestion = o.congestion ?? 1.08;
-  const topo = parseTopology(demoTopology(encoding, seed, { durationMs, congestion }), 'clt-demo.yaml');
-  const domain = topo.input.domains![0]!;
-  const epochNs = BigInt(Date.parse('2026-01-01T00:00:00Z')) * 1_000_000n;
+  const epochMs = o.epochMs ?? DEFAULT_EPOCH_MS;
+  if (!Number.isInteger(epochMs) || epochMs < 0 || epochMs >= 2 ** 32 * 1000) throw new RangeError(`epoch must be a whole number of ms between 1970 and 2106, got ${epochMs}`);
+  const topo = parseTopology(demoTopology(encoding, seed, { durationMs, congestion, epochMs }), 'clt-demo.yaml');
+  const epochNs = BigInt(epochMs) * 1_000_000n;
   const tracing = new Tracing(seed);
   const idNames = new Map(DEMO_NODES.filter((n) => n.id !== undefined).map((n) => [n.id!, n.name]));
-  const collector = new CltCollector(encoding === 'legacy' ? 'clt-legacy' : 'rfc', { nodeName: (id) => idNames.get(id) });
+  const addrNames = new Map(DEMO_NODES.map((n) => [n.addr, n.name]));
+  const collector = new CltCollector(encoding === 'legacy' ? 'clt-legacy' : 'rfc', { nodeName: (id) => idNames.get(id), addressName: (a) => addrNames.get(a) });
   // Requests arrive for durationMs; the run lasts until they have all finished (+ margin).
   const runNs = durationMs * 1e6 + 500e6;
   const cn = buildCltNetwork(topo, {
@@ -147,7 +156,7 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
       collector.ingestHopByHop(e.hbh, epochNs + BigInt(e.rxNs), {
         src: p.subarray(8, 24), dst: p.subarray(24, 40),
         sport: (p[l4]! << 8) | p[l4 + 1]!, dport: (p[l4 + 2]! << 8) | p[l4 + 3]!,
-      });
+      }, epochNs + BigInt(e.sentNs));
     },
   });
   const sim = cn.net.sim;
@@ -173,9 +182,8 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
 
   const appSpans = [...(await tracing.flush())];
   const netSpans = collector.finish();
-  emitNetworkSpans(tracing.tracer('ioam-collector', { 'ioam.namespace_id': String(domain.ns) }), netSpans, {
-    'ioam.namespace_id': domain.ns, 'ioam.trace_type': domain.trace_type, 'ioam.encoding': encoding,
-  });
+  attachToApplication(netSpans, appSpans);
+  emitNetworkSpans(tracing.tracer('ioam-collector'), netSpans, { 'ioam.encoding': encoding });
   const allSpans = [...(await tracing.flush())];
   const analysis = analyse(appSpans, netSpans);
   const jsonl = toOtlpJsonLines(allSpans);
@@ -241,9 +249,9 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
       dataplane: cn.net.pool.backend,
     }, null, 2) + '\n');
   }
-  if (o.otlpEndpoint) await exportOtlpHttp(o.otlpEndpoint, allSpans);
+  const otlp = o.otlpEndpoint ? await exportOtlpHttp(o.otlpEndpoint, allSpans) : undefined;
   return {
-    analysis, appSpans, netSpans, allSpans, jsonl, html, text, pcapng, files,
+    otlp, analysis, appSpans, netSpans, allSpans, jsonl, html, text, pcapng, files,
     conclusion: analysis.verdict?.text ?? 'no request finished',
     collector: { untagged: collector.untagged, malformed: collector.malformed },
   };

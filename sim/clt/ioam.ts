@@ -66,6 +66,8 @@ export interface HopRecord {
   timeNs: bigint | null;
   queueDepth: number | null;
   oss: { schemaId: number; data: Uint8Array } | null;
+  /** Every field of the element exactly as written (all-ones values included), from the core's decoder. */
+  raw: NodeData;
 }
 
 /** A decoded trace. `hops` are in path order (the encapsulating node first). */
@@ -98,6 +100,7 @@ function hopOf(n: NodeData): HopRecord {
     timeNs: sec !== null && usec !== null ? BigInt(sec) * 1_000_000_000n + BigInt(usec) * 1000n : null,
     queueDepth: nz(n.queueDepth),
     oss: n.oss && !(n.oss.schemaId === 0xffffff && n.oss.length === 0) ? { schemaId: n.oss.schemaId, data: unhex(n.oss.data) } : null,
+    raw: n,
   };
 }
 

@@ -16,7 +16,10 @@ export interface OfflineResult {
   spans: ReadableSpan[];
   /** OTLP JSON Lines (one ExportTraceServiceRequest per trace). */
   jsonl: string;
+  /** IPv6 packets read. */
   packets: number;
+  /** Of those, packets with an IOAM Pre-allocated trace. */
+  traced: number;
   untagged: number;
   malformed: number;
   /** Capture problem that stopped reading early, or null. */
@@ -25,7 +28,8 @@ export interface OfflineResult {
 
 /**
  * Reads a capture in memory and builds one network span per (trace ID, span ID, flow), with per-hop
- * child spans, exported as OTLP JSON Lines. `layout` says how to read the trace header:
+ * child spans, exported as OTLP JSON Lines. The send time is unknown in a capture: each network
+ * span starts at its first timed IOAM element and says so (`ioam.network.start`). `layout` says how to read the trace header:
  * `clt-legacy` for the CLT kernel patch's layout, `rfc` for the Opaque State Snapshot encoding.
  * Never throws on bad bytes.
  */
@@ -45,5 +49,5 @@ export async function networkSpansFromCapture(
   const tracing = new Tracing(opts.seed ?? 1n);
   emitNetworkSpans(tracing.tracer('ioam-collector'), net, { 'ioam.encoding': opts.layout === 'clt-legacy' ? 'legacy' : 'oss' });
   const spans = await tracing.flush();
-  return { netSpans: net, spans, jsonl: toOtlpJsonLines(spans), packets, untagged: c.untagged, malformed: c.malformed, captureError: error ? error.message : null };
+  return { netSpans: net, spans, jsonl: toOtlpJsonLines(spans), packets, traced: c.traced, untagged: c.untagged, malformed: c.malformed, captureError: error ? error.message : null };
 }

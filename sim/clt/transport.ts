@@ -49,6 +49,8 @@ export interface CltTraceEvent {
   node: string;
   /** The packet after decapsulation (IPv6 header + TCP header: addresses and ports). */
   packet: Uint8Array;
+  /** When the sending host handed the packet to its stack (simulated ns; the encapsulating node's send time). */
+  sentNs: number;
 }
 
 /** `SimPacket.app` of a CLT segment. */
@@ -85,7 +87,7 @@ export function buildCltNetwork(
       b.set(a.ids.spanId, 16);
       return b;
     },
-    onTrace: (rec: TraceRecord, hbh: Uint8Array, p: SimPacket) => o.onTrace({ hbh, rxNs: rec.t_ns, node: rec.node, packet: p.bytes }),
+    onTrace: (rec: TraceRecord, hbh: Uint8Array, p: SimPacket) => o.onTrace({ hbh, rxNs: rec.t_ns, node: rec.node, packet: p.bytes, sentNs: p.createdNs }),
     onDeliver: ({ packet }) => transport.delivered(packet),
     onDrop: ({ packet, reason }) => transport.dropped(packet, reason),
   };

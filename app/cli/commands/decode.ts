@@ -77,7 +77,7 @@ export function createCommands(ctx: CliContext): Command[] {
     .argument('<file>', 'pcap or pcapng capture')
     .addOption(new Option('--clt <layout>', 'trace layout: standard (RFC 9197) or legacy (CLT trace/span ID block)').choices(['standard', 'legacy']).default('standard'))
     .addOption(new Option('--format <format>', 'output format').choices(['jsonl', 'table']).default('jsonl'))
-    .option('--otlp', 'instead: CLT network spans (one per trace ID, span ID and flow, per-hop children) as OTLP JSON Lines (docs/CLT.md)')
+    .option('--otlp', 'instead: CLT network spans (one per trace ID, span ID and flow, per-hop children) as OTLP JSON Lines (docs/CLT.md); says on stderr why when none comes out')
     .addHelpText('after', HELP)
     .action(async (file: string, opts: { clt: 'standard' | 'legacy'; format: 'jsonl' | 'table'; otlp?: boolean }) => {
       if (opts.otlp) {
@@ -85,6 +85,7 @@ export function createCommands(ctx: CliContext): Command[] {
         const { readFileSync } = await import('node:fs');
         const r = await networkSpansFromCapture(readFileSync(file), { layout: opts.clt === 'legacy' ? 'clt-legacy' : 'rfc', file });
         ctx.stdout.write(r.jsonl);
+        if (r.netSpans.length === 0) ctx.stderr.write(`decode --otlp: ${file}: no network span: ${noSpanReason(r, opts.clt)}\n`);
         if (r.captureError) throw new PartialError(`${r.captureError}; the network spans of the packets before it were written`);
         return;
       }
@@ -126,6 +127,17 @@ export function createCommands(ctx: CliContext): Command[] {
       await out.flush();
     });
   return [cmd];
+}
+
+/** Why a capture gave no CLT network span, with the counts that show it. */
+export function noSpanReason(r: { packets: number; traced: number; untagged: number; malformed: number }, clt: 'standard' | 'legacy'): string {
+  const read = `read ${r.packets} IPv6 packet${r.packets === 1 ? '' : 's'}`;
+  if (r.packets === 0) return `${read} (no IPv6 frame in the capture)`;
+  if (r.traced === 0) return `${read}, none with an IOAM Pre-allocated trace option`;
+  const other = clt === 'legacy' ? 'standard' : 'legacy';
+  const layout = clt === 'legacy' ? 'the legacy CLT block (--clt legacy)' : 'a CLT Opaque State Snapshot (schema 0x00C17D, --clt standard)';
+  return `${read}, ${r.traced} with an IOAM trace, ${r.untagged} of them without CLT trace/span IDs in ${layout}`
+    + `${r.malformed ? `, ${r.malformed} malformed for this layout` : ''}; if the IDs travel the other way, try --clt ${other}`;
 }
 
 // ---- table ----------------------------------------------------------------------------------

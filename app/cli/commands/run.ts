@@ -7,6 +7,33 @@
 import { Command, Option } from 'commander';
 import type { CliContext } from '../context';
 import { CliError, EXIT, UsageError } from '../errors';
+import { checkEndpoint, exportFailure, exportReport, isUrl, parseEpoch } from '../otlp';
+import type { RunSpans } from '../../../sim/clt/runspans';
+
+/** Writes the run's spans to a file (OTLP JSON Lines) or exports them to an OTLP/HTTP URL. */
+async function writeSpans(ctx: CliContext, spans: RunSpans, dest: string): Promise<void> {
+  const r = await spans.finish();
+  const what = `${r.spans.length} spans (${r.netSpans.length} network spans of ${r.tracedPackets} traced packets, ${r.appSpans.length} application spans of ${r.exchanges} exchanges)`;
+  if (isUrl(dest)) {
+    const { exportOtlpHttp } = await import('../../../src/otlp');
+    const res = await exportOtlpHttp(dest, r.spans).catch((e: unknown) => {
+      throw exportFailure(e);
+    });
+    ctx.stderr.write(`${what}\n${exportReport(res)}`);
+    return;
+  }
+  const fs = await import('node:fs');
+  const { toOtlpJsonLines } = await import('../../../src/otlp');
+  try {
+    fs.writeFileSync(dest + '.partial', toOtlpJsonLines(r.spans));
+    fs.renameSync(dest + '.partial', dest);
+  } catch (e) {
+    fs.rmSync(dest + '.partial', { force: true });
+    const err = e as NodeJS.ErrnoException;
+    throw Object.assign(new Error(`cannot write ${dest}: ${err.message}`, { cause: e }), { code: err.code });
+  }
+  ctx.stderr.write(`${what} written to ${dest}\n`);
+}
 
 const RUN_HELP = `
 Runs a topology (YAML, docs/SIMULATOR.md) with the IOAM dataplane on every node and writes to DIR:
@@ -17,11 +44,21 @@ Runs a topology (YAML, docs/SIMULATOR.md) with the IOAM dataplane on every node 
   <node>-<if>.pcapng     the capture points listed under captures:
   run-info.json          workers, wall time and the simulation rate (packet-hops per second)
 
+With --otlp FILE|URL: OpenTelemetry spans of the run (docs/CLT.md "CLT with ioamsim run"): a
+network span per traced packet (message direction) with a hop span per link, from the sending
+host's send time to the delivery, and for request exchanges (traffic.requests) a CLIENT and a
+SERVER span; in a CLT domain (clt_legacy: true) the packets carry those spans' IDs. FILE gets OTLP
+JSON Lines (one ExportTraceServiceRequest per trace); an http(s) URL gets them by OTLP/HTTP JSON.
+--epoch sets the wall-clock time of simulated time 0 (default: the topology's epoch).
+
 Examples:
   $ ioamsim run examples/linear.yaml --out out/linear
   $ ioamsim run examples/leaf-spine.yaml --out out/fabric --seed 7 --duration 20ms --workers 2
+  $ ioamsim run examples/clt.yaml --out out/clt --otlp out/clt/spans.otlp.jsonl
+  $ ioamsim run examples/clt.yaml --out out/clt --otlp http://127.0.0.1:4318 --epoch now
 
-Exit codes: 0 ok, 1 bad topology (file:line: path: reason), 2 usage, 4 a dataplane worker failed.`;
+Exit codes: 0 ok, 1 bad topology (file:line: path: reason) or bad --otlp URL, 2 usage, 4 a
+dataplane worker failed or the OTLP receiver could not be reached / refused the spans.`;
 
 function parseSeed(v: string): bigint {
   if (!/^(0x[0-9a-fA-F]+|[0-9]+)$/.test(v)) throw new UsageError(`--seed must be a non-negative integer, got ${JSON.stringify(v)}`);
@@ -48,6 +85,8 @@ interface RunOpts {
   batchSize: string;
   inlineBelow: string;
   progress: boolean;
+  otlp?: string;
+  epoch?: string;
 }
 
 export function createCommands(ctx: CliContext): Command[] {
@@ -62,6 +101,8 @@ export function createCommands(ctx: CliContext): Command[] {
     .addOption(new Option('--batch-size <n>', 'max packets per dataplane call').default('256'))
     .addOption(new Option('--inline-below <n>', 'with workers: steps of fewer packets (and no k-of-n sampled encapsulation) run on the main thread').default('16'))
     .option('--no-progress', 'no progress bar (it only shows on a TTY anyway)')
+    .option('--otlp <file|url>', 'also write OpenTelemetry spans: OTLP JSON Lines to FILE, or OTLP/HTTP to an http(s) URL')
+    .option('--epoch <time>', 'wall-clock time of simulated time 0: ISO time or now (default: the topology\'s epoch)')
     .addHelpText('after', RUN_HELP)
     .action(async (topology: string, o: RunOpts) => {
       const { parseDurationNs } = await import('../../../sim/topology');
@@ -71,7 +112,15 @@ export function createCommands(ctx: CliContext): Command[] {
       const workers = parseInt0('--workers', o.workers, 0);
       const batchSize = parseInt0('--batch-size', o.batchSize, 1);
       const inlineBelow = parseInt0('--inline-below', o.inlineBelow, 0);
+      const epochMs = o.epoch === undefined ? undefined : parseEpoch(o.epoch);
+      if (o.otlp !== undefined && isUrl(o.otlp)) await checkEndpoint(o.otlp);
       const { runSimulation, formatSummary } = await import('../../../sim/run');
+      const { loadTopology } = await import('../../../sim/topology');
+      const topo = loadTopology(topology);
+      if (epochMs !== undefined) topo.input.epoch = new Date(epochMs).toISOString();
+      const { RunSpans, hasCltApplications } = await import('../../../sim/clt/runspans');
+      // CLT applications get their spans' IDs in their packets whether or not spans are written.
+      const spans = o.otlp !== undefined || hasCltApplications(topo) ? new RunSpans(topo, seed ?? BigInt(topo.input.seed ?? 1)) : undefined;
       const { WorkerFailure } = await import('../../../sim/pool');
       const tty = o.progress && (ctx.stderr as NodeJS.WriteStream).isTTY === true;
       let bar: Bar | undefined;
@@ -84,9 +133,10 @@ export function createCommands(ctx: CliContext): Command[] {
         bar = b;
       }
       try {
-        const r = await runSimulation(topology, { seed, durationNs, workers, batchSize, inlineBelow, outDir: o.out, onProgress: (f) => bar?.update(Math.round(f * 100)) });
+        const r = await runSimulation(topo, { seed, durationNs, workers, batchSize, inlineBelow, outDir: o.out, hooks: spans?.hooks, onProgress: (f) => bar?.update(Math.round(f * 100)) });
         bar?.stop();
         ctx.stderr.write(formatSummary(r) + '\n');
+        if (spans && o.otlp !== undefined) await writeSpans(ctx, spans, o.otlp);
       } catch (e) {
         bar?.stop();
         if (e instanceof WorkerFailure) throw new CliError(e.message, EXIT.INTERNAL, { cause: e });
