@@ -83,3 +83,18 @@ export function crefTime(op: Op, type: TypeName, size: number, batch: number, ms
   if (!c) throw new Error(`no C loop for ${op}`);
   return JSON.parse(run([c, hex(inputPacket(op, TRACE_TYPES[type], size)), String(batch), String(ms), ...nodeArgs(op, type, size)])) as CrefTiming;
 }
+
+/** Instructions per packet of the C loop under callgrind: (Ir(R rounds) − Ir(R resets)) ÷ packets, 256-packet batches. */
+export function crefInstr(op: Op, type: TypeName, size: number, packets: number, irOf: (valgrindStderr: string) => number): number {
+  const c = CREF_OPS[op];
+  if (!c) throw new Error(`no C loop for ${op}`);
+  const rounds = Math.ceil(packets / 256);
+  const run = (baseline: boolean) => {
+    const args = ['--tool=callgrind', '--callgrind-out-file=/dev/null', crefBinary(), c, hex(inputPacket(op, TRACE_TYPES[type], size)), '256', String(-rounds), ...nodeArgs(op, type, size)];
+    if (baseline) args.push('--baseline');
+    const r = spawnSync('valgrind', args, { encoding: 'utf8' });
+    if (r.error || r.status !== 0) throw new Error(`valgrind bench/c/ref failed: ${r.error?.message ?? r.stderr.slice(-500)}`);
+    return irOf(r.stderr);
+  };
+  return Math.round(((run(false) - run(true)) / (rounds * 256)) * 10) / 10;
+}

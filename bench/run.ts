@@ -1,20 +1,24 @@
 /**
  * `npm run bench` — the ioamsim benchmarks (benchmark.js 2.1.4), see docs/BENCHMARKS.md.
  *
- * 1. Self-check: the plain-TS baseline and the per-packet calls give the Rust batch path's bytes.
- * 2. Dataplane suites (encap, transit Pre-allocated / Incremental, decap): the same work three
- *    ways in the same run — Rust batch path (one napi call per batch), one napi call per packet,
- *    plain TS — for trace types 1 / 4 / all fields and batch sizes 1, 16, 256, 4096; a size
+ * 1. Self-check: both plain-TS baselines, the C loops and the per-packet calls give the Rust
+ *    batch path's bytes.
+ * 2. Dataplane suites (encap, transit Pre-allocated / Incremental, decap): the same work in the
+ *    same run — Rust batch path (one napi call per batch), one napi call per packet, the fast and
+ *    the structured plain-TS baselines, the C reference loop (`bench/c/ref.c`, `cc -O2`, a child
+ *    process) — for trace types 1 / 4 / all fields and batch sizes 1, 16, 256, 4096; a size
  *    sweep 16..244 octets at batch 256. Decode: native (napi + JSON.parse), native JSON text, TS.
  * 3. Rust floor: the same core batch loop without the binding (`crates/ioam-bench`, `floor`).
- * 4. callgrind: instructions per packet of each operation (noise-free).
+ * 4. callgrind: instructions per packet of each operation, core and C loop (noise-free).
  * 5. Simulator: packet-hops/s with 0, 1, 2 workers; peak RSS of a run of N packets.
  *
- * Writes `bench/results.json` and `bench/results.md`, prints the tables.
- * Options: --smoke (each suite briefly, < 60 s), --clock cpu|wall (benchmark.js timer: this
- * process's CPU time — default, robust on a shared machine — or wall time), --max-time S (per benchmark, default 0.4),
- * --filter REGEX (benchmark rows), --no-floor, --no-callgrind, --no-sim, --sim-packets N
- * (default 1000000), --out FILE.
+ * Writes `bench/results.json` and `bench/results.md`, prints the tables; a full run into
+ * bench/results.json also re-renders the tables of README.md and docs/BENCHMARKS.md
+ * (bench/report.ts). With --no-sim the `sim` section of the existing output file is kept.
+ * Options: --smoke (each suite briefly, < 60 s; writes bench/results.smoke.json, no docs),
+ * --clock cpu|wall (benchmark.js timer: this process's CPU time — default, robust on a shared
+ * machine — or wall time), --max-time S (per benchmark, default 0.4), --filter REGEX (benchmark
+ * rows), --no-floor, --no-callgrind, --no-sim, --sim-packets N (default 1000000), --out FILE.
  * Exits non-zero if a suite errors.
  * @module
  */
@@ -25,10 +29,15 @@ import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { coreVersion } from '../src/index';
 import { OPS, TRACE_TYPES, workload, type Op, type TypeName } from './corpus';
+import { CREF_OPS, crefInstr, crefTime } from './cref';
+import { renderAll, TABLES, updateDocs } from './report';
 import { decodePacket, findings, selfCheck } from './selfcheck';
 import { decodeFn, roundFn, type DecodeWay, type Way } from './ways';
 
 const ROOT = resolve(__dirname, '..');
+const DEFAULT_OUT = join(ROOT, 'bench', 'results.json');
+/** What the per-packet column calls. */
+const PER_PACKET_CALL = 'Node.transitPacket / encapPacket / decapPacket (one napi call per packet; copies the packet in and out)';
 
 interface Args {
   smoke: boolean;
@@ -44,7 +53,7 @@ interface Args {
 
 function parseArgs(argv: string[]): Args {
   let outGiven = false;
-  const a: Args = { smoke: false, clock: 'cpu', maxTime: 0.4, filter: undefined, floor: true, callgrind: true, sim: true, simPackets: 1_000_000, out: join(ROOT, 'bench', 'results.json') };
+  const a: Args = { smoke: false, clock: 'cpu', maxTime: 0.4, filter: undefined, floor: true, callgrind: true, sim: true, simPackets: 1_000_000, out: DEFAULT_OUT };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!;
     const v = () => {
@@ -142,16 +151,20 @@ function time(name: string, fn: () => unknown, maxTime: number): Timing {
 }
 
 export interface Row extends Case {
-  /** ns per packet, reset subtracted (batch, ts) */
+  /** ns per packet, reset subtracted (batch, fast and structured TS, C loop) */
   batchNs: number | null;
   perPacketNs: number | null;
+  fastNs: number | null;
   tsNs: number | null;
+  /** the C reference loop (bench/c/ref.c), its own reset subtracted; null: no C loop for the op */
+  cNs: number | null;
   resetNs: number;
-  rme: { batch: number | null; perPacket: number | null; ts: number | null };
+  rme: { batch: number | null; perPacket: number | null; fast: number | null; ts: number | null };
   /** Rust floor (no binding), ns/packet, from `ioam-bench floor` in the same run */
   floorNs?: number | null;
-  /** callgrind instructions per packet of the core operation */
+  /** callgrind instructions per packet of the core operation / of the C loop */
   instrPerPacket?: number | null;
+  cInstrPerPacket?: number | null;
 }
 
 function runCase(c: Case, maxTime: number): Row {
@@ -161,15 +174,19 @@ function runCase(c: Case, maxTime: number): Row {
   const reset = t('reset');
   const batch = t('batch');
   const per = c.op === 'transit-incremental' && findings.perPacketIncrementalNoRoom ? null : t('perPacket');
+  const fast = t('fast');
   const ts = t('ts');
+  const cl = CREF_OPS[c.op] ? crefTime(c.op, c.type, c.size, c.batch, Math.max(10, maxTime * 1000)) : null;
   const net = (x: Timing) => Math.max(0, (x.nsPerRound - reset.nsPerRound) / c.batch);
   return {
     ...c,
     batchNs: net(batch),
     perPacketNs: per ? per.nsPerRound / c.batch : null,
+    fastNs: net(fast),
     tsNs: net(ts),
+    cNs: cl ? cl.nsPerPacket : null,
     resetNs: reset.nsPerRound / c.batch,
-    rme: { batch: batch.rme, perPacket: per?.rme ?? null, ts: ts.rme },
+    rme: { batch: batch.rme, perPacket: per?.rme ?? null, fast: fast.rme, ts: ts.rme },
   };
 }
 
@@ -291,29 +308,14 @@ function simRun(topology: string, durationNs: number, workers: number, what: str
 // Output
 
 const f = (x: number | null | undefined, d = 1) => (x === null || x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(d));
-const ratio = (a: number | null | undefined, b: number | null | undefined) => (a && b ? a / b : null);
 
-function dataplaneTable(rows: Row[]): string {
-  const head = '| op | type | size | batch | Rust batch ns/pkt | Mpps | napi per packet ns/pkt | plain TS ns/pkt | TS ÷ batch | per-packet ÷ batch | Rust floor ns/pkt | batch ÷ floor | instr/pkt |';
-  const lines = [head, '|' + '---|'.repeat(13)];
-  for (const r of rows) {
-    lines.push(
-      `| ${r.op} | ${r.type} | ${r.size} | ${r.batch} | ${f(r.batchNs)} | ${f(r.batchNs ? 1000 / r.batchNs : null, 2)} | ${f(r.perPacketNs)} | ${f(r.tsNs)} | ${f(ratio(r.tsNs, r.batchNs), 2)}× | ${f(ratio(r.perPacketNs, r.batchNs), 1)}× | ${f(r.floorNs)} | ${f(ratio(r.batchNs, r.floorNs), 2)}× | ${f(r.instrPerPacket, 0)} |`,
-    );
+/** The `sim` section of an earlier results file (kept by a run with --no-sim). */
+function previousSim(file: string): unknown {
+  try {
+    return (JSON.parse(readFileSync(file, 'utf8')) as { sim?: unknown }).sim;
+  } catch {
+    return undefined;
   }
-  return lines.join('\n');
-}
-
-function decodeTable(rows: DecodeRow[]): string {
-  const lines = ['| type | size | packets per round | native decode() ns/pkt | native JSON text ns/pkt | plain TS ns/pkt | TS ÷ native |', '|---|---|---|---|---|---|---|'];
-  for (const r of rows) lines.push(`| ${r.type} | ${r.size} | ${r.batch} | ${f(r.nativeNs)} | ${f(r.nativeJsonNs)} | ${f(r.tsNs)} | ${f(ratio(r.tsNs, r.nativeNs), 2)}× |`);
-  return lines.join('\n');
-}
-
-function simTable(rows: SimRow[]): string {
-  const lines = ['| run | topology | simulated | workers | packets | packet-hops | wall ms | packet-hops/s | peak RSS MiB |', '|---|---|---|---|---|---|---|---|---|'];
-  for (const r of rows) lines.push(`| ${r.what} | ${r.topology} | ${r.durationNs / 1e6} ms | ${r.workers} | ${r.generated} | ${r.packetHops} | ${r.wallMs} | ${r.packetHopsPerSec} | ${r.maxRssMiB} |`);
-  return lines.join('\n');
 }
 
 function machine() {
@@ -355,7 +357,7 @@ async function main(): Promise<number> {
     try {
       const r = runCase(c, args.maxTime);
       rows.push(r);
-      console.log(`${label}: batch ${f(r.batchNs)} ns/pkt, per-packet ${f(r.perPacketNs)}, TS ${f(r.tsNs)} (reset ${f(r.resetNs)})`);
+      console.log(`${label}: batch ${f(r.batchNs)} ns/pkt, per-packet ${f(r.perPacketNs)}, C ${f(r.cNs)}, TS fast ${f(r.fastNs)}, TS structured ${f(r.tsNs)} (reset ${f(r.resetNs)})`);
     } catch (e) {
       errors.push(`${label}: ${(e as Error).message}`);
       console.error(`ERROR ${label}: ${(e as Error).stack}`);
@@ -403,7 +405,10 @@ async function main(): Promise<number> {
         for (const r of rows) want.set(`${r.op}/${r.type}/${r.size}`, { op: r.op, type: r.type, size: r.size });
         icount = runCallgrind(bin, [...want.values()], 25_600);
         for (const r of rows) r.instrPerPacket = icount.find((x) => x.op === r.op && x.type === r.type && x.size === r.size)?.instrPerPacket ?? null;
-        icountNote = `valgrind --tool=callgrind ${bin} icount OP TYPE SIZE 25600 [--baseline]`;
+        const cInstr = new Map<string, number>();
+        for (const [k, w] of want) if (CREF_OPS[w.op]) cInstr.set(k, crefInstr(w.op, w.type, w.size, 25_600, irOf));
+        for (const r of rows) r.cInstrPerPacket = cInstr.get(`${r.op}/${r.type}/${r.size}`) ?? null;
+        icountNote = `valgrind --tool=callgrind ${bin} icount OP TYPE SIZE 25600 [--baseline]; C loop: valgrind --tool=callgrind bench/c/ref OP PACKET 256 -100 ... [--baseline]`;
       } catch (e) {
         errors.push(`callgrind: ${(e as Error).message}`);
         icountNote = `failed: ${(e as Error).message}`;
@@ -440,28 +445,6 @@ async function main(): Promise<number> {
 
   const argv = process.argv.slice(2);
   const command = `npm run bench${argv.length ? ' -- ' + argv.join(' ') : ''}`;
-  const main = rows.filter((r) => r.suite === 'dataplane');
-  const sweep = rows.filter((r) => r.suite === 'size-sweep');
-  const md = [
-    `Machine: ${m.cpu}, nproc ${m.nproc}, Node ${m.node}, load average at start ${m.loadavg}. Clock: ${args.clock === 'cpu' ? 'process CPU time' : 'wall'}. Date ${new Date().toISOString()}. Command: \`${command}\`.`,
-    '',
-    '### Dataplane (ns per packet; reset of the changed bytes measured apart and subtracted)',
-    '',
-    dataplaneTable(main),
-    '',
-    '### Size sweep (trace type 4 fields)',
-    '',
-    dataplaneTable(sweep),
-    '',
-    '### Decode (whole packet → object)',
-    '',
-    decodeTable(decodeRows),
-    '',
-    '### Simulator',
-    '',
-    simRows.length ? simTable(simRows) : `pending: ${simNote}`,
-    '',
-  ].join('\n');
   const results = {
     date: new Date().toISOString(),
     command,
@@ -471,19 +454,26 @@ async function main(): Promise<number> {
     maxTimeS: args.maxTime,
     clock: args.clock === 'cpu' ? 'process CPU time (user+system) as benchmark.js timer' : 'wall clock (process.hrtime)',
     corpus: 'bench/corpus.ts = crates/ioam-bench/src/lib.rs',
+    perPacketCall: PER_PACKET_CALL,
     findings,
     dataplane: rows,
     decode: decodeRows,
     floor: floorNote,
     callgrind: { note: icountNote, rows: icount },
-    sim: { note: simNote, rows: simRows },
+    sim: args.sim ? { note: simNote, command, date: new Date().toISOString(), rows: simRows } : previousSim(args.out) ?? { note: simNote, rows: simRows },
     errors,
     wallS: Math.round((Date.now() - started) / 100) / 10,
   };
   writeFileSync(args.out, JSON.stringify(results, null, 2) + '\n');
+  const blocks = renderAll(results);
+  const md = TABLES.map((t) => `### ${t.name}\n\n${blocks.get(t.name)}\n`).join('\n');
   writeFileSync(args.out.replace(/\.json$/, '') + '.md', md);
   console.log('\n' + md);
   console.log(`wrote ${args.out} (${results.wallS} s)`);
+  if (!args.smoke && args.out === DEFAULT_OUT) {
+    const changed = updateDocs(results);
+    console.log(changed.length ? `re-rendered the tables of ${changed.join(', ')} (bench/report.ts)` : 'README.md and docs/BENCHMARKS.md tables already up to date');
+  }
   if (errors.length) {
     console.error(`${errors.length} suite error(s):\n  ${errors.join('\n  ')}`);
     return 1;

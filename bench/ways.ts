@@ -1,18 +1,20 @@
 /**
- * The three ways each suite runs the same work: the Rust batch path (one napi call per batch),
- * one napi call per packet (the public `Node.*Packet` calls, which copy), and the plain
- * TypeScript baseline (`bench/baseline/`) on the same batch tables.
+ * The ways each suite runs the same work: the Rust batch path (one napi call per batch), one
+ * napi call per packet, the fast plain-TypeScript baseline (`bench/baseline/fast.ts`) and the
+ * structured one (`bench/baseline/{transit,encap,decap}.ts`) on the same batch tables.
+ * (The C reference loop runs in a child process: `bench/cref.ts`.)
  * @module
  */
 import { decode, decodeJson } from '../src/index';
 import { decapBatch, type DecapTables } from './baseline/decap';
 import { decodeTs } from './baseline/decode';
+import { FastNode, fastDecap, fastEncap, fastTransit } from './baseline/fast';
 import { encapBatch } from './baseline/encap';
 import { TsNode } from './baseline/node';
 import { transitBatch } from './baseline/transit';
 import { nodeConfigFor, type Workload } from './corpus';
 
-export type Way = 'batch' | 'perPacket' | 'ts' | 'reset';
+export type Way = 'batch' | 'perPacket' | 'fast' | 'ts' | 'reset';
 
 /** The batch tables as the TS baseline sees them. */
 export function tsTables(w: Workload): DecapTables {
@@ -64,6 +66,27 @@ export function roundFn(w: Workload, way: Way): () => void {
       default:
         return () => {
           for (let i = 0; i < n; i++) node.transitPacket(packet, meta);
+        };
+    }
+  }
+  if (way === 'fast') {
+    const c = new FastNode(nodeConfigFor(w.op, w.traceType, w.size));
+    const t = tsTables(w);
+    switch (w.op) {
+      case 'encap':
+        return () => {
+          w.reset();
+          fastEncap(c, t, n);
+        };
+      case 'decap':
+        return () => {
+          w.reset();
+          fastDecap(c, t, n);
+        };
+      default:
+        return () => {
+          w.reset();
+          fastTransit(c, t, n);
         };
     }
   }

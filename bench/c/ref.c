@@ -5,6 +5,8 @@
  *
  *   ref OP HEXPACKET BATCH MS KEY=VALUE...   time OP: one JSON line {op, batch, nsPerPacket, ...}
  *   ref OP HEXPACKET 1 0 KEY=VALUE... --dump  one round on one packet, print the packet as hex
+ *   ref OP HEXPACKET BATCH -R KEY=VALUE... [--baseline]  exactly R rounds (reset + OP; with
+ *       --baseline the reset only), no timing: for instruction counts under callgrind
  *
  * OP: transit (Pre-allocated trace), encap (inline insert of the pre-rendered Hop-by-Hop
  * header HBH=hex + own element), decap (own element, then remove the Hop-by-Hop header and
@@ -239,6 +241,15 @@ int main(int argc, char **argv) {
     round_op();
     for (uint32_t k = 0; k < len_[0]; k++) printf("%02x", buf[off_[0] + k]);
     printf("\n");
+    return 0;
+  }
+  if (ms < 0) {
+    int base = !strcmp(argv[argc - 1], "--baseline");
+    for (long r = 0; r < (long)-ms; r++) {
+      if (base) reset();
+      else round_op();
+    }
+    printf("%s rounds=%ld batch=%d baseline=%d\n", opn, (long)-ms, n, base);
     return 0;
   }
   double gross = median_ns(ms, round_op);
