@@ -76,9 +76,9 @@ export function sectionTable(results: unknown, path: string, columns?: readonly 
 const begin = (name: string) => `<!-- bench:${name}:begin -->`;
 const end = (name: string) => `<!-- bench:${name}:end -->`;
 
-/** Names of the marker blocks in a text. */
+/** Names of the marker blocks in a text (lower-case names: `bench:NAME` in prose is not a block). */
 export function blockNames(text: string): string[] {
-  return [...text.matchAll(/<!-- bench:([\w-]+):begin -->/g)].map((m) => m[1]!);
+  return [...text.matchAll(/<!-- bench:([a-z0-9-]+):begin -->/g)].map((m) => m[1]!);
 }
 
 /** The text between the markers of `name` (without the marker lines), or undefined. */

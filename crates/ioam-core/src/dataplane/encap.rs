@@ -79,7 +79,8 @@ pub fn encap(node: &Node, state: &mut EncapState, slot: &mut [u8], off: usize, l
     // ioam6_output: k over n.
     let cnt = state.count as u32;
     state.count = state.count.wrapping_add(1);
-    if plan.freq_n == 0 || cnt % plan.freq_n >= plan.freq_k {
+    // (k >= n: every packet; the division only when sampling.)
+    if plan.freq_n == 0 || (plan.freq_k < plan.freq_n && cnt % plan.freq_n >= plan.freq_k) {
         return out(Reason::SampledOut, 0, off, len);
     }
     let inline = match plan.mode {

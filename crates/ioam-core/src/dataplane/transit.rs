@@ -282,7 +282,7 @@ fn transit_general(node: &Node, slot: &mut [u8], off: usize, len: usize, meta: &
 /// and the general path decides. `pkt` is the packet (IPv6 header first); the outcome's `off`
 /// is 0 (the caller adds its own).
 #[inline(always)]
-fn linux_prealloc_fast(node: &Node, pkt: &mut [u8], meta: &Meta) -> Option<Outcome> {
+pub(crate) fn linux_prealloc_fast(node: &Node, pkt: &mut [u8], meta: &Meta) -> Option<Outcome> {
     let len = pkt.len();
     let head = pkt.first_chunk::<{ IPV6_HDR + 16 }>()?;
     let w0 = u64::from_be_bytes(*head.first_chunk::<8>()?);
