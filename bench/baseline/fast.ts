@@ -18,24 +18,27 @@ import { nodeLen, TsNode } from './node';
 import type { DecapTables } from './decap';
 import type { NodeConfigInput } from '../../src/index';
 
-const IF_NONE = 0xffffffff;
-const ALL = 0xffffffff;
+// Reason codes as plain constants (no property load per use).
+const { Appended, Decapsulated, DropBadDescriptor, DropHbhMalformed, DropMalformedIpv6, DropMisaligned, DropNoRoom, DropNodeLen, DropOptLenShort, DropRemainingLen, DropTraceTruncated, DropUnknownOption, Encapsulated, ExportRequested, IgnoredDisabled, IgnoredNamespace, IgnoredOptionType, NoIoam, OverflowPreset, OverflowSet, SampledOut, SkippedHbhExists, Written } = Reason;
+
 
 /** A node compiled for the loops: plain numbers and typed arrays, one shape. */
 export class FastNode {
   readonly rfc: boolean;
   readonly id: number;
+  /** node id & 0xffffff (the short field's low 24 bits) */
+  readonly id24: number;
   readonly idWideHi: number;
   readonly idWideLo: number;
   readonly nIf: number;
   readonly ifEnabled: Uint8Array;
   readonly ifId: Int32Array;
-  readonly ifWide: Uint32Array;
+  readonly ifWide: Int32Array;
   readonly nNs: number;
   readonly nsId: Int32Array;
-  readonly nsData: Uint32Array;
-  readonly nsWideHi: Uint32Array;
-  readonly nsWideLo: Uint32Array;
+  readonly nsData: Int32Array;
+  readonly nsWideHi: Int32Array;
+  readonly nsWideLo: Int32Array;
   readonly nsClt: Uint8Array;
   /** rendered Opaque State Snapshot of each namespace in {@link oss}: start, length (0 = none) */
   readonly nsOssStart: Int32Array;
@@ -55,18 +58,19 @@ export class FastNode {
     const raw = cfg as unknown as { namespaces?: { id: number; clt_legacy?: boolean }[]; encap?: { freq_k?: number; freq_n?: number } };
     this.rfc = ts.rfc;
     this.id = ts.id;
+    this.id24 = ts.id & 0xffffff;
     this.idWideHi = ts.idWideHi;
-    this.idWideLo = ts.idWideLo;
+    this.idWideLo = ts.idWideLo | 0;
     this.nIf = ts.ifaces.length;
     this.ifEnabled = Uint8Array.from(ts.ifaces, (f) => (f.enabled ? 1 : 0));
     this.ifId = Int32Array.from(ts.ifaces, (f) => f.id);
-    this.ifWide = Uint32Array.from(ts.ifaces, (f) => f.idWide);
+    this.ifWide = Int32Array.from(ts.ifaces, (f) => f.idWide | 0);
     const ns = [...ts.namespaces.values()];
     this.nNs = ns.length;
     this.nsId = Int32Array.from(ns, (x) => x.id);
-    this.nsData = Uint32Array.from(ns, (x) => x.data);
-    this.nsWideHi = Uint32Array.from(ns, (x) => x.wideHi);
-    this.nsWideLo = Uint32Array.from(ns, (x) => x.wideLo);
+    this.nsData = Int32Array.from(ns, (x) => x.data | 0);
+    this.nsWideHi = Int32Array.from(ns, (x) => x.wideHi | 0);
+    this.nsWideLo = Int32Array.from(ns, (x) => x.wideLo | 0);
     this.nsClt = Uint8Array.from(ns, (x) => (raw.namespaces?.find((r) => r.id === x.id)?.clt_legacy ? 1 : 0));
     this.nsOssStart = new Int32Array(ns.length);
     this.nsOssLen = Int32Array.from(ns, (x) => x.oss.length);
@@ -84,6 +88,19 @@ export class FastNode {
     this.encIncremental = e ? e.incremental : false;
     this.freqK = raw.encap?.freq_k ?? 1;
     this.freqN = raw.encap?.freq_n ?? 1;
+  }
+
+  /** NodeLen of the last Trace-Type seen (a one-entry cache of {@link nodeLen}). */
+  private lastType = -1;
+  private lastNodeLen = 0;
+
+  /** NodeLen (4-octet units) of a 24-bit Trace-Type. */
+  nodeLen(type: number): number {
+    if (type !== this.lastType) {
+      this.lastType = type;
+      this.lastNodeLen = nodeLen(type);
+    }
+    return this.lastNodeLen;
   }
 
   /** Index of the namespace with this id, −1 if not configured. */
@@ -113,124 +130,132 @@ function scLen(c: FastNode, k: number, type: number): number {
   return l === 0 ? 1 : l >> 2;
 }
 
-/** `__ioam6_fill_trace_data`: the element at absolute `p`; meta words at `m`. */
-function fill(c: FastNode, buf: Uint8Array, dv: DataView, p: number, k: number, type: number, hl: number, meta: Uint32Array, m: number): void {
-  const iif = meta[m]!;
-  const eif = meta[m + 1]!;
-  const hasDev = iif !== IF_NONE;
-  const local = eif === IF_NONE;
-  const tsOk = hasDev && (meta[m + 7]! & 1) === 0;
+/**
+ * `__ioam6_fill_trace_data`: the element at absolute `p`; meta words at `m` (read as int32 through
+ * `mi`, a view of the same words, so every value stays a 32-bit integer: all-ones is −1).
+ */
+export function fill(c: FastNode, buf: Uint8Array, dv: DataView, p: number, k: number, type: number, hl: number, mi: Int32Array, m: number): void {
+  const iif = mi[m]!; // −1: none (locally generated); beyond the table: an unconfigured device
+  const eif = mi[m + 1]!; // −1: local delivery
+  const tsOk = iif !== -1 && (mi[m + 7]! & 1) === 0;
   if (type & 0x800000) {
-    dv.setUint32(p, ((hl << 24) | (c.id & 0xffffff)) >>> 0);
+    dv.setInt32(p, (hl << 24) | c.id24);
     p += 4;
   }
   if (type & 0x400000) {
-    dv.setUint16(p, hasDev && iif < c.nIf ? c.ifId[iif]! : 0xffff);
-    dv.setUint16(p + 2, !local && eif < c.nIf ? c.ifId[eif]! : 0xffff);
+    dv.setInt32(p, ((iif >= 0 && iif < c.nIf ? c.ifId[iif]! : 0xffff) << 16) | (eif >= 0 && eif < c.nIf ? c.ifId[eif]! : 0xffff));
     p += 4;
   }
   if (type & 0x200000) {
-    dv.setUint32(p, tsOk ? meta[m + 2]! : ALL);
+    dv.setInt32(p, tsOk ? mi[m + 2]! : -1);
     p += 4;
   }
   if (type & 0x100000) {
-    dv.setUint32(p, tsOk ? (meta[m + 3]! / 1000) >>> 0 : ALL);
+    dv.setInt32(p, tsOk ? ((mi[m + 3]! >>> 0) / 1000) | 0 : -1);
     p += 4;
   }
-  if ((type & 0x0fffff) === 0) return;
+  if ((type & 0x0fffff) !== 0) fillRest(c, buf, dv, p, k, type, hl, mi, m);
+}
+
+/** Bits 4-22 of the fill (apart: a small `fill` keeps V8's optimized code fast for the common types). */
+function fillRest(c: FastNode, buf: Uint8Array, dv: DataView, p: number, k: number, type: number, hl: number, mi: Int32Array, m: number): void {
+  const iif = mi[m]!;
+  const eif = mi[m + 1]!;
+  const hasDev = iif !== -1;
+  const local = eif === -1;
   if (type & 0x080000) {
-    dv.setUint32(p, c.rfc ? meta[m + 5]! : ALL);
+    dv.setInt32(p, c.rfc ? mi[m + 5]! : -1);
     p += 4;
   }
   if (type & 0x040000) {
-    dv.setUint32(p, c.nsData[k]!);
+    dv.setInt32(p, c.nsData[k]!);
     p += 4;
   }
   if (type & 0x020000) {
-    dv.setUint32(p, local ? ALL : meta[m + 4]!);
+    dv.setInt32(p, local ? -1 : mi[m + 4]!);
     p += 4;
   }
   if (type & 0x010000) {
-    dv.setUint32(p, ALL);
+    dv.setInt32(p, -1);
     p += 4;
   }
   if (type & 0x008000) {
-    dv.setUint32(p, ((hl << 24) | c.idWideHi) >>> 0);
-    dv.setUint32(p + 4, c.idWideLo);
+    dv.setInt32(p, (hl << 24) | c.idWideHi);
+    dv.setInt32(p + 4, c.idWideLo);
     p += 8;
   }
   if (type & 0x004000) {
-    dv.setUint32(p, hasDev ? (iif < c.nIf ? c.ifWide[iif]! : ALL) : ALL);
-    dv.setUint32(p + 4, local ? ALL : eif < c.nIf ? c.ifWide[eif]! : ALL);
+    dv.setInt32(p, hasDev && iif >= 0 && iif < c.nIf ? c.ifWide[iif]! : -1);
+    dv.setInt32(p + 4, !local && eif >= 0 && eif < c.nIf ? c.ifWide[eif]! : -1);
     p += 8;
   }
   if (type & 0x002000) {
-    dv.setUint32(p, c.nsWideHi[k]!);
-    dv.setUint32(p + 4, c.nsWideLo[k]!);
+    dv.setInt32(p, c.nsWideHi[k]!);
+    dv.setInt32(p + 4, c.nsWideLo[k]!);
     p += 8;
   }
   if (type & 0x001000) {
-    dv.setUint32(p, c.rfc ? meta[m + 6]! : ALL);
+    dv.setInt32(p, c.rfc ? mi[m + 6]! : -1);
     p += 4;
   }
   for (let u = type & 0x000ffc; u !== 0; u &= u - 1) {
-    dv.setUint32(p, ALL);
+    dv.setInt32(p, -1);
     p += 4;
   }
   if (type & 0x000002) {
     const l = c.nsOssLen[k]!;
-    if (l === 0) dv.setUint32(p, 0x00ffffff);
+    if (l === 0) dv.setInt32(p, 0x00ffffff);
     else for (let j = 0, a = c.nsOssStart[k]!; j < l; j++) buf[p + j] = c.oss[a + j]!;
   }
 }
 
 /** Pre-allocated trace update at absolute trace header `tr` (header `hdr` octets); a Reason. */
-function fillPrealloc(c: FastNode, buf: Uint8Array, dv: DataView, tr: number, hdr: number, k: number, hl: number, meta: Uint32Array, m: number): number {
+function fillPrealloc(c: FastNode, buf: Uint8Array, dv: DataView, tr: number, hdr: number, k: number, hl: number, meta: Int32Array, m: number): number {
   const b2 = buf[tr + 2]!;
   const b3 = buf[tr + 3]!;
-  if (b2 & 0x04) return Reason.OverflowPreset;
+  if (b2 & 0x04) return OverflowPreset;
   const type = (buf[tr + 4]! << 16) | (buf[tr + 5]! << 8) | buf[tr + 6]!;
   const need = (b2 >> 3) + scLen(c, k, type);
   const rem = b3 & 0x7f;
   if (rem === 0 || rem < need) {
     buf[tr + 2] = b2 | 0x04;
-    return Reason.OverflowSet;
+    return OverflowSet;
   }
   buf[tr + 3] = (b3 & 0x80) | (rem - need);
   fill(c, buf, dv, tr + hdr + (rem - need) * 4, k, type, hl, meta, m);
-  return Reason.Written;
+  return Written;
 }
 
 /**
  * Receive processing of the packet at [off, off + len) in slot [ss, se): the Linux checks, each
  * IOAM option processed. Returns a Reason; sets rOff/rLen (new position), rOffset, rAux.
  */
-function receive(c: FastNode, buf: Uint8Array, dv: DataView, meta: Uint32Array, m: number, ss: number, off: number, len: number): number {
+function receive(c: FastNode, buf: Uint8Array, dv: DataView, meta: Int32Array, m: number, ss: number, off: number, len: number): number {
   rOff = off;
   rLen = len;
   rOffset = 0;
   rAux = 0;
-  if (len < 40 || buf[off]! >> 4 !== 6) return Reason.DropMalformedIpv6;
+  if (len < 40 || buf[off]! >> 4 !== 6) return DropMalformedIpv6;
   const plen = (buf[off + 4]! << 8) | buf[off + 5]!;
   const nh = buf[off + 6]!;
   let eff = len;
   if (plen !== 0 || nh !== 0) {
     if (40 + plen > len) {
       rOffset = 4;
-      return Reason.DropMalformedIpv6;
+      return DropMalformedIpv6;
     }
     eff = 40 + plen;
   }
   rLen = eff;
-  if (nh !== 0) return Reason.NoIoam;
+  if (nh !== 0) return NoIoam;
   if (eff < 48) {
     rOffset = 40;
-    return Reason.DropHbhMalformed;
+    return DropHbhMalformed;
   }
   const hbhEnd = 40 + (buf[off + 41]! + 1) * 8;
   if (hbhEnd > eff) {
     rOffset = 41;
-    return Reason.DropHbhMalformed;
+    return DropHbhMalformed;
   }
   const hl = (buf[off + 7]! - 1) & 0xff;
   // Fast path: the Linux-built layout (PadN 0, Pre-allocated option at 44 to the end [+ PadN 2]).
@@ -250,27 +275,27 @@ function receive(c: FastNode, buf: Uint8Array, dv: DataView, meta: Uint32Array, 
   let padlen = 0;
   let count = 0;
   let nIoam = 0;
-  let last = Reason.NoIoam as number;
+  let last: number = NoIoam;
   let lastAt = 0;
   let loop = false;
   let p = off;
   while (o < pHbhEnd) {
     const t = buf[p + o]!;
     if (t === 0) {
-      if (++padlen > 7) return drop(Reason.DropHbhMalformed, o);
+      if (++padlen > 7) return drop(DropHbhMalformed, o);
       o++;
       continue;
     }
     const rest = pHbhEnd - o;
-    if (rest < 2) return drop(Reason.DropHbhMalformed, o);
+    if (rest < 2) return drop(DropHbhMalformed, o);
     let optLen = buf[p + o + 1]! + 2;
-    if (optLen > rest) return drop(Reason.DropHbhMalformed, o);
+    if (optLen > rest) return drop(DropHbhMalformed, o);
     if (t === 1) {
       padlen += optLen;
-      if (padlen > 7) return drop(Reason.DropHbhMalformed, o);
-      for (let q = p + o + 2; q < p + o + optLen; q++) if (buf[q] !== 0) return drop(Reason.DropHbhMalformed, o);
+      if (padlen > 7) return drop(DropHbhMalformed, o);
+      for (let q = p + o + 2; q < p + o + optLen; q++) if (buf[q] !== 0) return drop(DropHbhMalformed, o);
     } else {
-      if (++count > 8) return drop(Reason.DropHbhMalformed, o);
+      if (++count > 8) return drop(DropHbhMalformed, o);
       if (t === 0x31) {
         nIoam++;
         const r = hopIoam(c, buf, dv, meta, m, ss, p, o, optLen, hl);
@@ -281,16 +306,16 @@ function receive(c: FastNode, buf: Uint8Array, dv: DataView, meta: Uint32Array, 
         p = rOff; // an Incremental append moves the packet
         optLen = buf[p + o + 1]! + 2;
       } else if (t === 0x05) {
-        if (buf[p + o + 1] !== 2) return drop(Reason.DropHbhMalformed, o);
+        if (buf[p + o + 1] !== 2) return drop(DropHbhMalformed, o);
       } else if (t === 0xc2) {
         const jl = dv.getUint32(p + o + 2);
-        if (buf[p + o + 1] !== 4 || (o & 3) !== 2 || jl <= 65535 || plen !== 0) return drop(Reason.DropHbhMalformed, o);
-        if (jl > rLen - 40) return drop(Reason.DropMalformedIpv6, o);
+        if (buf[p + o + 1] !== 4 || (o & 3) !== 2 || jl <= 65535 || plen !== 0) return drop(DropHbhMalformed, o);
+        if (jl > rLen - 40) return drop(DropMalformedIpv6, o);
         rLen = jl + 40;
       } else if (t === 0x07) {
-        return drop(Reason.DropHbhMalformed, o);
+        return drop(DropHbhMalformed, o);
       } else if (t >> 6 !== 0) {
-        return drop(Reason.DropUnknownOption, o);
+        return drop(DropUnknownOption, o);
       }
       padlen = 0;
     }
@@ -308,73 +333,80 @@ function drop(r: number, o: number): number {
 }
 
 /** `ipv6_hop_ioam` for the option at packet offset o of the packet at p (rOff/rLen current). */
-function hopIoam(c: FastNode, buf: Uint8Array, dv: DataView, meta: Uint32Array, m: number, ss: number, p: number, o: number, optLen: number, hl: number): number {
+function hopIoam(c: FastNode, buf: Uint8Array, dv: DataView, meta: Int32Array, m: number, ss: number, p: number, o: number, optLen: number, hl: number): number {
   pLoop = false;
-  if (o & 3) return Reason.DropMisaligned;
+  if (o & 3) return DropMisaligned;
   const iif = meta[m]!;
-  if (iif >= c.nIf || c.ifEnabled[iif] === 0) return Reason.IgnoredDisabled;
+  if (iif < 0 || iif >= c.nIf || c.ifEnabled[iif] === 0) return IgnoredDisabled;
   const dl = optLen - 2; // Opt Data Len
-  if (dl < 2) return Reason.DropOptLenShort;
+  if (dl < 2) return DropOptLenShort;
   const a = p + o;
   const ioamType = buf[a + 3]!;
   if (ioamType === 0) {
-    if (dl < 10) return Reason.DropTraceTruncated;
+    if (dl < 10) return DropTraceTruncated;
     const tr = a + 4;
     const k = c.nsIndex((buf[tr]! << 8) | buf[tr + 1]!);
     const hdr = k >= 0 && c.nsClt[k] === 1 ? 32 : 8;
-    if (dl < 2 + hdr) return Reason.DropTraceTruncated;
-    if (dl < 2 + hdr + (buf[tr + 3]! & 0x7f) * 4) return Reason.DropRemainingLen;
+    if (dl < 2 + hdr) return DropTraceTruncated;
+    if (dl < 2 + hdr + (buf[tr + 3]! & 0x7f) * 4) return DropRemainingLen;
     const type = (buf[tr + 4]! << 16) | (buf[tr + 5]! << 8) | buf[tr + 6]!;
-    if (buf[tr + 2]! >> 3 !== nodeLen(type)) return Reason.DropNodeLen;
-    if (k < 0) return Reason.IgnoredNamespace;
+    if (buf[tr + 2]! >> 3 !== c.nodeLen(type)) return DropNodeLen;
+    if (k < 0) return IgnoredNamespace;
     pLoop = c.rfc && (buf[tr + 2]! & 0x02) !== 0;
     return fillPrealloc(c, buf, dv, tr, hdr, k, hl, meta, m);
   }
+  return hopIoamOther(c, buf, meta, m, ss, p, o, dl, hl, ioamType);
+}
+
+/** `ipv6_hop_ioam` for IOAM Option-Types other than Pre-allocated (rfc: Incremental, DEX). */
+function hopIoamOther(c: FastNode, buf: Uint8Array, meta: Int32Array, m: number, ss: number, p: number, o: number, dl: number, hl: number, ioamType: number): number {
+  const a = p + o;
+  const dv = bufView(buf);
   if (ioamType === 1 && c.rfc) {
-    if (dl < 10) return Reason.DropTraceTruncated;
+    if (dl < 10) return DropTraceTruncated;
     const tr = a + 4;
     const type = (buf[tr + 4]! << 16) | (buf[tr + 5]! << 8) | buf[tr + 6]!;
-    if (buf[tr + 2]! >> 3 !== nodeLen(type)) return Reason.DropNodeLen;
+    if (buf[tr + 2]! >> 3 !== c.nodeLen(type)) return DropNodeLen;
     const k = c.nsIndex((buf[tr]! << 8) | buf[tr + 1]!);
-    if (k < 0) return Reason.IgnoredNamespace;
+    if (k < 0) return IgnoredNamespace;
     pLoop = (buf[tr + 2]! & 0x02) !== 0;
     pSs = ss;
     return appendIncremental(c, buf, dv, p, o, k, type, hl, meta, m);
   }
   if (ioamType === 4 && c.rfc) {
     const ext = buf[a + 7]!;
-    if (dl < 10 + 4 * (((ext >> 7) & 1) + ((ext >> 6) & 1))) return Reason.DropTraceTruncated;
-    if (c.nsIndex((buf[a + 4]! << 8) | buf[a + 5]!) < 0) return Reason.IgnoredNamespace;
-    return Reason.ExportRequested;
+    if (dl < 10 + 4 * (((ext >> 7) & 1) + ((ext >> 6) & 1))) return DropTraceTruncated;
+    if (c.nsIndex((buf[a + 4]! << 8) | buf[a + 5]!) < 0) return IgnoredNamespace;
+    return ExportRequested;
   }
-  return Reason.IgnoredOptionType;
+  return IgnoredOptionType;
 }
 
 /** RFC 9197 §4.4.1 append after the trace header at packet offset o + 4; the packet at p may move (rOff). */
-function appendIncremental(c: FastNode, buf: Uint8Array, dv: DataView, p: number, o: number, k: number, type: number, hl: number, meta: Uint32Array, m: number): number {
+function appendIncremental(c: FastNode, buf: Uint8Array, dv: DataView, p: number, o: number, k: number, type: number, hl: number, meta: Int32Array, m: number): number {
   const tr = p + o + 4;
   const b2 = buf[tr + 2]!;
   const b3 = buf[tr + 3]!;
-  if (b2 & 0x04) return Reason.OverflowPreset;
+  if (b2 & 0x04) return OverflowPreset;
   const need = (b2 >> 3) + scLen(c, k, type);
   const rem = b3 & 0x7f;
   const g = need * 4;
   if (rem < need || buf[p + o + 1]! + g > 255) {
     buf[tr + 2] = b2 | 0x04;
-    return Reason.OverflowSet;
+    return OverflowSet;
   }
-  if (g === 0) return Reason.Appended;
+  if (g === 0) return Appended;
   const grown = growHbh(buf, dv, p, o + 12, g);
-  if (grown < 0) return Reason.DropNoRoom;
+  if (grown < 0) return DropNoRoom;
   if (grown === 0) {
     buf[tr + 2] = b2 | 0x04;
-    return Reason.OverflowSet;
+    return OverflowSet;
   }
   const q = rOff;
   fill(c, buf, dv, q + o + 12, k, type, hl, meta, m);
   buf[q + o + 1] = (buf[q + o + 1]! + g) & 0xff;
   buf[q + o + 7] = (b3 & 0x80) | (rem - need);
-  return Reason.Appended;
+  return Appended;
 }
 
 /** Inserts g octets at packet offset ins of the HbH (packet at p, header end pHbhEnd); 1 done, 0 a length cannot hold it, −1 no headroom. */
@@ -437,14 +469,15 @@ function setOut(t: FastTables, i: number, r: number): void {
 function badDesc(t: FastTables, i: number): void {
   const o = i << 2;
   t.out[o] = 1;
-  t.out[o + 1] = Reason.DropBadDescriptor;
+  t.out[o + 1] = DropBadDescriptor;
   t.out[o + 2] = 0;
   t.out[o + 3] = 0;
 }
 
 /** Transit over the first n packets of the tables. */
 export function fastTransit(c: FastNode, t: FastTables, n: number): void {
-  const { buf, dv, desc, meta } = t;
+  const { buf, dv, desc, out } = t;
+  const meta = int32View(t.meta);
   const bl = buf.length;
   for (let i = 0; i < n; i++) {
     const d = i << 2;
@@ -453,13 +486,59 @@ export function fastTransit(c: FastNode, t: FastTables, n: number): void {
       badDesc(t, i);
       continue;
     }
-    setOut(t, i, receive(c, buf, dv, meta, i << 3, ss, off, len));
+    // The Linux-built layout, inline (as the core's fast path): PadN 0, a Pre-allocated option
+    // at 44 to the end of the header [+ PadN 2], an enabled ingress, a configured non-CLT
+    // namespace, room for the element. Anything else: the general walk (`receive`).
+    const m = i << 3;
+    if (len >= 56 && buf[off]! >> 4 === 6 && buf[off + 6] === 0 && buf[off + 42] === 1 && buf[off + 43] === 0 && buf[off + 44] === 0x31 && buf[off + 47] === 0) {
+      const plen = (buf[off + 4]! << 8) | buf[off + 5]!;
+      const eff = 40 + plen;
+      const hbhEnd = 40 + (buf[off + 41]! + 1) * 8;
+      const dl = buf[off + 45]!;
+      const optEnd = 46 + dl;
+      const iif = meta[m]!;
+      if (
+        plen !== 0 && eff <= len && hbhEnd <= eff && dl >= 10 &&
+        (optEnd === hbhEnd || (optEnd + 4 === hbhEnd && dv.getInt32(off + optEnd) === 0x01020000)) &&
+        iif >= 0 && iif < c.nIf && c.ifEnabled[iif] === 1
+      ) {
+        const tr = off + 48;
+        const id = (buf[tr]! << 8) | buf[tr + 1]!;
+        let k = -1;
+        for (let j = 0; j < c.nNs; j++) {
+          if (c.nsId[j] === id) {
+            k = j;
+            break;
+          }
+        }
+        const b2 = buf[tr + 2]!;
+        const b3 = buf[tr + 3]!;
+        const rem = b3 & 0x7f;
+        const nl = b2 >> 3;
+        const type = (buf[tr + 4]! << 16) | (buf[tr + 5]! << 8) | buf[tr + 6]!;
+        if (k >= 0 && c.nsClt[k] === 0 && (b2 & 0x04) === 0 && dl >= 10 + rem * 4 && nl === c.nodeLen(type)) {
+          const need = nl + ((type & 2) === 0 ? 0 : c.nsOssLen[k] === 0 ? 1 : c.nsOssLen[k]! >> 2);
+          if (rem !== 0 && rem >= need) {
+            fill(c, buf, dv, tr + 8 + (rem - need) * 4, k, type, (buf[off + 7]! - 1) & 0xff, meta, m);
+            buf[tr + 3] = (b3 & 0x80) | (rem - need);
+            out[d] = 0;
+            out[d + 1] = Written;
+            out[d + 2] = 44;
+            out[d + 3] = c.rfc && (b2 & 0x02) !== 0 ? 0x80000001 : 1;
+            desc[d + 3] = eff;
+            continue;
+          }
+        }
+      }
+    }
+    setOut(t, i, receive(c, buf, dv, meta, m, ss, off, len));
   }
 }
 
 /** Inline encap (+ own element, is_input = false) over the first n packets. */
 export function fastEncap(c: FastNode, t: FastTables, n: number): void {
-  const { buf, dv, desc, meta } = t;
+  const { buf, dv, desc } = t;
+  const meta = int32View(t.meta);
   const bl = buf.length;
   const hbh = c.hbh;
   const h = hbh.length;
@@ -478,26 +557,26 @@ export function fastEncap(c: FastNode, t: FastTables, n: number): void {
     rOffset = 0;
     rAux = 0;
     if (h === 0) {
-      setOut(t, i, Reason.NoIoam);
+      setOut(t, i, NoIoam);
       continue;
     }
     if (len < 40 || buf[off]! >> 4 !== 6) {
-      setOut(t, i, Reason.DropMalformedIpv6);
+      setOut(t, i, DropMalformedIpv6);
       continue;
     }
     const cnt = c.count;
     c.count = (cnt + 1) >>> 0;
     if (c.freqN === 0 || cnt % c.freqN >= c.freqK) {
-      setOut(t, i, Reason.SampledOut);
+      setOut(t, i, SampledOut);
       continue;
     }
     if (buf[off + 6] === 0) {
-      setOut(t, i, Reason.SkippedHbhExists);
+      setOut(t, i, SkippedHbhExists);
       continue;
     }
     const newLen = len + h;
     if (off - ss < h + extra || newLen - 40 > 65535) {
-      setOut(t, i, Reason.DropNoRoom);
+      setOut(t, i, DropNoRoom);
       continue;
     }
     const nb = off - h;
@@ -525,13 +604,14 @@ export function fastEncap(c: FastNode, t: FastTables, n: number): void {
       }
     }
     rAux = rLen - len;
-    setOut(t, i, Reason.Encapsulated);
+    setOut(t, i, Encapsulated);
   }
 }
 
 /** Receive, then remove the IOAM options / Hop-by-Hop header (inline) or the outer header, handing the HbH back. */
 export function fastDecap(c: FastNode, t: FastTables, n: number): void {
-  const { buf, dv, desc, meta, arena, traceDesc } = t;
+  const { buf, dv, desc, arena, traceDesc } = t;
+  const meta = int32View(t.meta);
   const bl = buf.length;
   const al = arena.length;
   const adv = arenaView(arena);
@@ -569,6 +649,20 @@ export function fastDecap(c: FastNode, t: FastTables, n: number): void {
   }
 }
 
+let metaI: Int32Array | undefined;
+/** The meta words as int32 (a view made once per table). */
+function int32View(a: Uint32Array): Int32Array {
+  if (!metaI || metaI.buffer !== a.buffer || metaI.byteOffset !== a.byteOffset || metaI.length !== a.length) metaI = new Int32Array(a.buffer, a.byteOffset, a.length);
+  return metaI;
+}
+
+let bufDv: DataView | undefined;
+/** A DataView over the batch buffer (the one the entry points were given). */
+function bufView(b: Uint8Array): DataView {
+  if (!bufDv || bufDv.buffer !== b.buffer || bufDv.byteOffset !== b.byteOffset || bufDv.byteLength !== b.byteLength) bufDv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  return bufDv;
+}
+
 let arenaDv: DataView | undefined;
 /** A DataView over the trace arena, made once per arena. */
 function arenaView(a: Uint8Array): DataView {
@@ -584,11 +678,11 @@ function decapRemove(buf: Uint8Array, dv: DataView, off: number, len: number, en
     if (nh === 41) {
       if (q + 40 > len || buf[off + q]! >> 4 !== 6) {
         rOffset = q;
-        return Reason.DropMalformedIpv6;
+        return DropMalformedIpv6;
       }
       rOff = off + q;
       rLen = len - q;
-      return Reason.Decapsulated;
+      return Decapsulated;
     }
     if ((nh === 60 || nh === 43 || nh === 135 || nh === 139 || nh === 140 || nh === 51) && q + 8 <= len) {
       const l = nh === 51 ? (buf[off + q + 1]! + 2) * 4 : (buf[off + q + 1]! + 1) * 8;
@@ -634,7 +728,7 @@ function decapRemove(buf: Uint8Array, dv: DataView, off: number, len: number, en
   buf.copyWithin(off + dd, off, off + 40 + newLen);
   rOff = off + dd;
   rLen = len - dd;
-  return Reason.Decapsulated;
+  return Decapsulated;
 }
 
 function padAt(buf: Uint8Array, at: number, p: number): void {

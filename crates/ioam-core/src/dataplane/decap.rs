@@ -250,4 +250,47 @@ mod tests {
         assert_eq!(&q[56..], &[7, 7, 7, 7]);
         assert_eq!(transit(&n, &mut slot, d.off, d.len, &Meta { ingress_if: 0, ..Default::default() }).reason, Reason::NoIoam);
     }
+
+    /// The inline fast path decides exactly as the general decap: same outcome, same slot bytes,
+    /// same handed-back trace, for Linux-built packets and mutations of their key octets.
+    #[test]
+    fn fast_path_equals_the_general_decap() {
+        let mut seed = 0x2545_F491_4F6C_DD1Du64;
+        let mut rnd = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let n = node(EncapMode::Inline);
+        let mut base = udp();
+        let e = encap(&n, &mut EncapState::default(), &mut base, 256, 48, &Meta::default(), None);
+        assert_eq!(e.reason, Reason::Encapsulated);
+        let hot = [4usize, 5, 6, 7, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54];
+        let mut fast = 0;
+        for round in 0..5000 {
+            let mut a = base.clone();
+            if round > 0 {
+                for _ in 0..1 + rnd() % 2 {
+                    let at = e.off + if rnd() % 4 == 0 { (rnd() % e.len as u64) as usize } else { hot[(rnd() % hot.len() as u64) as usize] };
+                    a[at] = match rnd() % 3 {
+                        0 => rnd() as u8,
+                        1 => a[at] ^ (1 << (rnd() % 8)),
+                        _ => [0u8, 1, 2, 41, 43, 60, 0x31, 0xff][(rnd() % 8) as usize],
+                    };
+                }
+            }
+            let mut b = a.clone();
+            let meta = Meta { ingress_if: [0, 0, 1][(rnd() % 3) as usize], ..Default::default() };
+            let (mut ta, mut tb) = ([0u8; 64], [0u8; 64]);
+            let cut = if rnd() % 8 == 0 { 40 } else { 64 };
+            let x = decap(&n, &mut a, e.off, e.len, &meta, &mut ta[..cut]);
+            let y = decap_general(&n, &mut b, e.off, e.len, &meta, &mut tb[..cut]);
+            assert_eq!(x, y, "round {round}");
+            assert_eq!(a, b, "round {round}");
+            assert_eq!(ta, tb, "round {round}");
+            fast += usize::from(x.reason == Reason::Decapsulated);
+        }
+        assert!(fast > 1000, "decapsulated {fast} times");
+    }
 }
