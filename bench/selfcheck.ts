@@ -11,7 +11,7 @@ import { decode, Node, Reason } from '../src/index';
 import { decodeTs } from './baseline/decode';
 import { OPS, TRACE_TYPES, workload, inputPacket, metaFor, transitNodeConfig, type TypeName } from './corpus';
 import { CREF_OPS, crefCheck } from './cref';
-import { roundFn } from './ways';
+import { inPlace, roundFn } from './ways';
 
 function eqBytes(a: Uint8Array, b: Uint8Array, what: string): void {
   if (a.length !== b.length) throw new Error(`${what}: length ${a.length} vs ${b.length}`);
@@ -50,6 +50,20 @@ export function selfCheck(sizes: number[] = [16, 64, 244]): number {
               deepStrictEqual([...b.batch.traceDesc.subarray(0, n * 2)], [...a.batch.traceDesc.subarray(0, n * 2)], `${wh}: trace desc`);
               eqBytes(a.batch.traceArena, b.batch.traceArena, `${wh}: trace arena`);
             }
+          }
+        }
+        // one in-place call per packet (when the binding has them): same bytes and outcomes as the batch path
+        if (inPlace(a.node)) {
+          const c = workload(op, tn, size, n);
+          const run = roundFn(c, 'perPacket');
+          for (let round = 0; round < 3; round++) {
+            runA();
+            run();
+            eqBytes(c.batch.buf, a.batch.buf, `${what} (in-place per packet): buffer`);
+            const last: Uint32Array = inPlace(c.node)!.out;
+            const i = n - 1;
+            const want = [a.batch.out[i * 4 + 1], a.batch.out[i * 4 + 2], a.batch.out[i * 4 + 3], a.batch.desc[i * 4 + 2], a.batch.desc[i * 4 + 3]];
+            deepStrictEqual([...last.subarray(0, 5)], want, `${what} (in-place per packet): outcome of the last packet`);
           }
         }
         // one call per packet: same packet as the batch path

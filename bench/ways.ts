@@ -5,7 +5,7 @@
  * (The C reference loop runs in a child process: `bench/cref.ts`.)
  * @module
  */
-import { decode, decodeJson } from '../src/index';
+import { decode, decodeJson, type Node } from '../src/index';
 import { decapBatch, type DecapTables } from './baseline/decap';
 import { decodeTs } from './baseline/decode';
 import { FastNode, fastDecap, fastEncap, fastTransit } from './baseline/fast';
@@ -15,6 +15,27 @@ import { transitBatch } from './baseline/transit';
 import { nodeConfigFor, type Workload } from './corpus';
 
 export type Way = 'batch' | 'perPacket' | 'fast' | 'ts' | 'reset';
+
+/** The in-place per-packet calls of {@link Node} (`Node.transitInPlace` etc.), when the binding has them. */
+export interface InPlaceNode {
+  transitInPlace(buf: Uint8Array, start: number, len: number, meta?: Uint32Array, out?: Uint32Array): number;
+  encapInPlace(buf: Uint8Array, start: number, len: number, meta?: Uint32Array, out?: Uint32Array, clt?: Uint8Array): number;
+  decapInPlace(buf: Uint8Array, start: number, len: number, meta?: Uint32Array, out?: Uint32Array, trace?: Uint8Array): number;
+  /** `[reason, offset, aux, newStart, newLen]` of the last call */
+  readonly out: Uint32Array;
+}
+
+export function inPlace(node: Node): InPlaceNode | undefined {
+  const n = node as unknown as Partial<InPlaceNode>;
+  return typeof n.transitInPlace === 'function' ? (node as unknown as InPlaceNode) : undefined;
+}
+
+/** What the perPacket way calls. */
+export function perPacketCall(node: Node): string {
+  return inPlace(node)
+    ? 'Node.transitInPlace / encapInPlace / decapInPlace (one napi call per packet, in place on the batch buffer; reset subtracted)'
+    : 'Node.transitPacket / encapPacket / decapPacket (one napi call per packet; copies the packet in and out)';
+}
 
 /** The batch tables as the TS baseline sees them. */
 export function tsTables(w: Workload): DecapTables {
@@ -54,6 +75,31 @@ export function roundFn(w: Workload, way: Way): () => void {
     }
   }
   if (way === 'perPacket') {
+    const ip = inPlace(node);
+    if (ip) {
+      // One in-place napi call per packet on the same buffer (reset included, as in the batch way).
+      const buf = batch.buf;
+      const desc = batch.desc;
+      const metas = Array.from({ length: n }, (_, i) => batch.meta.subarray(i * 8, i * 8 + 8));
+      const trace = new Uint8Array(2048);
+      switch (w.op) {
+        case 'encap':
+          return () => {
+            w.reset();
+            for (let i = 0; i < n; i++) ip.encapInPlace(buf, desc[i * 4 + 2]!, desc[i * 4 + 3]!, metas[i]);
+          };
+        case 'decap':
+          return () => {
+            w.reset();
+            for (let i = 0; i < n; i++) ip.decapInPlace(buf, desc[i * 4 + 2]!, desc[i * 4 + 3]!, metas[i], undefined, trace);
+          };
+        default:
+          return () => {
+            w.reset();
+            for (let i = 0; i < n; i++) ip.transitInPlace(buf, desc[i * 4 + 2]!, desc[i * 4 + 3]!, metas[i]);
+          };
+      }
+    }
     switch (w.op) {
       case 'encap':
         return () => {
