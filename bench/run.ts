@@ -165,17 +165,25 @@ export interface Row extends Case {
   cInstrPerPacket?: number | null;
 }
 
-function runCase(c: Case, maxTime: number): Row {
+/**
+ * One grid case: every way in turn, then the C loop and the Rust floor right after (same
+ * moment's machine load). The reset is timed before and after the ways; their mean is subtracted.
+ */
+function runCase(c: Case, maxTime: number, floorBin: string | undefined): Row {
   const w = workload(c.op, c.type, c.size, c.batch);
   const label = `${c.op} type ${c.type} size ${c.size} batch ${c.batch}`;
   const t = (way: Way) => time(`${label} ${way}`, roundFn(w, way), maxTime);
-  const reset = t('reset');
+  const reset0 = t('reset');
   const batch = t('batch');
   const per = c.op === 'transit-incremental' && findings.perPacketIncrementalNoRoom && !inPlace(w.node) ? null : t('perPacket');
-  const perNet = per && inPlace(w.node) ? { ...per, nsPerRound: Math.max(0, per.nsPerRound - reset.nsPerRound) } : per;
   const fast = t('fast');
   const ts = t('ts');
+  const reset1 = t('reset');
+  const reset: Timing = { nsPerRound: (reset0.nsPerRound + reset1.nsPerRound) / 2, rme: Math.max(reset0.rme, reset1.rme), samples: reset0.samples + reset1.samples };
+  // The in-place per-packet calls work on the batch buffer and include the reset, the copying ones do not.
+  const perNet = per && inPlace(w.node) ? { ...per, nsPerRound: Math.max(0, per.nsPerRound - reset.nsPerRound) } : per;
   const cl = CREF_OPS[c.op] ? crefTime(c.op, c.type, c.size, c.batch, Math.max(10, maxTime * 1000)) : null;
+  const fl = floorBin ? runFloor(floorBin, [c], Math.max(20, maxTime * 1000))[0] : undefined;
   const net = (x: Timing) => Math.max(0, (x.nsPerRound - reset.nsPerRound) / c.batch);
   return {
     ...c,
@@ -184,6 +192,7 @@ function runCase(c: Case, maxTime: number): Row {
     fastNs: net(fast),
     tsNs: net(ts),
     cNs: cl ? cl.nsPerPacket : null,
+    floorNs: fl ? fl.nsPerPacket : null,
     resetNs: reset.nsPerRound / c.batch,
     rme: { batch: batch.rme, perPacket: per?.rme ?? null, fast: fast.rme, ts: ts.rme },
   };
@@ -204,19 +213,23 @@ function runDecode(type: TypeName, size: number, n: number, maxTime: number): De
   return { type, size, batch: n, nativeNs: t('native'), nativeJsonNs: t('nativeJson'), tsNs: t('ts') };
 }
 
-/** The `ioam-bench` binary (Rust floor + callgrind driver), building it if asked. */
+/**
+ * The `ioam-bench` binary (Rust floor + callgrind driver): `$IOAM_BENCH_BIN` if set; else, when
+ * `build`, `cargo build --release` of crates/ioam-bench (a no-op when it is up to date, so the
+ * floor never measures a stale core); else an existing build.
+ */
 function benchBinary(build: boolean): string | undefined {
+  const given = process.env['IOAM_BENCH_BIN'];
+  if (given) return existsSync(given) ? given : undefined;
   const candidates = [
-    process.env['IOAM_BENCH_BIN'],
     process.env['CARGO_TARGET_DIR'] && join(process.env['CARGO_TARGET_DIR'], 'release', 'ioam-bench'),
     join(ROOT, 'crates', 'ioam-bench', 'target', 'release', 'ioam-bench'),
-    '/tmp/target-bench/release/ioam-bench',
   ].filter((x): x is string => !!x);
-  const found = candidates.find((p) => existsSync(p));
-  if (found || !build) return found;
-  console.log('building crates/ioam-bench (cargo build --release) for the Rust floor and callgrind ...');
-  const r = spawnSync('cargo', ['build', '--release', '--manifest-path', join(ROOT, 'crates', 'ioam-bench', 'Cargo.toml')], { stdio: 'inherit', cwd: ROOT });
-  if (r.status !== 0) return undefined;
+  if (build) {
+    console.log('building crates/ioam-bench (cargo build --release) for the Rust floor and callgrind ...');
+    const r = spawnSync('cargo', ['build', '--release', '--manifest-path', join(ROOT, 'crates', 'ioam-bench', 'Cargo.toml')], { stdio: 'inherit', cwd: ROOT });
+    if (r.status !== 0) return undefined;
+  }
   return candidates.find((p) => existsSync(p));
 }
 
@@ -348,15 +361,23 @@ async function main(): Promise<number> {
   console.log(`self-check: TS baseline = Rust batch path = per-packet calls, TS decode = native decode on ${cases} corpus cases (${Date.now() - sc0} ms)`);
   if (findings.perPacketIncrementalNoRoom) console.log('note: transitPacket() gives no headroom: an Incremental trace cannot grow (DropNoRoom); that per-packet column is left out');
 
+  // The Rust floor binary (built or rebuilt by cargo unless $IOAM_BENCH_BIN names one)
+  let floorNote = 'not run (--no-floor)';
+  let icount: IcountRow[] = [];
+  let icountNote = 'not run (--no-callgrind)';
+  const bin = args.floor || args.callgrind ? benchBinary(!args.smoke) : undefined;
+  const floorBin = args.floor ? bin : undefined;
+  if (args.floor) floorNote = bin ? `${bin} floor, per case right after the JavaScript ways` : 'unavailable: build crates/ioam-bench (cargo build --release --manifest-path crates/ioam-bench/Cargo.toml)';
+
   // Dataplane suites
   const rows: Row[] = [];
   for (const c of grid(args.smoke)) {
     const label = `${c.suite} ${c.op} type ${c.type} size ${c.size} batch ${c.batch}`;
     if (args.filter && !args.filter.test(label)) continue;
     try {
-      const r = runCase(c, args.maxTime);
+      const r = runCase(c, args.maxTime, floorBin);
       rows.push(r);
-      console.log(`${label}: batch ${f(r.batchNs)} ns/pkt, per-packet ${f(r.perPacketNs)}, C ${f(r.cNs)}, TS fast ${f(r.fastNs)}, TS structured ${f(r.tsNs)} (reset ${f(r.resetNs)})`);
+      console.log(`${label}: batch ${f(r.batchNs)} ns/pkt, floor ${f(r.floorNs)}, per-packet ${f(r.perPacketNs)}, C ${f(r.cNs)}, TS fast ${f(r.fastNs)}, TS structured ${f(r.tsNs)} (reset ${f(r.resetNs)})`);
     } catch (e) {
       errors.push(`${label}: ${(e as Error).message}`);
       console.error(`ERROR ${label}: ${(e as Error).stack}`);
@@ -377,24 +398,7 @@ async function main(): Promise<number> {
     }
   }
 
-  // Rust floor and callgrind
-  let floorNote = 'not run (--no-floor)';
-  let icount: IcountRow[] = [];
-  let icountNote = 'not run (--no-callgrind)';
-  const bin = args.floor || args.callgrind ? benchBinary(!args.smoke) : undefined;
-  if (args.floor) {
-    if (!bin) floorNote = 'unavailable: build crates/ioam-bench (cargo build --release --manifest-path crates/ioam-bench/Cargo.toml)';
-    else {
-      try {
-        const fl = runFloor(bin, rows, args.smoke ? 20 : 250);
-        for (const r of rows) r.floorNs = fl.find((x) => x.op === r.op && x.type === r.type && x.size === r.size && x.batch === r.batch)?.nsPerPacket ?? null;
-        floorNote = `${bin} floor`;
-      } catch (e) {
-        errors.push(`floor: ${(e as Error).message}`);
-        floorNote = `failed: ${(e as Error).message}`;
-      }
-    }
-  }
+  // callgrind
   if (args.callgrind && !args.smoke) {
     const vg = spawnSync('valgrind', ['--version'], { encoding: 'utf8' });
     if (!bin || vg.status !== 0) icountNote = 'unavailable (needs valgrind and crates/ioam-bench built)';
