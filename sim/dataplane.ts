@@ -11,7 +11,7 @@ import type { PacketBatch } from '../src/batch';
 import type { NodeConfig } from '../src/config';
 import { native } from '../src/native';
 import { Node } from '../src/node';
-import { REASON_STRINGS } from '../src/reasons';
+import { Reason, reasonString } from '../src/reasons';
 
 /** A topology node's dataplane (one call per batch). */
 export interface DataplaneNode {
@@ -25,14 +25,14 @@ export interface DataplaneNode {
 
 export type BackendName = 'core';
 
-/** Reason values the simulator looks at (core `Reason`, src/reasons.ts). */
-export const R_WRITTEN = 1;
-export const R_OVERFLOW_SET = 2;
-export const R_ENCAPSULATED = 7;
-export const R_DECAPSULATED = 10;
-export const R_APPENDED = 11;
+/** Reason values the simulator looks at (core `Reason`, via src/reasons.ts). */
+export const R_WRITTEN = Reason.Written;
+export const R_OVERFLOW_SET = Reason.OverflowSet;
+export const R_ENCAPSULATED = Reason.Encapsulated;
+export const R_DECAPSULATED = Reason.Decapsulated;
+export const R_APPENDED = Reason.Appended;
 /** `written`, `drop-misaligned`, ... (core `Reason::as_str`). */
-export const reasonName = (r: number): string => (REASON_STRINGS as Record<number, string>)[r] ?? `reason-${r}`;
+export const reasonName = reasonString;
 
 let chosen: BackendName | undefined;
 

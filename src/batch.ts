@@ -10,24 +10,30 @@
  * @module
  */
 import { IoamError } from './errors';
+import {
+  CLT_STRIDE,
+  DESC_STRIDE,
+  DESC_WORD,
+  IF_NONE,
+  META_STRIDE,
+  META_WORD,
+  OUT_STRIDE,
+  OUT_WORD,
+  TRACE_DESC_STRIDE,
+  UNAVAILABLE,
+} from './generated/abi';
 import { Reason, ReasonName, Verdict, reasonName } from './reasons';
 
-/** u32 words per packet in `desc`: `[slot_start, slot_end, off, len]`. */
-export const DESC_STRIDE = 4;
-/** u32 words per packet in `meta`. */
-export const META_STRIDE = 8;
-/** u32 words per packet in `out`: `[verdict, reason, offset, aux]`. */
-export const OUT_STRIDE = 4;
-/** u32 words per packet in `traceDesc`: `[arena offset, length]`. */
-export const TRACE_DESC_STRIDE = 2;
-/** Bytes per packet in `clt`: trace ID (16) + span ID (8). */
-export const CLT_STRIDE = 24;
-/** Interface index "none" (ingress: locally generated; egress: local delivery). */
-export const IF_NONE = 0xffffffff;
-/** The all-ones "unavailable" value of the u32 meta fields. */
-export const UNAVAILABLE = 0xffffffff;
-/** Meta flag: no RX timestamp (timestamps are written as all-ones). */
-export const META_F_NO_TSTAMP = 1;
+export {
+  CLT_STRIDE,
+  DESC_STRIDE,
+  IF_NONE,
+  META_F_NO_TSTAMP,
+  META_STRIDE,
+  OUT_STRIDE,
+  TRACE_DESC_STRIDE,
+  UNAVAILABLE,
+} from './generated/abi';
 
 /** Per-packet inputs (the `meta` table). Interfaces are indices into the node's `interfaces`. */
 export interface PacketMeta {
@@ -66,25 +72,25 @@ const NO_META: Readonly<Partial<PacketMeta>> = Object.freeze({});
 /** Writes `meta` (defaults for missing fields) as 8 u32 words at `words[at..]`. */
 export function writeMeta(words: Uint32Array, at: number, meta: Partial<PacketMeta> = NO_META): void {
   if (meta === NO_META) {
-    words[at] = IF_NONE;
-    words[at + 1] = IF_NONE;
-    words[at + 2] = 0;
-    words[at + 3] = 0;
-    words[at + 4] = UNAVAILABLE;
-    words[at + 5] = UNAVAILABLE;
-    words[at + 6] = UNAVAILABLE;
-    words[at + 7] = 0;
+    words[at + META_WORD.ingressIf] = IF_NONE;
+    words[at + META_WORD.egressIf] = IF_NONE;
+    words[at + META_WORD.tsSec] = 0;
+    words[at + META_WORD.tsNsec] = 0;
+    words[at + META_WORD.queueDepth] = UNAVAILABLE;
+    words[at + META_WORD.transitDelayNs] = UNAVAILABLE;
+    words[at + META_WORD.bufferOccupancy] = UNAVAILABLE;
+    words[at + META_WORD.flags] = 0;
     return;
   }
   const m = { ...DEFAULT_META, ...meta };
-  words[at] = m.ingressIf;
-  words[at + 1] = m.egressIf;
-  words[at + 2] = m.tsSec;
-  words[at + 3] = m.tsNsec;
-  words[at + 4] = m.queueDepth;
-  words[at + 5] = m.transitDelayNs;
-  words[at + 6] = m.bufferOccupancy;
-  words[at + 7] = m.flags;
+  words[at + META_WORD.ingressIf] = m.ingressIf;
+  words[at + META_WORD.egressIf] = m.egressIf;
+  words[at + META_WORD.tsSec] = m.tsSec;
+  words[at + META_WORD.tsNsec] = m.tsNsec;
+  words[at + META_WORD.queueDepth] = m.queueDepth;
+  words[at + META_WORD.transitDelayNs] = m.transitDelayNs;
+  words[at + META_WORD.bufferOccupancy] = m.bufferOccupancy;
+  words[at + META_WORD.flags] = m.flags;
 }
 
 /** 8 meta words for a one-packet call. */
@@ -288,7 +294,7 @@ export class PacketBatch {
    */
   reserve(len: number, meta: Partial<PacketMeta> = NO_META, clt?: Uint8Array): Uint8Array {
     const i = this.reserveSlot(len, meta, clt);
-    const off = this.desc[i * DESC_STRIDE + 2]!;
+    const off = this.desc[i * DESC_STRIDE + DESC_WORD.off]!;
     return this.buf.subarray(off, off + len);
   }
 
@@ -302,16 +308,16 @@ export class PacketBatch {
     const slotStart = i * this.slotSize;
     const off = slotStart + this.headroom;
     const d = i * DESC_STRIDE;
-    this.desc[d] = slotStart;
-    this.desc[d + 1] = slotStart + this.slotSize;
-    this.desc[d + 2] = off;
-    this.desc[d + 3] = len;
+    this.desc[d + DESC_WORD.slotStart] = slotStart;
+    this.desc[d + DESC_WORD.slotEnd] = slotStart + this.slotSize;
+    this.desc[d + DESC_WORD.off] = off;
+    this.desc[d + DESC_WORD.len] = len;
     writeMeta(this.meta, i * META_STRIDE, meta);
     const o = i * OUT_STRIDE;
-    this.out[o] = 0;
-    this.out[o + 1] = 0;
-    this.out[o + 2] = 0;
-    this.out[o + 3] = 0;
+    this.out[o + OUT_WORD.verdict] = 0;
+    this.out[o + OUT_WORD.reason] = 0;
+    this.out[o + OUT_WORD.offset] = 0;
+    this.out[o + OUT_WORD.aux] = 0;
     if (clt) {
       if (clt.length !== CLT_STRIDE) throw new IoamError('ERR_IOAM_BAD_LENGTH', 'clt', 0, 'CLT IDs must be 24 bytes (trace ID 16, span ID 8)');
       this.clt.set(clt, i * CLT_STRIDE);
@@ -328,15 +334,15 @@ export class PacketBatch {
   /** Copies a packet (IPv6 header first) into the next slot; returns its index. */
   push(packet: Uint8Array, meta: Partial<PacketMeta> = NO_META, clt?: Uint8Array): number {
     const i = this.reserveSlot(packet.length, meta, clt);
-    this.buf.set(packet, this.desc[i * DESC_STRIDE + 2]!);
+    this.buf.set(packet, this.desc[i * DESC_STRIDE + DESC_WORD.off]!);
     return i;
   }
 
   /** The packet's current bytes (a view into the batch buffer, valid until the next operation or reset). */
   packet(i: number): Uint8Array {
     this.check(i);
-    const off = this.desc[i * DESC_STRIDE + 2]!;
-    const len = this.desc[i * DESC_STRIDE + 3]!;
+    const off = this.desc[i * DESC_STRIDE + DESC_WORD.off]!;
+    const len = this.desc[i * DESC_STRIDE + DESC_WORD.len]!;
     return this.buf.subarray(off, off + len);
   }
 
@@ -345,14 +351,14 @@ export class PacketBatch {
     this.check(i);
     const m = this.meta.subarray(i * META_STRIDE, (i + 1) * META_STRIDE);
     return {
-      ingressIf: m[0]!,
-      egressIf: m[1]!,
-      tsSec: m[2]!,
-      tsNsec: m[3]!,
-      queueDepth: m[4]!,
-      transitDelayNs: m[5]!,
-      bufferOccupancy: m[6]!,
-      flags: m[7]!,
+      ingressIf: m[META_WORD.ingressIf]!,
+      egressIf: m[META_WORD.egressIf]!,
+      tsSec: m[META_WORD.tsSec]!,
+      tsNsec: m[META_WORD.tsNsec]!,
+      queueDepth: m[META_WORD.queueDepth]!,
+      transitDelayNs: m[META_WORD.transitDelayNs]!,
+      bufferOccupancy: m[META_WORD.bufferOccupancy]!,
+      flags: m[META_WORD.flags]!,
     };
   }
 
@@ -366,8 +372,14 @@ export class PacketBatch {
   outcome(i: number): PacketOutcome {
     this.check(i);
     const o = i * OUT_STRIDE;
-    const reason = this.out[o + 1]! as Reason;
-    return { verdict: this.out[o]! as Verdict, reason, reasonName: reasonName(reason), offset: this.out[o + 2]!, aux: this.out[o + 3]! };
+    const reason = this.out[o + OUT_WORD.reason]! as Reason;
+    return {
+      verdict: this.out[o + OUT_WORD.verdict]! as Verdict,
+      reason,
+      reasonName: reasonName(reason),
+      offset: this.out[o + OUT_WORD.offset]!,
+      aux: this.out[o + OUT_WORD.aux]!,
+    };
   }
 
   /** Decap: the Hop-by-Hop header removed from packet `i` (a view; empty if none). */

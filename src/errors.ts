@@ -7,61 +7,23 @@
  * `e2e`, `dex`, `clt`, `config`, `batch`) and the byte `offset` (from the start of the bytes the
  * caller passed, normally the IPv6 header).
  *
- * The native binding throws plain `Error`s whose message starts with the core's `Display` form
- * (`ERR_IOAM_TRUNCATED in trace at offset 52: trace header (needed 8 bytes, got 3)`);
- * {@link normalizeNativeError} turns them into `IoamError`s.
+ * The native binding throws JS `Error`s that carry the core error's fields as properties
+ * (`code`, `layer`, `offset`, `needed`, `got`, `what`; crates/ioam-napi/src/jserr.rs);
+ * {@link normalizeNativeError} turns them into `IoamError`s. The codes and layers are those of
+ * src/generated/abi.ts (rendered from the Rust).
  * @module
  */
+import { ERROR_CODES, ERR_INTERNAL, LAYERS, LAYER_NATIVE } from './generated/abi';
 
-/** Stable error codes (core `crates/ioam-core/src/error.rs`, `ErrorCode::as_str`). */
-export type IoamErrorCode =
-  | 'ERR_IOAM_TRUNCATED'
-  | 'ERR_IOAM_BAD_LENGTH'
-  | 'ERR_IOAM_NOT_IPV6'
-  | 'ERR_IOAM_MISALIGNED'
-  | 'ERR_IOAM_BAD_NODELEN'
-  | 'ERR_IOAM_BAD_REMAININGLEN'
-  | 'ERR_IOAM_BAD_PADDING'
-  | 'ERR_IOAM_BAD_VALUE'
-  | 'ERR_IOAM_NO_ROOM'
-  | 'ERR_IOAM_NOT_FOUND'
-  | 'ERR_IOAM_CONFIG'
-  | 'ERR_IOAM_BAD_DESCRIPTOR'
-  /** A native failure that did not carry a core error (a bug: please report it). */
-  | 'ERR_IOAM_INTERNAL';
+/** Stable error codes (core `crates/ioam-core/src/error.rs`, `ErrorCode::as_str`), plus
+ * `ERR_IOAM_INTERNAL`: a native failure that did not carry a core error (a bug: please report it). */
+export type IoamErrorCode = (typeof ERROR_CODES)[number] | typeof ERR_INTERNAL;
 
-/** Where an error happened (core `Layer::as_str`). */
-export type IoamLayer =
-  | 'ipv6'
-  | 'ext-header'
-  | 'option'
-  | 'ioam'
-  | 'trace'
-  | 'node-data'
-  | 'oss'
-  | 'pot'
-  | 'e2e'
-  | 'dex'
-  | 'clt'
-  | 'config'
-  | 'batch'
-  | 'native';
+/** Where an error happened (core `Layer::as_str`), plus `native` for an internal failure. */
+export type IoamLayer = (typeof LAYERS)[number] | typeof LAYER_NATIVE;
 
-export const IOAM_ERROR_CODES: readonly IoamErrorCode[] = [
-  'ERR_IOAM_TRUNCATED',
-  'ERR_IOAM_BAD_LENGTH',
-  'ERR_IOAM_NOT_IPV6',
-  'ERR_IOAM_MISALIGNED',
-  'ERR_IOAM_BAD_NODELEN',
-  'ERR_IOAM_BAD_REMAININGLEN',
-  'ERR_IOAM_BAD_PADDING',
-  'ERR_IOAM_BAD_VALUE',
-  'ERR_IOAM_NO_ROOM',
-  'ERR_IOAM_NOT_FOUND',
-  'ERR_IOAM_CONFIG',
-  'ERR_IOAM_BAD_DESCRIPTOR',
-  'ERR_IOAM_INTERNAL',
-];
+export const IOAM_ERROR_CODES: readonly IoamErrorCode[] = [...ERROR_CODES, ERR_INTERNAL];
+const LAYER_SET: ReadonlySet<string> = new Set<string>([...LAYERS, LAYER_NATIVE]);
 
 /** An error with a code, the layer and the byte offset it refers to. */
 export class IoamError extends Error {
@@ -142,43 +104,52 @@ export function formatConfigIssue(i: ConfigIssue): string {
   return `${i.file}:${i.line}: ${i.path}: ${i.reason}`;
 }
 
-// `ERR_IOAM_X in layer at offset N: what[ (needed A bytes, got B)]` — the core's Display.
-const NATIVE_RE = /(ERR_IOAM_[A-Z0-9_]+) in ([a-z0-9-]+) at offset (\d+): (.*?)(?: \(needed (\d+) bytes, got (\d+)\))?$/s;
+/** The structured fields a native error carries (crates/ioam-napi/src/jserr.rs). */
+interface NativeErrorFields {
+  code?: unknown;
+  layer?: unknown;
+  offset?: unknown;
+  needed?: unknown;
+  got?: unknown;
+  what?: unknown;
+}
+
+const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
 
 /**
- * Parses the core's error text (as carried by a native `Error`'s message) into an `IoamError`,
- * or returns `undefined` if the text does not have that form.
+ * The `IoamError` of a native error's properties, or `undefined` if `e` does not carry a known
+ * code and layer.
  */
-export function parseNativeErrorMessage(message: string): IoamError | undefined {
-  const m = NATIVE_RE.exec(message.trim());
-  if (!m) return undefined;
-  const code = m[1] as IoamErrorCode;
-  if (!IOAM_ERROR_CODES.includes(code)) return undefined;
-  return new IoamError(code, m[2] as IoamLayer, Number(m[3]), m[4]!, {
-    needed: m[5] === undefined ? 0 : Number(m[5]),
-    got: m[6] === undefined ? 0 : Number(m[6]),
+export function fromNativeError(e: Error): IoamError | undefined {
+  const f = e as Error & NativeErrorFields;
+  if (typeof f.code !== 'string' || !IOAM_ERROR_CODES.includes(f.code as IoamErrorCode)) return undefined;
+  if (typeof f.layer !== 'string' || !LAYER_SET.has(f.layer)) return undefined;
+  return new IoamError(f.code as IoamErrorCode, f.layer as IoamLayer, num(f.offset), typeof f.what === 'string' ? f.what : e.message, {
+    needed: num(f.needed),
+    got: num(f.got),
   });
 }
 
 /**
  * Turns anything thrown by the native binding into an `IoamError` (core errors keep their
- * code/layer/offset; a caught Rust panic or other native failure becomes `ERR_IOAM_INTERNAL`).
+ * code/layer/offset; a caught Rust panic becomes `ERR_IOAM_INTERNAL`).
  * `IoamError`s and non-native errors (e.g. a `TypeError` for a wrong argument type) pass through.
  */
 export function normalizeNativeError(e: unknown): Error {
   if (e instanceof IoamError) return e;
   if (e instanceof Error) {
-    const parsed = parseNativeErrorMessage(e.message);
-    if (parsed) {
-      Object.defineProperty(parsed, 'cause', { value: e, enumerable: false });
-      return parsed;
+    const mapped = fromNativeError(e);
+    if (mapped) {
+      Object.defineProperty(mapped, 'cause', { value: e, enumerable: false });
+      return mapped;
     }
+    // napi-rs reports a caught panic as a plain Error whose message names the panic.
     if (/panic/i.test(e.message)) {
-      return new IoamError('ERR_IOAM_INTERNAL', 'native', 0, e.message, { cause: e });
+      return new IoamError(ERR_INTERNAL, LAYER_NATIVE, 0, e.message, { cause: e });
     }
     return e;
   }
-  return new IoamError('ERR_IOAM_INTERNAL', 'native', 0, String(e));
+  return new IoamError(ERR_INTERNAL, LAYER_NATIVE, 0, String(e));
 }
 
 /** Calls `fn`, rethrowing native errors as `IoamError`s. */

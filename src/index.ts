@@ -19,7 +19,7 @@
  * ```
  * @packageDocumentation
  */
-export { Node } from './node';
+export { Node, COPY_HEADROOM } from './node';
 export type { PacketResult } from './node';
 export {
   PacketBatch,
@@ -71,10 +71,11 @@ export type {
   YamlSource,
   IntInput,
 } from './config';
-export { IoamError, IoamConfigError, normalizeNativeError, parseNativeErrorMessage, formatConfigIssue, IOAM_ERROR_CODES } from './errors';
+export { IoamError, IoamConfigError, normalizeNativeError, fromNativeError, formatConfigIssue, IOAM_ERROR_CODES } from './errors';
 export type { IoamErrorCode, IoamLayer, ConfigIssue } from './errors';
 export { Reason, Verdict, REASON_STRINGS, reasonName, reasonString, verdictOf, OUT_F_LOOPBACK } from './reasons';
 export type { ReasonName } from './reasons';
+export { META_WORD, DESC_WORD, OUT_WORD, PKT_OUT_WORD, PKT_OUT_WORDS, REASON_DROP_MIN } from './generated/abi';
 export { decode, encode, decodeJson, u64, ioamOptions } from './decode';
 export type * from './decode';
 export { NativeLoadError, native } from './native';

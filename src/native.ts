@@ -10,33 +10,35 @@ import { resolve } from 'node:path';
 // `native/index.d.ts`) so that type-checking does not need the addon to be built. Keep in sync
 // with `crates/ioam-napi/src/lib.rs`; test/core.batch.test.ts checks the runtime shape.
 
-/** Outcome of a one-packet native call. */
-export interface NativePacketOutcome {
-  packet: Buffer;
-  verdict: number;
-  reason: number;
-  offset: number;
-  aux: number;
-  trace?: Buffer;
+/**
+ * The per-packet functions of one node (`NativeNode.inPlaceFunctions()`, crates/ioam-napi/src/inplace.rs):
+ * the packet is `buf[start..start + len]`; meta, outcome and CLT IDs travel in `scratch`
+ * (layout `SCRATCH_*` of src/generated/abi.ts). Each returns the reason.
+ */
+export interface NativeInPlace {
+  transit(buf: Uint8Array, start: number, len: number): number;
+  encap(buf: Uint8Array, start: number, len: number): number;
+  decap(buf: Uint8Array, start: number, len: number, trace: Uint8Array): number;
+  /** The node's scratch block (Rust-owned memory). */
+  readonly scratch: ArrayBuffer;
 }
 
 /** `NativeNode` (crates/ioam-napi/src/lib.rs): a compiled node + k-of-n encap counter. */
 export interface NativeNode {
   readonly encapCount: number;
+  /** Headroom `encap` needs before the packet for this node's configuration. */
+  readonly encapHeadroom: number;
   resetEncapState(): void;
   transitBatch(buf: Uint8Array, desc: Uint32Array, meta: Uint32Array, out: Uint32Array): number;
   encapBatch(buf: Uint8Array, desc: Uint32Array, meta: Uint32Array, clt: Uint8Array, out: Uint32Array): number;
   decapBatch(buf: Uint8Array, desc: Uint32Array, meta: Uint32Array, out: Uint32Array, traceArena: Uint8Array, traceDesc: Uint32Array): number;
-  transitPacket(packet: Uint8Array, meta: Uint32Array): NativePacketOutcome;
-  encapPacket(packet: Uint8Array, meta: Uint32Array, clt: Uint8Array): NativePacketOutcome;
-  decapPacket(packet: Uint8Array, meta: Uint32Array): NativePacketOutcome;
+  inPlaceFunctions(): NativeInPlace;
 }
 
 /** The addon's exports used by the library (others, e.g. netio's `PacketSocket`, are reachable too). */
 export interface NativeBinding {
   NativeNode: new (configJson: string) => NativeNode;
   coreVersion(): string;
-  abiInfo(): { descStride: number; metaStride: number; outStride: number; ifNone: number };
   /** Wire layer: packet → JSON text (SCHEMA.md); `layout` is `standard` or `legacy`. */
   decodePacket?(bytes: Uint8Array, layout: string): string;
   /** Wire layer: JSON text → packet bytes. */

@@ -17,7 +17,7 @@ import {
   Reason,
   native,
   normalizeNativeError,
-  parseNativeErrorMessage,
+  fromNativeError,
   verdictOf,
 } from '../src/index';
 
@@ -28,9 +28,10 @@ function node(): Node {
 }
 
 describe('batch ABI mirrors the core', () => {
-  it('strides and IF_NONE equal the native constants', () => {
-    const abi = native().abiInfo();
-    assert.deepEqual(abi, { descStride: DESC_STRIDE, metaStride: META_STRIDE, outStride: OUT_STRIDE, ifNone: IF_NONE });
+  it('the generated ABI module is what the Rust renders (crates/ioam-core/tests/abi_ts.rs checks the text)', () => {
+    const ts = readFileSync(join(ROOT, 'src/generated/abi.ts'), 'utf8');
+    assert.match(ts, /^\/\/ GENERATED from crates\/ioam-core\/src\/abi.rs/);
+    assert.deepEqual([DESC_STRIDE, META_STRIDE, OUT_STRIDE, IF_NONE], [4, 8, 4, 0xffffffff]);
   });
 
   it('Reason values and strings equal core dataplane/mod.rs', () => {
@@ -147,28 +148,23 @@ describe('binding errors are typed', () => {
     );
   });
 
-  it('parseNativeErrorMessage reads the core Display form', () => {
-    const e = parseNativeErrorMessage('ERR_IOAM_TRUNCATED in trace at offset 52: trace header (needed 8 bytes, got 3)')!;
+  it('fromNativeError reads the structured properties, not the message', () => {
+    const raw = Object.assign(new Error('text that says nothing'), { code: 'ERR_IOAM_TRUNCATED', layer: 'trace', offset: 52, needed: 8, got: 3, what: 'trace header' });
+    const e = fromNativeError(raw)!;
     assert.deepEqual([e.code, e.layer, e.offset, e.needed, e.got, e.what], ['ERR_IOAM_TRUNCATED', 'trace', 52, 8, 3, 'trace header']);
     assert.equal(e.message, 'ERR_IOAM_TRUNCATED in trace at offset 52: trace header (needed 8 bytes, got 3)');
-    assert.equal(parseNativeErrorMessage('ERR_IOAM_NOT_IPV6 in ipv6 at offset 0: version nibble is not 6')?.code, 'ERR_IOAM_NOT_IPV6');
-    assert.equal(parseNativeErrorMessage('something else'), undefined);
+    // A message in the core's form without the properties is not an IoamError.
+    assert.equal(fromNativeError(new Error('ERR_IOAM_NOT_IPV6 in ipv6 at offset 0: version nibble is not 6')), undefined);
+    assert.equal(fromNativeError(Object.assign(new Error('x'), { code: 'ERR_IOAM_NOPE', layer: 'ipv6' })), undefined);
     assert.equal(normalizeNativeError(new Error('Rust panic: boom')).name, 'IoamError');
   });
 
-  it('one-packet calls check the meta length', () => {
+  it('in-place calls check meta, out and clt lengths', () => {
     const n = node();
-    const inner = (n as unknown as { inner: { transitPacket: (...a: unknown[]) => unknown } }).inner;
-    assert.throws(
-      () => {
-        try {
-          inner.transitPacket(new Uint8Array(48), new Uint32Array(3));
-        } catch (e) {
-          throw normalizeNativeError(e);
-        }
-      },
-      (e: IoamError) => e.code === 'ERR_IOAM_BAD_DESCRIPTOR',
-    );
+    const buf = new Uint8Array(128);
+    assert.throws(() => n.transitInPlace(buf, 64, 48, new Uint32Array(3)), (e: IoamError) => e.code === 'ERR_IOAM_BAD_DESCRIPTOR' && e.layer === 'batch');
+    assert.throws(() => n.transitInPlace(buf, 64, 48, undefined, new Uint32Array(4)), (e: IoamError) => e.code === 'ERR_IOAM_BAD_DESCRIPTOR');
+    assert.throws(() => n.encapInPlace(buf, 64, 48, undefined, undefined, new Uint8Array(5)), (e: IoamError) => e.code === 'ERR_IOAM_BAD_LENGTH' && e.layer === 'clt');
   });
 });
 
@@ -181,7 +177,7 @@ describe('one-packet calls and the batch agree', () => {
       packetWith({ type: 'incremental-trace', namespaceId: 7, nodeLen: 1, flags: { overflow: false, loopback: false, active: false, bit3: false }, remainingLen: 10, traceType: 0x800000, reserved: 0, nodes: [] }, 64),
       { linuxPadding: true },
     );
-    const one = n.transitPacket(pkt, { ingressIf: 0, egressIf: 1 });
+    const one = n.transitPacketCopy(pkt, { ingressIf: 0, egressIf: 1 });
     assert.equal(one.reasonName, 'Appended');
     const b = new PacketBatch({ capacity: 1 });
     b.push(pkt, { ingressIf: 0, egressIf: 1 });

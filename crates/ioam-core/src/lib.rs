@@ -16,6 +16,7 @@
 //! (code, layer, offset) or a dataplane [`dataplane::Outcome`].
 #![forbid(unsafe_code)]
 
+pub mod abi;
 pub mod config;
 pub mod dataplane;
 pub mod error;

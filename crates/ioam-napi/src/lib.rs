@@ -10,14 +10,19 @@
 //! (`ERR_IOAM_X in LAYER at offset N: what`), which `src/errors.ts` parses back into an `IoamError`.
 //! Every entry point is `catch_unwind`: a panic becomes a JS error instead of aborting Node.
 use ioam_core::config::{EncapConfig, EncapMode, InterfaceConfig, NamespaceConfig, NodeConfig, Profile, SchemaConfig};
-use ioam_core::dataplane::{self, batch, encap::CltIds, encap::EncapState, Meta, META_STRIDE};
+use inplace::Shared;
+use ioam_core::dataplane::{self, batch};
 use ioam_core::{Error as CoreError, ErrorCode, Layer};
+use jserr::Fault;
 use napi::bindgen_prelude::{Buffer, Uint32ArraySlice, Uint8ArraySlice};
-use napi::{Error, Result};
+use napi::{Env, Error, Result};
+use std::rc::Rc;
 use napi_derive::napi;
 use serde::Deserialize;
 use std::net::Ipv6Addr;
 
+mod inplace;
+mod jserr;
 mod netio;
 
 /// Version of the native core.
@@ -26,17 +31,12 @@ pub fn core_version() -> String {
     ioam_core::version().to_string()
 }
 
-fn js_err(e: CoreError) -> Error {
-    Error::from_reason(e.to_string())
+fn js_err(env: &Env) -> impl Fn(CoreError) -> Error + '_ {
+    move |e| jserr::to_napi(env, e)
 }
 
-fn misuse(code: ErrorCode, layer: Layer, what: &'static str) -> Error {
-    js_err(CoreError::new(code, layer, 0, what))
-}
-
-/// Message in the core's error form for things the binding itself rejects with a dynamic reason.
-fn config_err(reason: String) -> Error {
-    Error::from_reason(format!("{} in {} at offset 0: {}", ErrorCode::Config.as_str(), Layer::Config.as_str(), reason))
+fn misuse(env: &Env, code: ErrorCode, layer: Layer, what: &'static str) -> Error {
+    jserr::to_napi(env, Fault::new(code, layer, what))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -194,11 +194,11 @@ fn node_config(json: &str) -> std::result::Result<NodeConfig, String> {
 
 /// Refuses typed arrays whose memory overlaps (two `&mut` views of the same bytes would let the
 /// core's writes to one table change another behind its back).
-fn disjoint(ranges: &[(usize, usize)]) -> Result<()> {
+fn disjoint(env: &Env, ranges: &[(usize, usize)]) -> Result<()> {
     for (i, a) in ranges.iter().enumerate() {
         for b in &ranges[i + 1..] {
             if a.1 > a.0 && b.1 > b.0 && a.0 < b.1 && b.0 < a.1 {
-                return Err(misuse(ErrorCode::BadDescriptor, Layer::Batch, "batch tables overlap in memory"));
+                return Err(misuse(env, ErrorCode::BadDescriptor, Layer::Batch, "batch tables overlap in memory"));
             }
         }
     }
@@ -216,90 +216,73 @@ fn span<T>(s: &[T]) -> (usize, usize) {
     (p, p + std::mem::size_of_val(s))
 }
 
-fn meta_of(words: &[u32]) -> Result<Meta> {
-    let w: &[u32; META_STRIDE] = words
-        .get(..META_STRIDE)
-        .and_then(|s| s.try_into().ok())
-        .ok_or_else(|| misuse(ErrorCode::BadDescriptor, Layer::Batch, "meta needs 8 u32 words"))?;
-    Ok(Meta::from_words(w))
-}
-
 // ---------------------------------------------------------------------------------------------
 // Node
 
-/// Outcome of a one-packet operation. `packet` is a copy of the resulting packet bytes.
-#[napi(object)]
-pub struct PacketOutcome {
-    pub packet: Buffer,
-    /// 0 pass, 1 drop
-    pub verdict: u32,
-    /// `Reason` (src/reasons.ts)
-    pub reason: u32,
-    /// byte offset in the packet the reason refers to
-    pub offset: u32,
-    /// operation-specific (see docs/DESIGN.md batch ABI)
-    pub aux: u32,
-    /// decap: the removed Hop-by-Hop header bytes (empty if none)
-    pub trace: Option<Buffer>,
-}
-
-/// Headroom a one-packet call gives the packet: enough for an outer IPv6 header plus the largest
-/// Hop-by-Hop header an encapsulating node inserts (40 + 16 + 248 + CLT block).
-const ONE_PACKET_HEADROOM: usize = 512;
-
-/// A compiled IOAM node (core `dataplane::Node`) and its k-of-n encap counter.
+/// A compiled IOAM node (core `dataplane::Node`) and its k-of-n encap counter, shared with the
+/// node's per-packet functions (`inplace.rs`).
 #[napi]
 pub struct NativeNode {
-    node: dataplane::Node,
-    state: EncapState,
+    shared: Rc<Shared>,
 }
 
 #[napi]
 impl NativeNode {
     /// Builds a node from the JSON of `toNativeConfig` (src/config.ts). Throws `ERR_IOAM_CONFIG`.
     #[napi(constructor, catch_unwind)]
-    pub fn new(config_json: String) -> Result<Self> {
-        let cfg = node_config(&config_json).map_err(config_err)?;
-        let node = dataplane::Node::new(cfg).map_err(js_err)?;
-        Ok(NativeNode { node, state: EncapState::default() })
+    pub fn new(env: Env, config_json: String) -> Result<Self> {
+        let cfg = node_config(&config_json).map_err(|r| jserr::to_napi(&env, Fault::new(ErrorCode::Config, Layer::Config, r)))?;
+        let node = dataplane::Node::new(cfg).map_err(js_err(&env))?;
+        Ok(NativeNode { shared: Rc::new(Shared::new(node)) })
     }
 
     /// Number of packets the encapsulating node has counted for k-of-n sampling.
     #[napi(getter)]
     pub fn encap_count(&self) -> f64 {
-        self.state.count as f64
+        self.shared.count.get() as f64
     }
 
     /// Resets the k-of-n counter (a fresh route).
     #[napi]
-    pub fn reset_encap_state(&mut self) {
-        self.state = EncapState::default();
+    pub fn reset_encap_state(&self) {
+        self.shared.count.set(0);
     }
 
     /// Transit (receiving) node over a batch; returns the packet count. `desc` off/len and `out`
     /// are updated in place.
     #[napi(catch_unwind)]
-    pub fn transit_batch(&self, mut buf: Uint8ArraySlice, mut desc: Uint32ArraySlice, meta: Uint32ArraySlice, mut out: Uint32ArraySlice) -> Result<u32> {
-        disjoint(&[span(&buf), span(&desc), span(&meta), span(&out)])?;
+    pub fn transit_batch(
+        &self,
+        env: Env,
+        mut buf: Uint8ArraySlice,
+        mut desc: Uint32ArraySlice,
+        meta: Uint32ArraySlice,
+        mut out: Uint32ArraySlice,
+    ) -> Result<u32> {
+        disjoint(&env, &[span(&buf), span(&desc), span(&meta), span(&out)])?;
         // SAFETY: see `borrow`: the views are disjoint (checked above) and live for this call.
         let (buf, desc, out) = unsafe { (buf.as_mut(), desc.as_mut(), out.as_mut()) };
-        batch::transit_batch(&self.node, buf, desc, &meta, out).map(|n| n as u32).map_err(js_err)
+        batch::transit_batch(&self.shared.node, buf, desc, &meta, out).map(|n| n as u32).map_err(js_err(&env))
     }
 
     /// Encapsulating node over a batch. `clt`: empty or 24 bytes per packet (trace ID, span ID).
     #[napi(catch_unwind)]
     pub fn encap_batch(
-        &mut self,
+        &self,
+        env: Env,
         mut buf: Uint8ArraySlice,
         mut desc: Uint32ArraySlice,
         meta: Uint32ArraySlice,
         clt: Uint8ArraySlice,
         mut out: Uint32ArraySlice,
     ) -> Result<u32> {
-        disjoint(&[span(&buf), span(&desc), span(&meta), span(&clt), span(&out)])?;
+        disjoint(&env, &[span(&buf), span(&desc), span(&meta), span(&clt), span(&out)])?;
         // SAFETY: see `borrow`.
         let (buf, desc, out) = unsafe { (buf.as_mut(), desc.as_mut(), out.as_mut()) };
-        batch::encap_batch(&self.node, &mut self.state, buf, desc, &meta, &clt, out).map(|n| n as u32).map_err(js_err)
+        self.shared
+            .with_state(|node, st| batch::encap_batch(node, st, buf, desc, &meta, &clt, out))
+            .map(|n| n as u32)
+            .map_err(js_err(&env))
     }
 
     /// Decapsulating node over a batch; removed Hop-by-Hop headers go to `traceArena`, located by
@@ -307,6 +290,7 @@ impl NativeNode {
     #[napi(catch_unwind)]
     pub fn decap_batch(
         &self,
+        env: Env,
         mut buf: Uint8ArraySlice,
         mut desc: Uint32ArraySlice,
         meta: Uint32ArraySlice,
@@ -314,90 +298,25 @@ impl NativeNode {
         mut trace_arena: Uint8ArraySlice,
         mut trace_desc: Uint32ArraySlice,
     ) -> Result<u32> {
-        disjoint(&[span(&buf), span(&desc), span(&meta), span(&out), span(&trace_arena), span(&trace_desc)])?;
+        disjoint(&env, &[span(&buf), span(&desc), span(&meta), span(&out), span(&trace_arena), span(&trace_desc)])?;
         // SAFETY: see `borrow`.
         let (buf, desc, out, arena, tdesc) =
             unsafe { (buf.as_mut(), desc.as_mut(), out.as_mut(), trace_arena.as_mut(), trace_desc.as_mut()) };
-        batch::decap_batch(&self.node, buf, desc, &meta, out, arena, tdesc).map(|n| n as u32).map_err(js_err)
+        batch::decap_batch(&self.shared.node, buf, desc, &meta, out, arena, tdesc).map(|n| n as u32).map_err(js_err(&env))
     }
 
-    /// One packet through the transit node (copies; for tests and tools, not the hot path).
-    #[napi(catch_unwind)]
-    pub fn transit_packet(&self, packet: Uint8ArraySlice, meta: Uint32ArraySlice) -> Result<PacketOutcome> {
-        let meta = meta_of(&meta)?;
-        let (mut slot, off) = one_slot(&packet, ONE_PACKET_HEADROOM);
-        let o = dataplane::transit::transit(&self.node, &mut slot, off, packet.len(), &meta);
-        Ok(outcome(&slot, o, None))
+    /// `{ transit, encap, decap, scratch }`: the per-packet calls of this node and their scratch
+    /// block (see `inplace.rs`; src/node.ts keeps them).
+    #[napi(ts_return_type = "NativeInPlace")]
+    pub fn in_place_functions(&self, env: Env) -> Result<inplace::Raw> {
+        inplace::functions(&env, &self.shared)
     }
 
-    /// One packet through the encapsulating node (advances the k-of-n counter). `clt`: empty or 24 bytes.
-    #[napi(catch_unwind)]
-    pub fn encap_packet(&mut self, packet: Uint8ArraySlice, meta: Uint32ArraySlice, clt: Uint8ArraySlice) -> Result<PacketOutcome> {
-        let meta = meta_of(&meta)?;
-        let ids = match clt.len() {
-            0 => None,
-            24 => {
-                let mut ids = CltIds::default();
-                ids.trace_id.copy_from_slice(&clt[..16]);
-                ids.span_id.copy_from_slice(&clt[16..24]);
-                Some(ids)
-            }
-            _ => return Err(misuse(ErrorCode::BadLength, Layer::Clt, "clt must be empty or 24 bytes (trace ID 16, span ID 8)")),
-        };
-        let (mut slot, off) = one_slot(&packet, ONE_PACKET_HEADROOM);
-        let o = dataplane::encap::encap(&self.node, &mut self.state, &mut slot, off, packet.len(), &meta, ids.as_ref());
-        Ok(outcome(&slot, o, None))
-    }
-
-    /// One packet through the decapsulating node; `trace` gets the removed Hop-by-Hop header.
-    #[napi(catch_unwind)]
-    pub fn decap_packet(&self, packet: Uint8ArraySlice, meta: Uint32ArraySlice) -> Result<PacketOutcome> {
-        let meta = meta_of(&meta)?;
-        let (mut slot, off) = one_slot(&packet, ONE_PACKET_HEADROOM);
-        let mut trace = vec![0u8; 2048];
-        let o = dataplane::decap::decap(&self.node, &mut slot, off, packet.len(), &meta, &mut trace);
-        let n = (o.aux as usize).min(trace.len());
-        trace.truncate(n);
-        Ok(outcome(&slot, o, Some(trace)))
-    }
-}
-
-/// A slot holding `packet` after `headroom` bytes (and a little tailroom).
-fn one_slot(packet: &[u8], headroom: usize) -> (Vec<u8>, usize) {
-    let mut slot = vec![0u8; headroom + packet.len() + 64];
-    slot[headroom..headroom + packet.len()].copy_from_slice(packet);
-    (slot, headroom)
-}
-
-fn outcome(slot: &[u8], o: dataplane::Outcome, trace: Option<Vec<u8>>) -> PacketOutcome {
-    let end = o.off.saturating_add(o.len).min(slot.len());
-    let start = o.off.min(end);
-    PacketOutcome {
-        packet: slot[start..end].to_vec().into(),
-        verdict: o.reason.verdict() as u32,
-        reason: o.reason as u32,
-        offset: o.offset,
-        aux: o.aux,
-        trace: trace.map(Buffer::from),
-    }
-}
-
-/// Strides of the batch ABI tables (u32 words per packet), for the TS side to check its mirror.
-#[napi(object)]
-pub struct AbiInfo {
-    pub desc_stride: u32,
-    pub meta_stride: u32,
-    pub out_stride: u32,
-    pub if_none: u32,
-}
-
-#[napi]
-pub fn abi_info() -> AbiInfo {
-    AbiInfo {
-        desc_stride: dataplane::DESC_STRIDE as u32,
-        meta_stride: dataplane::META_STRIDE as u32,
-        out_stride: dataplane::OUT_STRIDE as u32,
-        if_none: ioam_core::config::IF_NONE,
+    /// Headroom (bytes before `start`) `encapInPlace` needs for this node's configuration
+    /// (core `abi::encap_headroom`); 0 for a node without `encap`.
+    #[napi(getter)]
+    pub fn encap_headroom(&self) -> u32 {
+        ioam_core::abi::encap_headroom(&self.shared.node) as u32
     }
 }
 
@@ -408,30 +327,33 @@ mod wire_api {
     use super::*;
     use ioam_core::wire::{decode_packet as core_decode, encode_packet as core_encode, DecodeOptions, PacketRepr, TraceLayout};
 
-    fn layout(s: &str) -> Result<TraceLayout> {
+    fn layout(env: &Env, s: &str) -> Result<TraceLayout> {
         match s {
             "standard" | "" => Ok(TraceLayout::Standard),
             "legacy" | "clt-legacy" => Ok(TraceLayout::CltLegacy),
-            _ => Err(misuse(ErrorCode::BadValue, Layer::Clt, "layout must be standard or legacy")),
+            _ => Err(misuse(env, ErrorCode::BadValue, Layer::Clt, "layout must be standard or legacy")),
         }
+    }
+
+    fn json_err(env: &Env, what: String) -> Error {
+        jserr::to_napi(env, Fault::new(ErrorCode::BadValue, Layer::Ipv6, what))
     }
 
     /// Decodes a packet (IPv6 header first) into the JSON of SCHEMA.md. `layout`: `standard`
     /// (RFC 9197) or `legacy` (CLT trace/span ID block before the node data). Throws the core's
     /// error when the packet cannot be located (see the wire layer's error policy).
     #[napi(catch_unwind)]
-    pub fn decode_packet(bytes: Uint8ArraySlice, layout_name: String) -> Result<String> {
-        let p = core_decode(&bytes, &DecodeOptions { clt: layout(&layout_name)? }).map_err(js_err)?;
-        serde_json::to_string(&p).map_err(|e| Error::from_reason(format!("ERR_IOAM_BAD_VALUE in ipv6 at offset 0: JSON output failed: {e}")))
+    pub fn decode_packet(env: Env, bytes: Uint8ArraySlice, layout_name: String) -> Result<String> {
+        let p = core_decode(&bytes, &DecodeOptions { clt: layout(&env, &layout_name)? }).map_err(js_err(&env))?;
+        serde_json::to_string(&p).map_err(|e| json_err(&env, format!("JSON output failed: {e}")))
     }
 
     /// Encodes the JSON of SCHEMA.md into packet bytes; `linuxPadding` first pads HbH/DOH option
     /// lists as Linux does (IOAM options 4n-aligned, headers 8n long).
     #[napi(catch_unwind)]
-    pub fn encode_packet(json: String, linux_padding: bool) -> Result<Buffer> {
-        let p: PacketRepr = serde_json::from_str(&json)
-            .map_err(|e| Error::from_reason(format!("ERR_IOAM_BAD_VALUE in ipv6 at offset 0: bad packet JSON: {e}")))?;
+    pub fn encode_packet(env: Env, json: String, linux_padding: bool) -> Result<Buffer> {
+        let p: PacketRepr = serde_json::from_str(&json).map_err(|e| json_err(&env, format!("bad packet JSON: {e}")))?;
         let p = if linux_padding { p.with_linux_padding() } else { p };
-        core_encode(&p).map(Buffer::from).map_err(js_err)
+        core_encode(&p).map(Buffer::from).map_err(js_err(&env))
     }
 }
