@@ -114,7 +114,7 @@ export function inputPacket(op: Op, traceType: number, size: number): Uint8Array
   const base = basePacket();
   if (op === 'encap') return base;
   const h1 = Node.fromConfig(encapNodeConfig(traceType, size, op === 'transit-incremental'));
-  const r = h1.encapPacket(base, metaFor('encap'));
+  const r = h1.encapPacketCopy(base, metaFor('encap'));
   if (r.reason !== Reason.Encapsulated) throw new Error(`bench corpus: h1 did not encapsulate (${r.reasonName})`);
   return r.packet.slice();
 }

@@ -27,12 +27,12 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
-import { coreVersion, Node } from '../src/index';
-import { OPS, TRACE_TYPES, transitNodeConfig, workload, type Op, type TypeName } from './corpus';
+import { coreVersion } from '../src/index';
+import { OPS, TRACE_TYPES, workload, type Op, type TypeName } from './corpus';
 import { CREF_OPS, crefInstr, crefTime } from './cref';
 import { renderAll, TABLES, updateDocs } from './report';
-import { decodePacket, findings, selfCheck } from './selfcheck';
-import { decodeFn, inPlace, perPacketCall, roundFn, type DecodeWay, type Way } from './ways';
+import { decodePacket, selfCheck } from './selfcheck';
+import { decodeFn, PER_PACKET_CALL, roundFn, type DecodeWay, type Way } from './ways';
 
 const ROOT = resolve(__dirname, '..');
 const DEFAULT_OUT = join(ROOT, 'bench', 'results.json');
@@ -175,26 +175,24 @@ function runCase(c: Case, maxTime: number, floorBin: string | undefined): Row {
   const t = (way: Way) => time(`${label} ${way}`, roundFn(w, way), maxTime);
   const reset0 = t('reset');
   const batch = t('batch');
-  const per = c.op === 'transit-incremental' && findings.perPacketIncrementalNoRoom && !inPlace(w.node) ? null : t('perPacket');
+  const per = t('perPacket');
   const fast = t('fast');
   const ts = t('ts');
   const reset1 = t('reset');
   const reset: Timing = { nsPerRound: (reset0.nsPerRound + reset1.nsPerRound) / 2, rme: Math.max(reset0.rme, reset1.rme), samples: reset0.samples + reset1.samples };
-  // The in-place per-packet calls work on the batch buffer and include the reset, the copying ones do not.
-  const perNet = per && inPlace(w.node) ? { ...per, nsPerRound: Math.max(0, per.nsPerRound - reset.nsPerRound) } : per;
   const cl = CREF_OPS[c.op] ? crefTime(c.op, c.type, c.size, c.batch, Math.max(10, maxTime * 1000)) : null;
   const fl = floorBin ? runFloor(floorBin, [c], Math.max(20, maxTime * 1000))[0] : undefined;
   const net = (x: Timing) => Math.max(0, (x.nsPerRound - reset.nsPerRound) / c.batch);
   return {
     ...c,
     batchNs: net(batch),
-    perPacketNs: perNet ? perNet.nsPerRound / c.batch : null,
+    perPacketNs: net(per),
     fastNs: net(fast),
     tsNs: net(ts),
     cNs: cl ? cl.nsPerPacket : null,
     floorNs: fl ? fl.nsPerPacket : null,
     resetNs: reset.nsPerRound / c.batch,
-    rme: { batch: batch.rme, perPacket: per?.rme ?? null, fast: fast.rme, ts: ts.rme },
+    rme: { batch: batch.rme, perPacket: per.rme, fast: fast.rme, ts: ts.rme },
   };
 }
 
@@ -358,8 +356,7 @@ async function main(): Promise<number> {
 
   const sc0 = Date.now();
   const cases = selfCheck(args.smoke ? [16, 244] : [16, 64, 244]);
-  console.log(`self-check: TS baseline = Rust batch path = per-packet calls, TS decode = native decode on ${cases} corpus cases (${Date.now() - sc0} ms)`);
-  if (findings.perPacketIncrementalNoRoom) console.log('note: transitPacket() gives no headroom: an Incremental trace cannot grow (DropNoRoom); that per-packet column is left out');
+  console.log(`self-check: both TS baselines = C loops = per-packet in-place calls = Rust batch path, TS decode = native decode on ${cases} corpus cases (${Date.now() - sc0} ms)`);
 
   // The Rust floor binary (built or rebuilt by cargo unless $IOAM_BENCH_BIN names one)
   let floorNote = 'not run (--no-floor)';
@@ -457,8 +454,7 @@ async function main(): Promise<number> {
     maxTimeS: args.maxTime,
     clock: args.clock === 'cpu' ? 'process CPU time (user+system) as benchmark.js timer' : 'wall clock (process.hrtime)',
     corpus: 'bench/corpus.ts = crates/ioam-bench/src/lib.rs',
-    perPacketCall: perPacketCall(Node.fromConfig(transitNodeConfig(false))),
-    findings,
+    perPacketCall: PER_PACKET_CALL,
     dataplane: rows,
     decode: decodeRows,
     floor: floorNote,

@@ -1,11 +1,11 @@
 /**
  * The ways each suite runs the same work: the Rust batch path (one napi call per batch), one
- * napi call per packet, the fast plain-TypeScript baseline (`bench/baseline/fast.ts`) and the
+ * in-place napi call per packet (`Node.*InPlace`), the fast plain-TypeScript baseline (`bench/baseline/fast.ts`) and the
  * structured one (`bench/baseline/{transit,encap,decap}.ts`) on the same batch tables.
  * (The C reference loop runs in a child process: `bench/cref.ts`.)
  * @module
  */
-import { decode, decodeJson, type Node } from '../src/index';
+import { decode, decodeJson } from '../src/index';
 import { decapBatch, type DecapTables } from './baseline/decap';
 import { decodeTs } from './baseline/decode';
 import { FastNode, fastDecap, fastEncap, fastTransit } from './baseline/fast';
@@ -16,26 +16,8 @@ import { nodeConfigFor, type Workload } from './corpus';
 
 export type Way = 'batch' | 'perPacket' | 'fast' | 'ts' | 'reset';
 
-/** The in-place per-packet calls of {@link Node} (`Node.transitInPlace` etc.), when the binding has them. */
-export interface InPlaceNode {
-  transitInPlace(buf: Uint8Array, start: number, len: number, meta?: Uint32Array, out?: Uint32Array): number;
-  encapInPlace(buf: Uint8Array, start: number, len: number, meta?: Uint32Array, out?: Uint32Array, clt?: Uint8Array): number;
-  decapInPlace(buf: Uint8Array, start: number, len: number, meta?: Uint32Array, out?: Uint32Array, trace?: Uint8Array): number;
-  /** `[reason, offset, aux, newStart, newLen]` of the last call */
-  readonly out: Uint32Array;
-}
-
-export function inPlace(node: Node): InPlaceNode | undefined {
-  const n = node as unknown as Partial<InPlaceNode>;
-  return typeof n.transitInPlace === 'function' ? (node as unknown as InPlaceNode) : undefined;
-}
-
 /** What the perPacket way calls. */
-export function perPacketCall(node: Node): string {
-  return inPlace(node)
-    ? 'Node.transitInPlace / encapInPlace / decapInPlace (one napi call per packet, in place on the batch buffer; reset subtracted)'
-    : 'Node.transitPacket / encapPacket / decapPacket (one napi call per packet; copies the packet in and out)';
-}
+export const PER_PACKET_CALL = 'Node.transitInPlace / encapInPlace / decapInPlace (one napi call per packet, in place on the batch buffer, the packet\'s meta words passed; reset subtracted)';
 
 /** The batch tables as the TS baseline sees them. */
 export function tsTables(w: Workload): DecapTables {
@@ -75,43 +57,26 @@ export function roundFn(w: Workload, way: Way): () => void {
     }
   }
   if (way === 'perPacket') {
-    const ip = inPlace(node);
-    if (ip) {
-      // One in-place napi call per packet on the same buffer (reset included, as in the batch way).
-      const buf = batch.buf;
-      const desc = batch.desc;
-      const metas = Array.from({ length: n }, (_, i) => batch.meta.subarray(i * 8, i * 8 + 8));
-      const trace = new Uint8Array(2048);
-      switch (w.op) {
-        case 'encap':
-          return () => {
-            w.reset();
-            for (let i = 0; i < n; i++) ip.encapInPlace(buf, desc[i * 4 + 2]!, desc[i * 4 + 3]!, metas[i]);
-          };
-        case 'decap':
-          return () => {
-            w.reset();
-            for (let i = 0; i < n; i++) ip.decapInPlace(buf, desc[i * 4 + 2]!, desc[i * 4 + 3]!, metas[i], undefined, trace);
-          };
-        default:
-          return () => {
-            w.reset();
-            for (let i = 0; i < n; i++) ip.transitInPlace(buf, desc[i * 4 + 2]!, desc[i * 4 + 3]!, metas[i]);
-          };
-      }
-    }
+    // One in-place napi call per packet on the same buffer (reset included, as in the batch way).
+    const buf = batch.buf;
+    const desc = batch.desc;
+    const metas = Array.from({ length: n }, (_, i) => batch.meta.subarray(i * 8, i * 8 + 8));
+    const trace = new Uint8Array(2048);
     switch (w.op) {
       case 'encap':
         return () => {
-          for (let i = 0; i < n; i++) node.encapPacket(packet, meta);
+          w.reset();
+          for (let i = 0; i < n; i++) node.encapInPlace(buf, desc[i * 4 + 2]!, desc[i * 4 + 3]!, metas[i]);
         };
       case 'decap':
         return () => {
-          for (let i = 0; i < n; i++) node.decapPacket(packet, meta);
+          w.reset();
+          for (let i = 0; i < n; i++) node.decapInPlace(buf, desc[i * 4 + 2]!, desc[i * 4 + 3]!, metas[i], undefined, trace);
         };
       default:
         return () => {
-          for (let i = 0; i < n; i++) node.transitPacket(packet, meta);
+          w.reset();
+          for (let i = 0; i < n; i++) node.transitInPlace(buf, desc[i * 4 + 2]!, desc[i * 4 + 3]!, metas[i]);
         };
     }
   }
