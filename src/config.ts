@@ -12,9 +12,10 @@
  * decimal). Fields of up to 32 bits come out as `number`; 64-bit fields (`ioam6_id_wide` of the
  * node, namespace `wide`) come out as `bigint`.
  *
- * The checks are those of the core's `NodeConfig::validate` (Linux's sysctl limits, schema size,
- * `ip route ... encap ioam6` validation) plus a few for clearer messages (Linux refuses `tunsrc`
- * in inline mode; interface names unique).
+ * The core owns the semantic validation (`NodeConfig::validate`, run when the native node is
+ * built; docs/DESIGN.md "Who validates"): the checks here restate its rules only to report them
+ * as `file:line: path: reason` before the native call, plus node-file syntax rules the core
+ * cannot see (unknown keys, `tunsrc`/`tundst` in inline mode).
  * @module
  */
 import { readFileSync } from 'node:fs';
@@ -418,7 +419,7 @@ export function ipv6ToBytes(a: string): Uint8Array {
   return out;
 }
 
-/** The JSON shape the binding deserialises (core `NodeConfig`; u64 as decimal strings). */
+/** The JSON the core deserialises (`ioam_core::config`, serde; u64 as decimal strings). */
 export interface NativeNodeConfig {
   profile: 'linux' | 'rfc';
   ioam6_id: number;

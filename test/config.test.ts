@@ -14,7 +14,12 @@ import {
   toNativeObject,
   validateNodeConfig,
   ipv6ToBytes,
+  nodeObjectSchema,
+  parseYamlSource,
+  type NodeConfig,
 } from '../src/config';
+import { IoamError, normalizeNativeError } from '../src/errors';
+import { native } from '../src/native';
 
 const R1 = `name: r1
 profile: linux
@@ -197,6 +202,29 @@ describe('config: every error names file:line: path: reason', () => {
       assert.equal(iss.line, expectLine, `line for ${path}: ${e.message}`);
       assert.match(iss.reason, reason);
       assert.ok(e.message.includes(`r1.yaml:${iss.line}: ${path}: `), e.message);
+    });
+  }
+
+  // The core (NodeConfig::validate, run when the native node is built) owns the semantic rules;
+  // the schema above restates them for file:line messages. Every cross-field rule it reports
+  // must also be refused by the core when the TS check is skipped (docs/DESIGN.md "Node file").
+  const coreRefuses = new Set(['unbound schema', 'encap type forbidden bits', 'encap size not 4n', 'encap freq k > n', 'incremental on linux profile', 'encap mode without tundst', 'duplicate namespace']);
+  for (const [what, text] of cases.filter(([w]) => coreRefuses.has(w))) {
+    it(`the core refuses it too: ${what}`, () => {
+      const { value } = parseYamlSource(text, 'r1.yaml');
+      const shape = nodeObjectSchema.safeParse(value);
+      assert.ok(shape.success, 'the per-field schema accepts it (a cross-field rule)');
+      const { NativeNode } = native();
+      assert.throws(
+        () => {
+          try {
+            new NativeNode(toNativeConfig(shape.data as NodeConfig));
+          } catch (e) {
+            throw normalizeNativeError(e);
+          }
+        },
+        (e: IoamError) => e.code === 'ERR_IOAM_CONFIG' && e.layer === 'config',
+      );
     });
   }
 

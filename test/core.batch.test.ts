@@ -34,6 +34,25 @@ describe('batch ABI mirrors the core', () => {
     assert.deepEqual([DESC_STRIDE, META_STRIDE, OUT_STRIDE, IF_NONE], [4, 8, 4, 0xffffffff]);
   });
 
+  it('src/native.ts declares NativeNode as napi-rs generated it (native/index.d.ts)', () => {
+    const block = (text: string, head: RegExp): string[] => {
+      const m = head.exec(text);
+      assert.ok(m, `found ${head}`);
+      const rest = text.slice(m.index + m[0].length);
+      return rest.slice(0, rest.indexOf('\n}')).split('\n').map((l) => l.trim());
+    };
+    const sig = (l: string): string | undefined => {
+      const g = /^(?:get |readonly )(\w+)(?:\(\))?: (\w+);?$/.exec(l);
+      if (g) return `get ${g[1]}: ${g[2]}`;
+      const f = /^(\w+)\((.*)\): (.+?);?$/.exec(l);
+      return f && f[1] !== 'constructor' ? `${f[1]}(${f[2]}): ${f[3]}` : undefined;
+    };
+    const gen = block(readFileSync(join(ROOT, 'native/index.d.ts'), 'utf8'), /export declare class NativeNode \{/).map(sig).filter(Boolean).sort();
+    const ours = block(readFileSync(join(ROOT, 'src/native.ts'), 'utf8'), /export interface NativeNode \{/).map(sig).filter(Boolean).sort();
+    assert.ok(gen.length >= 7, gen.join('\n'));
+    assert.deepEqual(ours, gen);
+  });
+
   it('Reason values and strings equal core dataplane/mod.rs', () => {
     const src = readFileSync(join(ROOT, 'crates/ioam-core/src/dataplane/mod.rs'), 'utf8');
     const values = new Map([...src.matchAll(/^\s+([A-Z][A-Za-z0-9]+) = (\d+),$/gm)].map((m) => [m[1]!, Number(m[2])]));
@@ -146,6 +165,48 @@ describe('binding errors are typed', () => {
       },
       (e: IoamError) => e.code === 'ERR_IOAM_CONFIG' && e.layer === 'config',
     );
+  });
+
+  it('every native error path carries the right code, layer, offset, needed, got (as properties)', () => {
+    const b = native() as unknown as Record<string, (...a: unknown[]) => unknown> & { NativeNode: new (j: string) => Record<string, (...a: unknown[]) => unknown> };
+    const ip = (n: number, nh: number): Uint8Array => {
+      const p = new Uint8Array(n);
+      p[0] = 0x60;
+      p[4] = (n - 40) >> 8;
+      p[5] = (n - 40) & 255;
+      p[6] = nh;
+      return p;
+    };
+    const longHbh = ip(48, 0);
+    longHbh[41] = 3; // a 32-byte Hop-by-Hop header in 8 bytes
+    const n0 = new b.NativeNode('{}');
+    const cases: [string, () => unknown, [string, string, number, number, number]][] = [
+      ['decode: 10 bytes', () => b.decodePacket!(new Uint8Array(10), 'standard'), ['ERR_IOAM_TRUNCATED', 'ipv6', 0, 40, 10]],
+      ['decode: version 0', () => b.decodePacket!(new Uint8Array(48), 'standard'), ['ERR_IOAM_NOT_IPV6', 'ipv6', 0, 0, 0]],
+      ['decode: HbH cut', () => b.decodePacket!(ip(44, 0), 'standard'), ['ERR_IOAM_TRUNCATED', 'ext-header', 40, 8, 4]],
+      ['decode: HbH longer than the packet', () => b.decodePacket!(longHbh, 'standard'), ['ERR_IOAM_TRUNCATED', 'ext-header', 40, 32, 8]],
+      ['decode: bad layout', () => b.decodePacket!(ip(48, 17), 'bogus'), ['ERR_IOAM_BAD_VALUE', 'clt', 0, 0, 0]],
+      ['encode: bad JSON', () => b.encodePacket!('{', false), ['ERR_IOAM_BAD_VALUE', 'ipv6', 0, 0, 0]],
+      ['node: duplicate namespace (offset = list index)', () => new b.NativeNode('{"namespaces":[{"id":1},{"id":1}]}'), ['ERR_IOAM_CONFIG', 'config', 1, 0, 0]],
+      ['node: u16 overflow (serde)', () => new b.NativeNode('{"namespaces":[{"id":70000}]}'), ['ERR_IOAM_CONFIG', 'config', 0, 0, 0]],
+      ['node: encap size', () => new b.NativeNode('{"encap":{"trace_type":8388608,"namespace":1,"size":6}}'), ['ERR_IOAM_CONFIG', 'config', 0, 0, 0]],
+      ['encapBatch: clt of 5 bytes', () => n0.encapBatch!(new Uint8Array(64), new Uint32Array([0, 64, 0, 48]), new Uint32Array(8), new Uint8Array(5), new Uint32Array(4)), ['ERR_IOAM_BAD_DESCRIPTOR', 'batch', 0, 0, 0]],
+      ['decapBatch: traceDesc short', () => n0.decapBatch!(new Uint8Array(64), new Uint32Array([0, 64, 0, 48]), new Uint32Array(8), new Uint32Array(4), new Uint8Array(8), new Uint32Array(1)), ['ERR_IOAM_BAD_DESCRIPTOR', 'batch', 0, 0, 0]],
+    ];
+    for (const [what, f, want] of cases) {
+      let raw: unknown;
+      try {
+        f();
+      } catch (e) {
+        raw = e;
+      }
+      assert.ok(raw instanceof Error, `${what}: throws`);
+      const r = raw as Error & Record<string, unknown>;
+      assert.deepEqual([r.code, r.layer, r.offset, r.needed, r.got], want, `${what}: properties of the native error`);
+      const x = normalizeNativeError(raw) as IoamError;
+      assert.ok(x instanceof IoamError, what);
+      assert.deepEqual([x.code, x.layer, x.offset, x.needed, x.got], want, what);
+    }
   });
 
   it('fromNativeError reads the structured properties, not the message', () => {

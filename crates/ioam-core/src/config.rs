@@ -11,6 +11,13 @@
 //! `egress_if`); [`IF_NONE`] means "no device" (locally generated packet on ingress, local
 //! delivery on egress), which Linux reports with the all-ones ids.
 //! Defaults equal Linux's, which are also the all-ones "unavailable" encodings.
+//!
+//! With the `serde` feature the configuration deserialises from the JSON the TypeScript library
+//! writes (`src/config.ts` `toNativeConfig`): these field names, `profile`/`mode` in lower case,
+//! 64-bit values as numbers or decimal/`0x` strings, addresses as IPv6 text, schema data as
+//! `data_hex`; absent fields take the defaults below; unknown fields are errors. Deserialising
+//! checks types and widths only: [`NodeConfig::validate`] (run by `dataplane::Node::new`) is the
+//! one place that checks Linux's ranges and the cross-field rules.
 
 use crate::error::{Error, ErrorCode, Layer, Result};
 
@@ -26,6 +33,7 @@ pub const SCHEMA_DATA_MAX: usize = 1020;
 
 /// Which behaviour a node follows where the RFCs leave room.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Deserialize), serde(rename_all = "lowercase"))]
 pub enum Profile {
     /// Byte-identical to Linux 6.18, including what Linux ignores or reports as unavailable.
     #[default]
@@ -36,6 +44,7 @@ pub enum Profile {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Deserialize), serde(default, deny_unknown_fields))]
 pub struct InterfaceConfig {
     pub name: String,
     pub ioam6_enabled: bool,
@@ -50,12 +59,14 @@ impl Default for InterfaceConfig {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Deserialize), serde(default, deny_unknown_fields))]
 pub struct NamespaceConfig {
     /// Namespace-ID (0 is an ordinary namespace: it must be configured like any other, as in Linux).
     pub id: u16,
     /// `data`: absent → 0xFFFFFFFF.
     pub data: Option<u32>,
     /// `wide`: absent → 0xFFFFFFFFFFFFFFFF.
+    #[cfg_attr(feature = "serde", serde(deserialize_with = "json::opt_u64"))]
     pub wide: Option<u64>,
     /// Bound schema id (`ip ioam namespace set ID schema S`).
     pub schema: Option<u32>,
@@ -65,15 +76,18 @@ pub struct NamespaceConfig {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Deserialize), serde(default, deny_unknown_fields))]
 pub struct SchemaConfig {
     /// Schema ID. A u32 as in Linux; ids above 0xFFFFFF are accepted and, as in Linux, their high
     /// byte is ORed into the Length byte of the snapshot header.
     pub id: u32,
+    #[cfg_attr(feature = "serde", serde(rename = "data_hex", deserialize_with = "json::hex"))]
     pub data: Vec<u8>,
 }
 
 /// Encapsulation mode (as `ip -6 route ... encap ioam6 mode ...`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Deserialize), serde(rename_all = "lowercase"))]
 pub enum EncapMode {
     /// Insert the option after the packet's own IPv6 header.
     #[default]
@@ -86,9 +100,13 @@ pub enum EncapMode {
 
 /// Which option the encapsulating node inserts.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Deserialize), serde(default, deny_unknown_fields))]
 pub struct EncapConfig {
     pub mode: EncapMode,
+    /// All zero: none (Linux picks a source address of the egress device).
+    #[cfg_attr(feature = "serde", serde(deserialize_with = "json::ipv6"))]
     pub tunsrc: [u8; 16],
+    #[cfg_attr(feature = "serde", serde(deserialize_with = "json::ipv6"))]
     pub tundst: [u8; 16],
     /// 24-bit Trace-Type (bit 0 = 0x800000).
     pub trace_type: u32,
@@ -133,9 +151,11 @@ impl Default for EncapConfig {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Deserialize), serde(default, deny_unknown_fields))]
 pub struct NodeConfig {
     pub profile: Profile,
     pub ioam6_id: u32,
+    #[cfg_attr(feature = "serde", serde(deserialize_with = "json::u64_any"))]
     pub ioam6_id_wide: u64,
     pub interfaces: Vec<InterfaceConfig>,
     pub namespaces: Vec<NamespaceConfig>,
@@ -177,6 +197,14 @@ impl NodeConfig {
         }
         if self.interfaces.len() >= IF_NONE as usize {
             return Err(cfg("too many interfaces"));
+        }
+        for (i, itf) in self.interfaces.iter().enumerate() {
+            if itf.name.is_empty() {
+                return Err(cfg("interface name must not be empty").at(i));
+            }
+            if self.interfaces[..i].iter().any(|o| o.name == itf.name) {
+                return Err(cfg("duplicate interface name").at(i));
+            }
         }
         for (i, ns) in self.namespaces.iter().enumerate() {
             if self.namespaces[..i].iter().any(|o| o.id == ns.id) {
@@ -225,7 +253,7 @@ impl NodeConfig {
                 }
             }
             if e.mode != EncapMode::Inline && e.tundst == [0; 16] {
-                return Err(cfg("encap/auto mode needs tundst"));
+                return Err(cfg("encap/auto mode needs tundst (not the unspecified address ::)"));
             }
         }
         Ok(())
@@ -237,5 +265,121 @@ impl NodeConfig {
 
     pub fn schema(&self, id: u32) -> Option<&SchemaConfig> {
         self.schemas.iter().find(|s| s.id == id)
+    }
+}
+
+/// The JSON forms of the fields serde's derive cannot read as is.
+#[cfg(feature = "serde")]
+mod json {
+    use serde::de::{Deserializer, Error};
+    use serde::Deserialize;
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum U64Text {
+        Num(u64),
+        Text(String),
+    }
+
+    fn parse<E: Error>(v: U64Text) -> Result<u64, E> {
+        match v {
+            U64Text::Num(n) => Ok(n),
+            U64Text::Text(s) => {
+                let t = s.trim();
+                let r = match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+                    Some(h) => u64::from_str_radix(h, 16),
+                    None => t.parse::<u64>(),
+                };
+                r.map_err(|_| E::custom(format!("not a u64 (number, decimal or 0x string): {s:?}")))
+            }
+        }
+    }
+
+    /// A u64 given as a JSON number or a decimal / `0x` string (JS numbers lose precision above 2^53).
+    pub fn u64_any<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+        parse(U64Text::deserialize(d)?)
+    }
+
+    pub fn opt_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+        Option::<U64Text>::deserialize(d)?.map(parse).transpose()
+    }
+
+    /// IPv6 address text → 16 octets.
+    pub fn ipv6<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 16], D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse::<std::net::Ipv6Addr>().map(|a| a.octets()).map_err(|_| D::Error::custom(format!("not an IPv6 address: {s:?}")))
+    }
+
+    /// Hex text → bytes.
+    pub fn hex<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let s = String::deserialize(d)?;
+        if !s.len().is_multiple_of(2) || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(D::Error::custom(format!("schema data_hex is not hex: {s:?}")));
+        }
+        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).map_err(D::Error::custom)).collect()
+    }
+}
+
+#[cfg(all(test, feature = "serde"))]
+mod serde_tests {
+    use super::*;
+
+    fn parse(j: &str) -> std::result::Result<NodeConfig, String> {
+        serde_json::from_str::<NodeConfig>(j).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn json_with_linux_names_and_defaults() {
+        let c = parse(
+            r#"{"profile":"rfc","ioam6_id":7,"ioam6_id_wide":"0x00ffffffffffff01",
+                "interfaces":[{"name":"eth0","ioam6_enabled":true,"ioam6_id":1}],
+                "namespaces":[{"id":123,"data":null,"wide":"18446744073709551615","schema":9}],
+                "schemas":[{"id":9,"data_hex":"0a0b"}],
+                "encap":{"mode":"encap","tundst":"fd00::2","trace_type":8388608,"namespace":123,"size":8}}"#,
+        )
+        .unwrap();
+        assert_eq!(c.profile, Profile::Rfc);
+        assert_eq!(c.ioam6_id_wide, 0x00ff_ffff_ffff_ff01);
+        assert_eq!(c.interfaces[0].ioam6_id_wide, IF_ID_WIDE_DEFAULT);
+        assert_eq!(c.namespaces[0].wide, Some(u64::MAX));
+        assert_eq!(c.schemas[0].data, vec![10, 11]);
+        let e = c.encap.as_ref().unwrap();
+        assert_eq!((e.mode, e.tunsrc, e.tundst[15], e.freq_k, e.freq_n), (EncapMode::Encap, [0; 16], 2, 1, 1));
+        assert!(c.validate().is_ok());
+        assert_eq!(parse("{}").unwrap(), NodeConfig::default());
+    }
+
+    #[test]
+    fn json_type_errors_name_the_field() {
+        for (j, want) in [
+            (r#"{"ioam6_id":-1}"#, "invalid value"),
+            (r#"{"namespaces":[{"id":70000}]}"#, "u16"),
+            (r#"{"profile":"bsd"}"#, "unknown variant"),
+            (r#"{"bogus":1}"#, "unknown field `bogus`"),
+            (r#"{"encap":{"tunsrc":"fd00::zz"}}"#, "not an IPv6 address"),
+            (r#"{"schemas":[{"id":1,"data_hex":"abc"}]}"#, "not hex"),
+            (r#"{"ioam6_id_wide":"12x"}"#, "not a u64"),
+        ] {
+            let e = parse(j).unwrap_err();
+            assert!(e.contains(want), "{j}: {e}");
+        }
+    }
+
+    #[test]
+    fn validate_owns_the_linux_rules() {
+        let bad = [
+            r#"{"ioam6_id":16777216}"#,
+            r#"{"interfaces":[{"name":"a"},{"name":"a"}]}"#,
+            r#"{"namespaces":[{"id":1},{"id":1}]}"#,
+            r#"{"namespaces":[{"id":1,"schema":5}]}"#,
+            r#"{"encap":{"trace_type":8388608,"namespace":1,"size":6}}"#,
+            r#"{"encap":{"trace_type":8388608,"namespace":1,"size":8,"freq_k":3,"freq_n":2}}"#,
+            r#"{"encap":{"mode":"encap","trace_type":8388608,"namespace":1,"size":8}}"#,
+            r#"{"encap":{"trace_type":8388608,"namespace":1,"size":8,"incremental":true}}"#,
+        ];
+        for j in bad {
+            let e = parse(j).unwrap().validate().unwrap_err();
+            assert_eq!(e.code, ErrorCode::Config, "{j}");
+        }
     }
 }

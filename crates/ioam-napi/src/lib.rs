@@ -2,15 +2,18 @@
 //! the result. No protocol logic here.
 //!
 //! - [`NativeNode`]: a compiled node (`dataplane::Node`) built from the JSON that
-//!   `src/config.ts` `toNativeConfig` writes, plus its k-of-n encap state; batch methods borrow the
-//!   caller's typed arrays (zero-copy, also over a `SharedArrayBuffer`) for the duration of the call.
+//!   `src/config.ts` `toNativeConfig` writes (deserialised and validated by the core: see
+//!   `ioam_core::config`), plus its k-of-n encap state; batch methods borrow the caller's typed
+//!   arrays (zero-copy, also over a `SharedArrayBuffer`) for the duration of the call; the
+//!   per-packet in-place functions are in `inplace.rs`.
 //! - `decodePacket` / `encodePacket`: the wire layer's JSON (see `crates/ioam-core/src/wire/SCHEMA.md`).
+//! - `netio`: AF_PACKET sockets for the kernel check (forwarding to the `ioam-netio` crate).
 //!
-//! Errors: a core [`ioam_core::Error`] becomes a JS `Error` whose message is the core's `Display`
-//! (`ERR_IOAM_X in LAYER at offset N: what`), which `src/errors.ts` parses back into an `IoamError`.
-//! Every entry point is `catch_unwind`: a panic becomes a JS error instead of aborting Node.
-use ioam_core::config::{EncapConfig, EncapMode, InterfaceConfig, NamespaceConfig, NodeConfig, Profile, SchemaConfig};
+//! Errors: a core [`ioam_core::Error`] becomes a JS `Error` carrying `code`, `layer`, `offset`,
+//! `needed`, `got`, `what` as properties (`jserr.rs`), which `src/errors.ts` maps to an
+//! `IoamError`. Every entry point catches panics: a panic becomes a JS error instead of aborting Node.
 use inplace::Shared;
+use ioam_core::config::NodeConfig;
 use ioam_core::dataplane::{self, batch};
 use ioam_core::{Error as CoreError, ErrorCode, Layer};
 use jserr::Fault;
@@ -18,8 +21,6 @@ use napi::bindgen_prelude::{Buffer, Uint32ArraySlice, Uint8ArraySlice};
 use napi::{Env, Error, Result};
 use std::rc::Rc;
 use napi_derive::napi;
-use serde::Deserialize;
-use std::net::Ipv6Addr;
 
 mod inplace;
 mod jserr;
@@ -37,156 +38,6 @@ fn js_err(env: &Env) -> impl Fn(CoreError) -> Error + '_ {
 
 fn misuse(env: &Env, code: ErrorCode, layer: Layer, what: &'static str) -> Error {
     jserr::to_napi(env, Fault::new(code, layer, what))
-}
-
-// ---------------------------------------------------------------------------------------------
-// JSON config (`src/config.ts` NativeNodeConfig) → core NodeConfig
-
-/// A u64 given as a JSON number or a decimal string (JS numbers lose precision above 2^53).
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum U64Json {
-    Num(u64),
-    Str(String),
-}
-
-impl U64Json {
-    fn get(&self) -> std::result::Result<u64, String> {
-        match self {
-            U64Json::Num(n) => Ok(*n),
-            U64Json::Str(s) => s.parse::<u64>().map_err(|_| format!("not a u64: {s:?}")),
-        }
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct JsonInterface {
-    name: String,
-    ioam6_enabled: bool,
-    ioam6_id: u16,
-    ioam6_id_wide: u32,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct JsonNamespace {
-    id: u16,
-    data: Option<u32>,
-    wide: Option<U64Json>,
-    schema: Option<u32>,
-    #[serde(default)]
-    clt_legacy: bool,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct JsonSchema {
-    id: u32,
-    data_hex: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct JsonEncap {
-    mode: String,
-    tunsrc: String,
-    tundst: String,
-    trace_type: u32,
-    namespace: u16,
-    size: u16,
-    incremental: bool,
-    freq_k: u32,
-    freq_n: u32,
-    clt_legacy: bool,
-    /// Signalled CLT encoding (core `EncapConfig::clt_oss_schema`); absent = off.
-    #[serde(default)]
-    clt_oss_schema: Option<u32>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct JsonNode {
-    profile: String,
-    ioam6_id: u32,
-    ioam6_id_wide: U64Json,
-    #[serde(default)]
-    interfaces: Vec<JsonInterface>,
-    #[serde(default)]
-    namespaces: Vec<JsonNamespace>,
-    #[serde(default)]
-    schemas: Vec<JsonSchema>,
-    encap: Option<JsonEncap>,
-}
-
-fn hex_bytes(s: &str) -> std::result::Result<Vec<u8>, String> {
-    if !s.len().is_multiple_of(2) || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(format!("schema data_hex is not hex: {s:?}"));
-    }
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).map_err(|e| e.to_string())).collect()
-}
-
-fn ipv6(s: &str) -> std::result::Result<[u8; 16], String> {
-    s.parse::<Ipv6Addr>().map(|a| a.octets()).map_err(|_| format!("not an IPv6 address: {s:?}"))
-}
-
-fn node_config(json: &str) -> std::result::Result<NodeConfig, String> {
-    let j: JsonNode = serde_json::from_str(json).map_err(|e| format!("bad node JSON: {e}"))?;
-    let profile = match j.profile.as_str() {
-        "linux" => Profile::Linux,
-        "rfc" => Profile::Rfc,
-        p => return Err(format!("unknown profile {p:?}")),
-    };
-    let encap = match j.encap {
-        None => None,
-        Some(e) => Some(EncapConfig {
-            mode: match e.mode.as_str() {
-                "inline" => EncapMode::Inline,
-                "encap" => EncapMode::Encap,
-                "auto" => EncapMode::Auto,
-                m => return Err(format!("unknown encap mode {m:?}")),
-            },
-            tunsrc: ipv6(&e.tunsrc)?,
-            tundst: ipv6(&e.tundst)?,
-            trace_type: e.trace_type,
-            namespace: e.namespace,
-            size: e.size,
-            incremental: e.incremental,
-            freq_k: e.freq_k,
-            freq_n: e.freq_n,
-            clt_legacy: e.clt_legacy,
-            clt_oss_schema: e.clt_oss_schema,
-        }),
-    };
-    Ok(NodeConfig {
-        profile,
-        ioam6_id: j.ioam6_id,
-        ioam6_id_wide: j.ioam6_id_wide.get()?,
-        interfaces: j
-            .interfaces
-            .into_iter()
-            .map(|i| InterfaceConfig { name: i.name, ioam6_enabled: i.ioam6_enabled, ioam6_id: i.ioam6_id, ioam6_id_wide: i.ioam6_id_wide })
-            .collect(),
-        namespaces: j
-            .namespaces
-            .into_iter()
-            .map(|n| {
-                Ok(NamespaceConfig {
-                    id: n.id,
-                    data: n.data,
-                    wide: n.wide.map(|w| w.get()).transpose()?,
-                    schema: n.schema,
-                    clt_legacy: n.clt_legacy,
-                })
-            })
-            .collect::<std::result::Result<_, String>>()?,
-        schemas: j
-            .schemas
-            .into_iter()
-            .map(|s| Ok(SchemaConfig { id: s.id, data: hex_bytes(&s.data_hex)? }))
-            .collect::<std::result::Result<_, String>>()?,
-        encap,
-    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -231,7 +82,9 @@ impl NativeNode {
     /// Builds a node from the JSON of `toNativeConfig` (src/config.ts). Throws `ERR_IOAM_CONFIG`.
     #[napi(constructor, catch_unwind)]
     pub fn new(env: Env, config_json: String) -> Result<Self> {
-        let cfg = node_config(&config_json).map_err(|r| jserr::to_napi(&env, Fault::new(ErrorCode::Config, Layer::Config, r)))?;
+        // The core deserialises (types, widths) and `Node::new` validates (Linux's ranges and rules).
+        let cfg: NodeConfig = serde_json::from_str(&config_json)
+            .map_err(|e| jserr::to_napi(&env, Fault::new(ErrorCode::Config, Layer::Config, format!("bad node JSON: {e}"))))?;
         let node = dataplane::Node::new(cfg).map_err(js_err(&env))?;
         Ok(NativeNode { shared: Rc::new(Shared::new(node)) })
     }
