@@ -122,6 +122,7 @@ interface Results {
   command: string;
   machine: { cpu: string; nproc: number; node: string; loadavg: string };
   loadavgAtEnd?: string;
+  wallS?: number;
   clock: string;
   perPacketCall?: string;
   dataplane: DpRow[];
@@ -169,7 +170,7 @@ const KEY_ROWS: [op: string, type: string][] = [
 function header(r: Results): string {
   return (
     `Command: \`${r.command}\` (${r.date}). Machine: ${r.machine.cpu}, nproc ${r.machine.nproc}, Node ${r.machine.node}, ` +
-    `load average ${r.machine.loadavg} at start, ${r.loadavgAtEnd ?? '?'} at end. Clock: ${r.clock}. ` +
+    `load average ${r.machine.loadavg} at start, ${r.loadavgAtEnd ?? '?'} at end${r.wallS ? `, ${r.wallS} s` : ''}. Clock: ${r.clock}. ` +
     `ns per packet (the reset of the changed bytes timed apart and subtracted); per-packet call: ${r.perPacketCall ?? 'one napi call per packet'}.`
   );
 }
