@@ -10,30 +10,31 @@
  * @module
  */
 import { IoamError } from './errors';
-import {
-  CLT_STRIDE,
-  DESC_STRIDE,
-  DESC_WORD,
-  IF_NONE,
-  META_STRIDE,
-  META_WORD,
-  OUT_STRIDE,
-  OUT_WORD,
-  TRACE_DESC_STRIDE,
-  UNAVAILABLE,
-} from './generated/abi';
+import * as abi from './generated/abi';
 import { Reason, ReasonName, Verdict, reasonName } from './reasons';
 
-export {
-  CLT_STRIDE,
-  DESC_STRIDE,
-  IF_NONE,
-  META_F_NO_TSTAMP,
-  META_STRIDE,
-  OUT_STRIDE,
-  TRACE_DESC_STRIDE,
-  UNAVAILABLE,
-} from './generated/abi';
+// The batch ABI's sizes and word orders (src/generated/abi.ts, rendered from
+// crates/ioam-core/src/abi.rs), as plain module constants: a CommonJS build reads imported
+// bindings through getters, which the per-packet loops below should not pay for.
+/** u32 words per packet in `desc`: `[slot_start, slot_end, off, len]`. */
+export const DESC_STRIDE = abi.DESC_STRIDE;
+/** u32 words per packet in `meta`. */
+export const META_STRIDE = abi.META_STRIDE;
+/** u32 words per packet in `out`: `[verdict, reason, offset, aux]`. */
+export const OUT_STRIDE = abi.OUT_STRIDE;
+/** u32 words per packet in `traceDesc`: `[arena offset, length]`. */
+export const TRACE_DESC_STRIDE = abi.TRACE_DESC_STRIDE;
+/** Bytes per packet in `clt`: trace ID (16) + span ID (8). */
+export const CLT_STRIDE = abi.CLT_STRIDE;
+/** Interface index "none" (ingress: locally generated; egress: local delivery). */
+export const IF_NONE = abi.IF_NONE;
+/** The all-ones "unavailable" value of the u32 meta fields. */
+export const UNAVAILABLE = abi.UNAVAILABLE;
+/** Meta flag: no RX timestamp (timestamps are written as all-ones). */
+export const META_F_NO_TSTAMP = abi.META_F_NO_TSTAMP;
+const META_WORD = abi.META_WORD;
+const DESC_WORD = abi.DESC_WORD;
+const OUT_WORD = abi.OUT_WORD;
 
 /** Per-packet inputs (the `meta` table). Interfaces are indices into the node's `interfaces`. */
 export interface PacketMeta {

@@ -20,6 +20,11 @@ export interface PacketResult extends PacketOutcome {
 }
 
 const EMPTY = new Uint8Array(0);
+// Plain local copies of the ABI sizes the per-call code uses: a CommonJS build reads imported
+// bindings through getters, which would cost a call per loop iteration.
+const META_N: number = META_STRIDE;
+const OUT_N: number = PKT_OUT_WORDS;
+const CLT_N: number = CLT_STRIDE;
 /** Headroom the copying calls give the packet (≥ any encap's need, see docs/API.md). */
 export const COPY_HEADROOM = 512;
 /** Tailroom the copying calls give the packet. */
@@ -136,7 +141,7 @@ export class Node {
    */
   transitInPlace(buf: Uint8Array, start: number, len: number, meta?: Uint32Array, out?: Uint32Array): number {
     if (meta !== undefined && meta !== this.meta) this.loadMeta(meta);
-    if (out !== undefined && out.length < PKT_OUT_WORDS) throw shortOut();
+    if (out !== undefined && out.length < OUT_N) throw shortOut();
     let r: number;
     try {
       r = this.fast.transit(buf, start, len);
@@ -155,13 +160,13 @@ export class Node {
    */
   encapInPlace(buf: Uint8Array, start: number, len: number, meta?: Uint32Array, out?: Uint32Array, clt?: Uint8Array): number {
     if (meta !== undefined && meta !== this.meta) this.loadMeta(meta);
-    if (out !== undefined && out.length < PKT_OUT_WORDS) throw shortOut();
+    if (out !== undefined && out.length < OUT_N) throw shortOut();
     if (clt === undefined || clt.length === 0) {
       this.cltLen[0] = 0;
     } else {
-      if (clt.length !== CLT_STRIDE) throw new IoamError('ERR_IOAM_BAD_LENGTH', 'clt', 0, 'clt must be empty or 24 bytes (trace ID 16, span ID 8)');
+      if (clt.length !== CLT_N) throw new IoamError('ERR_IOAM_BAD_LENGTH', 'clt', 0, 'clt must be empty or 24 bytes (trace ID 16, span ID 8)');
       this.cltBytes.set(clt);
-      this.cltLen[0] = CLT_STRIDE;
+      this.cltLen[0] = CLT_N;
     }
     let r: number;
     try {
@@ -181,7 +186,7 @@ export class Node {
    */
   decapInPlace(buf: Uint8Array, start: number, len: number, meta?: Uint32Array, out?: Uint32Array, trace: Uint8Array = EMPTY): number {
     if (meta !== undefined && meta !== this.meta) this.loadMeta(meta);
-    if (out !== undefined && out.length < PKT_OUT_WORDS) throw shortOut();
+    if (out !== undefined && out.length < OUT_N) throw shortOut();
     let r: number;
     try {
       r = this.fast.decap(buf, start, len, trace);
@@ -193,14 +198,14 @@ export class Node {
   }
 
   private loadMeta(meta: Uint32Array): void {
-    if (meta.length < META_STRIDE) throw new IoamError('ERR_IOAM_BAD_DESCRIPTOR', 'batch', 0, 'meta needs 8 u32 words');
+    if (meta.length < META_N) throw new IoamError('ERR_IOAM_BAD_DESCRIPTOR', 'batch', 0, 'meta needs 8 u32 words');
     const m = this.meta;
-    for (let i = 0; i < META_STRIDE; i++) m[i] = meta[i]!;
+    for (let i = 0; i < META_N; i++) m[i] = meta[i]!;
   }
 
   private storeOut(out: Uint32Array): void {
     const o = this.out;
-    for (let i = 0; i < PKT_OUT_WORDS; i++) out[i] = o[i]!;
+    for (let i = 0; i < OUT_N; i++) out[i] = o[i]!;
   }
 
   // -------------------------------------------------------------------------------------------

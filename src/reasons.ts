@@ -5,9 +5,14 @@
  * verdict pass, from 32 up with drop.
  * @module
  */
-import { OUT_F_LOOPBACK, REASON_DROP_MIN, REASON_STRINGS as GENERATED_STRINGS, Reason, Verdict } from './generated/abi';
+import * as abi from './generated/abi';
 
-export { OUT_F_LOOPBACK, Reason, Verdict };
+// Plain module constants (a CommonJS build reads imported bindings through getters).
+/** Transit `aux` flag: the node was asked to loop a copy back (RFC 9322 Loopback). */
+export const OUT_F_LOOPBACK = abi.OUT_F_LOOPBACK;
+export const Reason = abi.Reason;
+export const Verdict = abi.Verdict;
+const REASON_DROP_MIN = abi.REASON_DROP_MIN;
 /** Whether the packet goes on (`out[0]`). */
 export type Verdict = (typeof Verdict)[keyof typeof Verdict];
 export type ReasonName = keyof typeof Reason;
@@ -15,7 +20,7 @@ export type ReasonName = keyof typeof Reason;
 export type Reason = (typeof Reason)[ReasonName];
 
 /** Kebab-case names (core `Reason::as_str`), by value. */
-export const REASON_STRINGS: Readonly<Record<Reason, string>> = GENERATED_STRINGS;
+export const REASON_STRINGS: Readonly<Record<Reason, string>> = abi.REASON_STRINGS;
 
 const BY_VALUE = new Map<number, ReasonName>(Object.entries(Reason).map(([k, v]) => [v, k as ReasonName]));
 

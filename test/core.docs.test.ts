@@ -13,6 +13,7 @@ const blocks = [...doc.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!);
 const EXPECT: RegExp[] = [
   /^Written \{\n\s+hopLimit: 63,\n\s+nodeId: 1,\n\s+ingressIfId: 101,\n\s+egressIfId: 102,\n\s+timestampSecs: 1762000000,\n\s+timestampFrac: 5,/,
   /^Decapsulated 256 0$/m,
+  /^Encapsulated 256 256 308 Written true 44$/m,
   /^44 preallocated-trace 6\ntrue\n14627340617589309662n\nERR_IOAM_TRUNCATED in ipv6 at offset 0: IPv6 fixed header \(needed 40 bytes, got 20\)$/m,
   /^r1\.yaml:4: namespaces\[0\]\.data: namespace data must be in 0\.\.=0xFFFFFFFF, got 0x1DEADBEEF 4 namespaces\[0\]\.data$/m,
 ];
