@@ -1,20 +1,24 @@
 /**
  * `npm run bench` — the ioamsim benchmarks (benchmark.js 2.1.4), see docs/BENCHMARKS.md.
  *
- * 1. Self-check: the plain-TS baseline and the per-packet calls give the Rust batch path's bytes.
- * 2. Dataplane suites (encap, transit Pre-allocated / Incremental, decap): the same work three
- *    ways in the same run — Rust batch path (one napi call per batch), one napi call per packet,
- *    plain TS — for trace types 1 / 4 / all fields and batch sizes 1, 16, 256, 4096; a size
+ * 1. Self-check: both plain-TS baselines, the C loops and the per-packet calls give the Rust
+ *    batch path's bytes.
+ * 2. Dataplane suites (encap, transit Pre-allocated / Incremental, decap): the same work in the
+ *    same run — Rust batch path (one napi call per batch), one napi call per packet, the fast and
+ *    the structured plain-TS baselines, the C reference loop (`bench/c/ref.c`, `cc -O2`, a child
+ *    process) — for trace types 1 / 4 / all fields and batch sizes 1, 16, 256, 4096; a size
  *    sweep 16..244 octets at batch 256. Decode: native (napi + JSON.parse), native JSON text, TS.
  * 3. Rust floor: the same core batch loop without the binding (`crates/ioam-bench`, `floor`).
- * 4. callgrind: instructions per packet of each operation (noise-free).
+ * 4. callgrind: instructions per packet of each operation, core and C loop (noise-free).
  * 5. Simulator: packet-hops/s with 0, 1, 2 workers; peak RSS of a run of N packets.
  *
- * Writes `bench/results.json` and `bench/results.md`, prints the tables.
- * Options: --smoke (each suite briefly, < 60 s), --clock cpu|wall (benchmark.js timer: this
- * process's CPU time — default, robust on a shared machine — or wall time), --max-time S (per benchmark, default 0.4),
- * --filter REGEX (benchmark rows), --no-floor, --no-callgrind, --no-sim, --sim-packets N
- * (default 1000000), --out FILE.
+ * Writes `bench/results.json` and `bench/results.md`, prints the tables; a full run into
+ * bench/results.json also re-renders the tables of README.md and docs/BENCHMARKS.md
+ * (bench/report.ts). With --no-sim the `sim` section of the existing output file is kept.
+ * Options: --smoke (each suite briefly, < 60 s; writes bench/results.smoke.json, no docs),
+ * --clock cpu|wall (benchmark.js timer: this process's CPU time — default, robust on a shared
+ * machine — or wall time), --max-time S (per benchmark, default 0.4), --filter REGEX (benchmark
+ * rows), --no-floor, --no-callgrind, --no-sim, --sim-packets N (default 1000000), --out FILE.
  * Exits non-zero if a suite errors.
  * @module
  */
@@ -25,10 +29,13 @@ import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { coreVersion } from '../src/index';
 import { OPS, TRACE_TYPES, workload, type Op, type TypeName } from './corpus';
-import { decodePacket, findings, selfCheck } from './selfcheck';
-import { decodeFn, roundFn, type DecodeWay, type Way } from './ways';
+import { CREF_OPS, crefInstr, crefTime } from './cref';
+import { renderAll, TABLES, updateDocs } from './report';
+import { decodePacket, selfCheck } from './selfcheck';
+import { decodeFn, PER_PACKET_CALL, roundFn, type DecodeWay, type Way } from './ways';
 
 const ROOT = resolve(__dirname, '..');
+const DEFAULT_OUT = join(ROOT, 'bench', 'results.json');
 
 interface Args {
   smoke: boolean;
@@ -44,7 +51,7 @@ interface Args {
 
 function parseArgs(argv: string[]): Args {
   let outGiven = false;
-  const a: Args = { smoke: false, clock: 'cpu', maxTime: 0.4, filter: undefined, floor: true, callgrind: true, sim: true, simPackets: 1_000_000, out: join(ROOT, 'bench', 'results.json') };
+  const a: Args = { smoke: false, clock: 'cpu', maxTime: 0.4, filter: undefined, floor: true, callgrind: true, sim: true, simPackets: 1_000_000, out: DEFAULT_OUT };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!;
     const v = () => {
@@ -138,38 +145,58 @@ function time(name: string, fn: () => unknown, maxTime: number): Timing {
   const err = (b as unknown as { error?: Error }).error;
   if (err) throw new Error(`benchmark ${name} failed: ${err.message}`);
   if (!b.hz || !Number.isFinite(b.hz)) throw new Error(`benchmark ${name}: no result`);
-  return { nsPerRound: 1e9 / b.hz, rme: b.stats.rme, samples: b.stats.sample.length };
+  // The median of benchmark.js's samples (each the mean of one timed cycle): robust to the
+  // cycles a neighbour's burst inflates, as the Rust floor and the C loop (median of 11).
+  const sorted = [...b.stats.sample].sort((x, y) => x - y);
+  const median = sorted.length ? sorted[sorted.length >> 1]! : 1 / b.hz;
+  return { nsPerRound: median * 1e9, rme: b.stats.rme, samples: b.stats.sample.length };
 }
 
 export interface Row extends Case {
-  /** ns per packet, reset subtracted (batch, ts) */
+  /** ns per packet, reset subtracted (batch, fast and structured TS, C loop) */
   batchNs: number | null;
   perPacketNs: number | null;
+  fastNs: number | null;
   tsNs: number | null;
+  /** the C reference loop (bench/c/ref.c), its own reset subtracted; null: no C loop for the op */
+  cNs: number | null;
   resetNs: number;
-  rme: { batch: number | null; perPacket: number | null; ts: number | null };
+  rme: { batch: number | null; perPacket: number | null; fast: number | null; ts: number | null };
   /** Rust floor (no binding), ns/packet, from `ioam-bench floor` in the same run */
   floorNs?: number | null;
-  /** callgrind instructions per packet of the core operation */
+  /** callgrind instructions per packet of the core operation / of the C loop */
   instrPerPacket?: number | null;
+  cInstrPerPacket?: number | null;
 }
 
-function runCase(c: Case, maxTime: number): Row {
+/**
+ * One grid case: every way in turn, then the C loop and the Rust floor right after (same
+ * moment's machine load). The reset is timed before and after the ways; their mean is subtracted.
+ */
+function runCase(c: Case, maxTime: number, floorBin: string | undefined): Row {
   const w = workload(c.op, c.type, c.size, c.batch);
   const label = `${c.op} type ${c.type} size ${c.size} batch ${c.batch}`;
   const t = (way: Way) => time(`${label} ${way}`, roundFn(w, way), maxTime);
-  const reset = t('reset');
+  const reset0 = t('reset');
   const batch = t('batch');
-  const per = c.op === 'transit-incremental' && findings.perPacketIncrementalNoRoom ? null : t('perPacket');
+  const per = t('perPacket');
+  const fast = t('fast');
   const ts = t('ts');
+  const reset1 = t('reset');
+  const reset: Timing = { nsPerRound: (reset0.nsPerRound + reset1.nsPerRound) / 2, rme: Math.max(reset0.rme, reset1.rme), samples: reset0.samples + reset1.samples };
+  const cl = CREF_OPS[c.op] ? crefTime(c.op, c.type, c.size, c.batch, Math.max(10, maxTime * 1000)) : null;
+  const fl = floorBin ? runFloor(floorBin, [c], Math.max(20, maxTime * 1000))[0] : undefined;
   const net = (x: Timing) => Math.max(0, (x.nsPerRound - reset.nsPerRound) / c.batch);
   return {
     ...c,
     batchNs: net(batch),
-    perPacketNs: per ? per.nsPerRound / c.batch : null,
+    perPacketNs: net(per),
+    fastNs: net(fast),
     tsNs: net(ts),
+    cNs: cl ? cl.nsPerPacket : null,
+    floorNs: fl ? fl.nsPerPacket : null,
     resetNs: reset.nsPerRound / c.batch,
-    rme: { batch: batch.rme, perPacket: per?.rme ?? null, ts: ts.rme },
+    rme: { batch: batch.rme, perPacket: per.rme, fast: fast.rme, ts: ts.rme },
   };
 }
 
@@ -188,19 +215,23 @@ function runDecode(type: TypeName, size: number, n: number, maxTime: number): De
   return { type, size, batch: n, nativeNs: t('native'), nativeJsonNs: t('nativeJson'), tsNs: t('ts') };
 }
 
-/** The `ioam-bench` binary (Rust floor + callgrind driver), building it if asked. */
+/**
+ * The `ioam-bench` binary (Rust floor + callgrind driver): `$IOAM_BENCH_BIN` if set; else, when
+ * `build`, `cargo build --release` of crates/ioam-bench (a no-op when it is up to date, so the
+ * floor never measures a stale core); else an existing build.
+ */
 function benchBinary(build: boolean): string | undefined {
+  const given = process.env['IOAM_BENCH_BIN'];
+  if (given) return existsSync(given) ? given : undefined;
   const candidates = [
-    process.env['IOAM_BENCH_BIN'],
     process.env['CARGO_TARGET_DIR'] && join(process.env['CARGO_TARGET_DIR'], 'release', 'ioam-bench'),
     join(ROOT, 'crates', 'ioam-bench', 'target', 'release', 'ioam-bench'),
-    '/tmp/target-bench/release/ioam-bench',
   ].filter((x): x is string => !!x);
-  const found = candidates.find((p) => existsSync(p));
-  if (found || !build) return found;
-  console.log('building crates/ioam-bench (cargo build --release) for the Rust floor and callgrind ...');
-  const r = spawnSync('cargo', ['build', '--release', '--manifest-path', join(ROOT, 'crates', 'ioam-bench', 'Cargo.toml')], { stdio: 'inherit', cwd: ROOT });
-  if (r.status !== 0) return undefined;
+  if (build) {
+    console.log('building crates/ioam-bench (cargo build --release) for the Rust floor and callgrind ...');
+    const r = spawnSync('cargo', ['build', '--release', '--manifest-path', join(ROOT, 'crates', 'ioam-bench', 'Cargo.toml')], { stdio: 'inherit', cwd: ROOT });
+    if (r.status !== 0) return undefined;
+  }
   return candidates.find((p) => existsSync(p));
 }
 
@@ -291,29 +322,14 @@ function simRun(topology: string, durationNs: number, workers: number, what: str
 // Output
 
 const f = (x: number | null | undefined, d = 1) => (x === null || x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(d));
-const ratio = (a: number | null | undefined, b: number | null | undefined) => (a && b ? a / b : null);
 
-function dataplaneTable(rows: Row[]): string {
-  const head = '| op | type | size | batch | Rust batch ns/pkt | Mpps | napi per packet ns/pkt | plain TS ns/pkt | TS ÷ batch | per-packet ÷ batch | Rust floor ns/pkt | batch ÷ floor | instr/pkt |';
-  const lines = [head, '|' + '---|'.repeat(13)];
-  for (const r of rows) {
-    lines.push(
-      `| ${r.op} | ${r.type} | ${r.size} | ${r.batch} | ${f(r.batchNs)} | ${f(r.batchNs ? 1000 / r.batchNs : null, 2)} | ${f(r.perPacketNs)} | ${f(r.tsNs)} | ${f(ratio(r.tsNs, r.batchNs), 2)}× | ${f(ratio(r.perPacketNs, r.batchNs), 1)}× | ${f(r.floorNs)} | ${f(ratio(r.batchNs, r.floorNs), 2)}× | ${f(r.instrPerPacket, 0)} |`,
-    );
+/** The `sim` section of an earlier results file (kept by a run with --no-sim). */
+function previousSim(file: string): unknown {
+  try {
+    return (JSON.parse(readFileSync(file, 'utf8')) as { sim?: unknown }).sim;
+  } catch {
+    return undefined;
   }
-  return lines.join('\n');
-}
-
-function decodeTable(rows: DecodeRow[]): string {
-  const lines = ['| type | size | packets per round | native decode() ns/pkt | native JSON text ns/pkt | plain TS ns/pkt | TS ÷ native |', '|---|---|---|---|---|---|---|'];
-  for (const r of rows) lines.push(`| ${r.type} | ${r.size} | ${r.batch} | ${f(r.nativeNs)} | ${f(r.nativeJsonNs)} | ${f(r.tsNs)} | ${f(ratio(r.tsNs, r.nativeNs), 2)}× |`);
-  return lines.join('\n');
-}
-
-function simTable(rows: SimRow[]): string {
-  const lines = ['| run | topology | simulated | workers | packets | packet-hops | wall ms | packet-hops/s | peak RSS MiB |', '|---|---|---|---|---|---|---|---|---|'];
-  for (const r of rows) lines.push(`| ${r.what} | ${r.topology} | ${r.durationNs / 1e6} ms | ${r.workers} | ${r.generated} | ${r.packetHops} | ${r.wallMs} | ${r.packetHopsPerSec} | ${r.maxRssMiB} |`);
-  return lines.join('\n');
 }
 
 function machine() {
@@ -344,8 +360,15 @@ async function main(): Promise<number> {
 
   const sc0 = Date.now();
   const cases = selfCheck(args.smoke ? [16, 244] : [16, 64, 244]);
-  console.log(`self-check: TS baseline = Rust batch path = per-packet calls, TS decode = native decode on ${cases} corpus cases (${Date.now() - sc0} ms)`);
-  if (findings.perPacketIncrementalNoRoom) console.log('note: transitPacket() gives no headroom: an Incremental trace cannot grow (DropNoRoom); that per-packet column is left out');
+  console.log(`self-check: both TS baselines = C loops = per-packet in-place calls = Rust batch path, TS decode = native decode on ${cases} corpus cases (${Date.now() - sc0} ms)`);
+
+  // The Rust floor binary (built or rebuilt by cargo unless $IOAM_BENCH_BIN names one)
+  let floorNote = 'not run (--no-floor)';
+  let icount: IcountRow[] = [];
+  let icountNote = 'not run (--no-callgrind)';
+  const bin = args.floor || args.callgrind ? benchBinary(!args.smoke) : undefined;
+  const floorBin = args.floor ? bin : undefined;
+  if (args.floor) floorNote = bin ? `${bin} floor, per case right after the JavaScript ways` : 'unavailable: build crates/ioam-bench (cargo build --release --manifest-path crates/ioam-bench/Cargo.toml)';
 
   // Dataplane suites
   const rows: Row[] = [];
@@ -353,9 +376,9 @@ async function main(): Promise<number> {
     const label = `${c.suite} ${c.op} type ${c.type} size ${c.size} batch ${c.batch}`;
     if (args.filter && !args.filter.test(label)) continue;
     try {
-      const r = runCase(c, args.maxTime);
+      const r = runCase(c, args.maxTime, floorBin);
       rows.push(r);
-      console.log(`${label}: batch ${f(r.batchNs)} ns/pkt, per-packet ${f(r.perPacketNs)}, TS ${f(r.tsNs)} (reset ${f(r.resetNs)})`);
+      console.log(`${label}: batch ${f(r.batchNs)} ns/pkt, floor ${f(r.floorNs)}, per-packet ${f(r.perPacketNs)}, C ${f(r.cNs)}, TS fast ${f(r.fastNs)}, TS structured ${f(r.tsNs)} (reset ${f(r.resetNs)})`);
     } catch (e) {
       errors.push(`${label}: ${(e as Error).message}`);
       console.error(`ERROR ${label}: ${(e as Error).stack}`);
@@ -376,24 +399,7 @@ async function main(): Promise<number> {
     }
   }
 
-  // Rust floor and callgrind
-  let floorNote = 'not run (--no-floor)';
-  let icount: IcountRow[] = [];
-  let icountNote = 'not run (--no-callgrind)';
-  const bin = args.floor || args.callgrind ? benchBinary(!args.smoke) : undefined;
-  if (args.floor) {
-    if (!bin) floorNote = 'unavailable: build crates/ioam-bench (cargo build --release --manifest-path crates/ioam-bench/Cargo.toml)';
-    else {
-      try {
-        const fl = runFloor(bin, rows, args.smoke ? 20 : 250);
-        for (const r of rows) r.floorNs = fl.find((x) => x.op === r.op && x.type === r.type && x.size === r.size && x.batch === r.batch)?.nsPerPacket ?? null;
-        floorNote = `${bin} floor`;
-      } catch (e) {
-        errors.push(`floor: ${(e as Error).message}`);
-        floorNote = `failed: ${(e as Error).message}`;
-      }
-    }
-  }
+  // callgrind
   if (args.callgrind && !args.smoke) {
     const vg = spawnSync('valgrind', ['--version'], { encoding: 'utf8' });
     if (!bin || vg.status !== 0) icountNote = 'unavailable (needs valgrind and crates/ioam-bench built)';
@@ -403,7 +409,10 @@ async function main(): Promise<number> {
         for (const r of rows) want.set(`${r.op}/${r.type}/${r.size}`, { op: r.op, type: r.type, size: r.size });
         icount = runCallgrind(bin, [...want.values()], 25_600);
         for (const r of rows) r.instrPerPacket = icount.find((x) => x.op === r.op && x.type === r.type && x.size === r.size)?.instrPerPacket ?? null;
-        icountNote = `valgrind --tool=callgrind ${bin} icount OP TYPE SIZE 25600 [--baseline]`;
+        const cInstr = new Map<string, number>();
+        for (const [k, w] of want) if (CREF_OPS[w.op]) cInstr.set(k, crefInstr(w.op, w.type, w.size, 25_600, irOf));
+        for (const r of rows) r.cInstrPerPacket = cInstr.get(`${r.op}/${r.type}/${r.size}`) ?? null;
+        icountNote = `valgrind --tool=callgrind ${bin} icount OP TYPE SIZE 25600 [--baseline]; C loop: valgrind --tool=callgrind bench/c/ref OP PACKET 256 -100 ... [--baseline]`;
       } catch (e) {
         errors.push(`callgrind: ${(e as Error).message}`);
         icountNote = `failed: ${(e as Error).message}`;
@@ -440,28 +449,6 @@ async function main(): Promise<number> {
 
   const argv = process.argv.slice(2);
   const command = `npm run bench${argv.length ? ' -- ' + argv.join(' ') : ''}`;
-  const main = rows.filter((r) => r.suite === 'dataplane');
-  const sweep = rows.filter((r) => r.suite === 'size-sweep');
-  const md = [
-    `Machine: ${m.cpu}, nproc ${m.nproc}, Node ${m.node}, load average at start ${m.loadavg}. Clock: ${args.clock === 'cpu' ? 'process CPU time' : 'wall'}. Date ${new Date().toISOString()}. Command: \`${command}\`.`,
-    '',
-    '### Dataplane (ns per packet; reset of the changed bytes measured apart and subtracted)',
-    '',
-    dataplaneTable(main),
-    '',
-    '### Size sweep (trace type 4 fields)',
-    '',
-    dataplaneTable(sweep),
-    '',
-    '### Decode (whole packet → object)',
-    '',
-    decodeTable(decodeRows),
-    '',
-    '### Simulator',
-    '',
-    simRows.length ? simTable(simRows) : `pending: ${simNote}`,
-    '',
-  ].join('\n');
   const results = {
     date: new Date().toISOString(),
     command,
@@ -471,19 +458,25 @@ async function main(): Promise<number> {
     maxTimeS: args.maxTime,
     clock: args.clock === 'cpu' ? 'process CPU time (user+system) as benchmark.js timer' : 'wall clock (process.hrtime)',
     corpus: 'bench/corpus.ts = crates/ioam-bench/src/lib.rs',
-    findings,
+    perPacketCall: PER_PACKET_CALL,
     dataplane: rows,
     decode: decodeRows,
     floor: floorNote,
     callgrind: { note: icountNote, rows: icount },
-    sim: { note: simNote, rows: simRows },
+    sim: args.sim ? { note: simNote, command, date: new Date().toISOString(), rows: simRows } : previousSim(args.out) ?? { note: simNote, rows: simRows },
     errors,
     wallS: Math.round((Date.now() - started) / 100) / 10,
   };
   writeFileSync(args.out, JSON.stringify(results, null, 2) + '\n');
+  const blocks = renderAll(results);
+  const md = TABLES.map((t) => `### ${t.name}\n\n${blocks.get(t.name)}\n`).join('\n');
   writeFileSync(args.out.replace(/\.json$/, '') + '.md', md);
   console.log('\n' + md);
   console.log(`wrote ${args.out} (${results.wallS} s)`);
+  if (!args.smoke && args.out === DEFAULT_OUT) {
+    const changed = updateDocs(results);
+    console.log(changed.length ? `re-rendered the tables of ${changed.join(', ')} (bench/report.ts)` : 'README.md and docs/BENCHMARKS.md tables already up to date');
+  }
   if (errors.length) {
     console.error(`${errors.length} suite error(s):\n  ${errors.join('\n  ')}`);
     return 1;

@@ -13,7 +13,7 @@
 //!   IPv6 next header takes the HbH's. Payload Length is reduced (left at 0 for a jumbogram).
 //! * The removed Hop-by-Hop header (after this node's fill) is copied to `trace_out` when it
 //!   fits; aux = its length, 0 when it did not fit.
-use super::transit::{at, be16, put, put16, transit, IPV6_HDR, NEXTHDR_HOP, NEXTHDR_IPV6, OPT_IOAM, OPT_PAD1, OPT_PADN};
+use super::transit::{at, be16, linux_prealloc_fast, put, put16, transit, IPV6_HDR, NEXTHDR_HOP, NEXTHDR_IPV6, OPT_IOAM, OPT_PAD1, OPT_PADN};
 use super::{Meta, Node, Outcome, Reason, Verdict, OUT_F_LOOPBACK};
 
 /// Next header values of extension headers with the generic `(len + 1) × 8` length.
@@ -26,7 +26,44 @@ const NH_SHIM6: u8 = 140;
 
 /// Decapsulates; copies the removed Hop-by-Hop header (the trace) into `trace_out` when it fits
 /// and reports its length in `Outcome::aux` (0 if there was none or it did not fit).
+#[inline]
 pub fn decap(node: &Node, slot: &mut [u8], off: usize, len: usize, meta: &Meta, trace_out: &mut [u8]) -> Outcome {
+    if let Some(o) = decap_linux_fast(node, slot, off, len, meta, trace_out) {
+        return o;
+    }
+    decap_general(node, slot, off, len, meta, trace_out)
+}
+
+/// Fast path for the header a Linux encapsulating node builds in inline mode: the receive step
+/// takes the transit fast path (PadN 0 + one Pre-allocated trace [+ PadN 2], written) and the
+/// Hop-by-Hop header's next header is not an IPv6 header or an extension header, so the general
+/// path would remove the whole Hop-by-Hop header (only padding is left after the IOAM option):
+/// the same bytes and outcome, without the walks. `None` (nothing written) otherwise.
+#[inline(always)]
+fn decap_linux_fast(node: &Node, slot: &mut [u8], off: usize, len: usize, meta: &Meta, trace_out: &mut [u8]) -> Option<Outcome> {
+    let pkt = slot.get_mut(off..off.checked_add(len)?)?;
+    let inner_nh = *pkt.get(IPV6_HDR)?;
+    if matches!(inner_nh, NEXTHDR_IPV6 | NH_DSTOPTS | NH_ROUTING | NH_AH | NH_MOBILITY | NH_HIP | NH_SHIM6) {
+        return None;
+    }
+    let t = linux_prealloc_fast(node, pkt, meta)?;
+    // The fast path checked: Payload Length ≠ 0, 48 <= HbH end <= 40 + Payload Length = t.len.
+    let hbh_len = (at(pkt, IPV6_HDR + 1) as usize + 1) * 8;
+    let mut aux = 0;
+    if let (Some(dst), Some(src)) = (trace_out.get_mut(..hbh_len), pkt.get(IPV6_HDR..IPV6_HDR + hbh_len)) {
+        dst.copy_from_slice(src);
+        aux = hbh_len as u32;
+    }
+    let plen = be16(pkt, 4) as usize;
+    put(pkt, 6, inner_nh);
+    put16(pkt, 4, plen.saturating_sub(hbh_len) as u16);
+    slot.copy_within(off..off + IPV6_HDR, off + hbh_len);
+    Some(Outcome { reason: Reason::Decapsulated, offset: 0, aux, off: off + hbh_len, len: t.len - hbh_len })
+}
+
+/// [`decap`] for any packet.
+#[inline(never)]
+fn decap_general(node: &Node, slot: &mut [u8], off: usize, len: usize, meta: &Meta, trace_out: &mut [u8]) -> Outcome {
     let t = transit(node, slot, off, len, meta);
     if t.verdict() == Verdict::Drop {
         return Outcome { aux: 0, ..t };
@@ -212,5 +249,48 @@ mod tests {
         assert_eq!(&q[48..56], &[5, 2, 0, 0, 1, 2, 0, 0]);
         assert_eq!(&q[56..], &[7, 7, 7, 7]);
         assert_eq!(transit(&n, &mut slot, d.off, d.len, &Meta { ingress_if: 0, ..Default::default() }).reason, Reason::NoIoam);
+    }
+
+    /// The inline fast path decides exactly as the general decap: same outcome, same slot bytes,
+    /// same handed-back trace, for Linux-built packets and mutations of their key octets.
+    #[test]
+    fn fast_path_equals_the_general_decap() {
+        let mut seed = 0x2545_F491_4F6C_DD1Du64;
+        let mut rnd = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let n = node(EncapMode::Inline);
+        let mut base = udp();
+        let e = encap(&n, &mut EncapState::default(), &mut base, 256, 48, &Meta::default(), None);
+        assert_eq!(e.reason, Reason::Encapsulated);
+        let hot = [4usize, 5, 6, 7, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54];
+        let mut fast = 0;
+        for round in 0..5000 {
+            let mut a = base.clone();
+            if round > 0 {
+                for _ in 0..1 + rnd() % 2 {
+                    let at = e.off + if rnd() % 4 == 0 { (rnd() % e.len as u64) as usize } else { hot[(rnd() % hot.len() as u64) as usize] };
+                    a[at] = match rnd() % 3 {
+                        0 => rnd() as u8,
+                        1 => a[at] ^ (1 << (rnd() % 8)),
+                        _ => [0u8, 1, 2, 41, 43, 60, 0x31, 0xff][(rnd() % 8) as usize],
+                    };
+                }
+            }
+            let mut b = a.clone();
+            let meta = Meta { ingress_if: [0, 0, 1][(rnd() % 3) as usize], ..Default::default() };
+            let (mut ta, mut tb) = ([0u8; 64], [0u8; 64]);
+            let cut = if rnd() % 8 == 0 { 40 } else { 64 };
+            let x = decap(&n, &mut a, e.off, e.len, &meta, &mut ta[..cut]);
+            let y = decap_general(&n, &mut b, e.off, e.len, &meta, &mut tb[..cut]);
+            assert_eq!(x, y, "round {round}");
+            assert_eq!(a, b, "round {round}");
+            assert_eq!(ta, tb, "round {round}");
+            fast += usize::from(x.reason == Reason::Decapsulated);
+        }
+        assert!(fast > 1000, "decapsulated {fast} times");
     }
 }

@@ -185,6 +185,10 @@ pub fn fill_element(node: &Node, ns: &NsEntry, trace_type: u32, ctx: &FillCtx<'_
         // Checksum complement.
         put(u32::MAX);
     }
+    // Only the first octet set (the common types: 1 to 8 short fields): done.
+    if trace_type & 0x0000_FFFF == 0 {
+        return;
+    }
     // Bits 8-11 (the second octet's high nibble): the wide fields and buffer occupancy.
     if trace_type & 0x0000_8000 != 0 {
         // 8 octets: Hop_Lim + wide node id.

@@ -128,11 +128,23 @@ fn out(reason: Reason, offset: usize, aux: u32, off: usize, len: usize) -> Outco
 
 /// Processes every IOAM option of the packet's Hop-by-Hop header as the node would on input.
 /// `slot[off..off+len]` is the packet (IPv6 header first).
+/// The Linux-built layout takes an inlined fast path ([`linux_prealloc_fast`]); everything
+/// else the general walk, kept out of line so the hot loop stays small.
+#[inline]
 pub fn transit(node: &Node, slot: &mut [u8], off: usize, len: usize, meta: &Meta) -> Outcome {
     match off.checked_add(len) {
         Some(e) if e <= slot.len() => {}
         _ => return out(Reason::DropBadDescriptor, 0, 0, off, len),
     }
+    if let Some(o) = slot.get_mut(off..off + len).and_then(|pkt| linux_prealloc_fast(node, pkt, meta)) {
+        return Outcome { off, ..o };
+    }
+    transit_general(node, slot, off, len, meta)
+}
+
+/// [`transit`] for any layout (`off + len <= slot.len()` checked by the caller).
+#[inline(never)]
+fn transit_general(node: &Node, slot: &mut [u8], off: usize, len: usize, meta: &Meta) -> Outcome {
     let pkt = Pos { off, len, hbh_end: 0 }.pkt(slot);
     if pkt.len() < IPV6_HDR || at(pkt, 0) >> 4 != 6 {
         return out(Reason::DropMalformedIpv6, 0, 0, off, len);
@@ -162,26 +174,6 @@ pub fn transit(node: &Node, slot: &mut [u8], off: usize, len: usize, meta: &Meta
     let rfc = node.profile == Profile::Rfc;
     // Hop_Lim written by a receiving node: the IPv6 Hop Limit − 1 (u8 wrap); no option moves it.
     let hop_lim = at(pkt, 7).wrapping_sub(1);
-
-    // Fast path for the header Linux's encapsulating node builds (`ioam6_build_state`): PadN 0,
-    // one Pre-allocated IOAM option at 44 running to the end of the header or followed by a
-    // PadN 2 (`01 02 00 00`). For this layout the TLV walk below cannot drop (pad runs of 2 and
-    // 4, one non-pad option, nothing overruns) and the option does not change size, so the
-    // outcome is exactly the walk's: the option's result at offset 44 with aux 1 (| loopback).
-    {
-        let hbh = hbh_view(slot, &pos);
-        if let Some(&[OPT_PADN, 0, OPT_IOAM, l, _, IOAM_PREALLOC]) = hbh.get(IPV6_HDR + 2..).and_then(|h| h.first_chunk::<6>()) {
-            const O: usize = IPV6_HDR + 4;
-            let end = O + l as usize + 2;
-            let n = hbh.len();
-            if end == n || (end + 4 == n && hbh.get(end..) == Some(&[OPT_PADN, 2, 0, 0][..])) {
-                return match hop_ioam(node, slot, &mut pos, O, l as usize + 2, meta, rfc, hop_lim) {
-                    Ok(r) => out(r.reason, O, 1 | if r.loopback { OUT_F_LOOPBACK } else { 0 }, pos.off, pos.len),
-                    Err(r) => out(r, O, 0, pos.off, pos.len),
-                };
-            }
-        }
-    }
 
     // ip6_parse_tlv
     let mut o = IPV6_HDR + 2;
@@ -278,6 +270,65 @@ pub fn transit(node: &Node, slot: &mut [u8], off: usize, len: usize, meta: &Meta
     }
     let aux = n_ioam | if loopback { OUT_F_LOOPBACK } else { 0 };
     out(last.0, last.1, aux, pos.off, pos.len)
+}
+
+/// Fast path for the header Linux's encapsulating node builds (`ioam6_build_state`): Payload
+/// Length ≠ 0, PadN 0, one Pre-allocated IOAM option at 44 running to the end of the Hop-by-Hop
+/// header or followed by a PadN 2 (`01 02 00 00`), a configured (non-CLT) namespace, a trace
+/// with room for this node's element. For this layout the TLV walk cannot drop (pad runs of 2
+/// and 4, one non-pad option, nothing overruns) and every `ipv6_hop_ioam` check passes, so the
+/// outcome is exactly the general path's: `Written` at offset 44, aux 1 (| loopback), the
+/// packet trimmed to 40 + Payload Length. Anything else returns `None` before writing a byte,
+/// and the general path decides. `pkt` is the packet (IPv6 header first); the outcome's `off`
+/// is 0 (the caller adds its own).
+#[inline(always)]
+pub(crate) fn linux_prealloc_fast(node: &Node, pkt: &mut [u8], meta: &Meta) -> Option<Outcome> {
+    let len = pkt.len();
+    let head = pkt.first_chunk::<{ IPV6_HDR + 16 }>()?;
+    let w0 = u64::from_be_bytes(*head.first_chunk::<8>()?);
+    // Version 6, Next Header 0 (Hop-by-Hop), Payload Length ≠ 0 (0 is a jumbogram candidate).
+    let plen = ((w0 >> 16) & 0xFFFF) as usize;
+    if w0 >> 60 != 6 || (w0 >> 8) & 0xFF != NEXTHDR_HOP as u64 || plen == 0 {
+        return None;
+    }
+    let eff = IPV6_HDR + plen;
+    // [nh][HdrExtLen][01 00][31][Opt Data Len][reserved][IOAM Option-Type 0].
+    let (_, rest) = head.split_first_chunk::<IPV6_HDR>()?;
+    let (hbh, trace) = rest.split_first_chunk::<8>()?;
+    let w5 = u64::from_be_bytes(*hbh);
+    if w5 & 0x0000_FFFF_FF00_00FF != 0x0000_0100_3100_0000 || eff > len {
+        return None;
+    }
+    let hbh_end = IPV6_HDR + ((w5 >> 48) as u8 as usize + 1) * 8;
+    let opt_len = (w5 >> 16) as u8 as usize; // Opt Data Len
+    let opt_end = IPV6_HDR + 6 + opt_len;
+    if hbh_end > eff || opt_len < 2 + TRACE_HDR {
+        return None;
+    }
+    if opt_end != hbh_end && !(opt_end + 4 == hbh_end && pkt.get(opt_end..hbh_end) == Some(&[OPT_PADN, 2, 0, 0][..])) {
+        return None;
+    }
+    if !node.iface(meta.ingress_if).enabled {
+        return None;
+    }
+    let h = *trace.first_chunk::<TRACE_HDR>()?;
+    let ns = node.namespace(u16::from_be_bytes([h[0], h[1]]))?;
+    let ty = u32::from_be_bytes([0, h[4], h[5], h[6]]);
+    let nodelen = h[2] >> th::NODELEN_SHIFT;
+    let remlen = (h[3] & th::REMLEN_MASK) as usize;
+    let need = nodelen as usize + ns.sclen(ty) as usize;
+    if ns.clt_legacy || h[2] & th::O != 0 || opt_len < 2 + TRACE_HDR + remlen * 4 || nodelen != node_len(ty) || remlen == 0 || remlen < need {
+        return None;
+    }
+    // The element at data + (RemainingLen − need)×4, inside the option (checked above).
+    const T: usize = IPV6_HDR + 8; // trace header (Namespace-ID)
+    let start = T + TRACE_HDR + (remlen - need) * 4;
+    let elem = pkt.get_mut(start..start + need * 4)?;
+    let hop_lim = ((w0 & 0xFF) as u8).wrapping_sub(1);
+    fill_element(node, ns, ty, &FillCtx { hop_lim, meta }, elem);
+    put(pkt, T + 3, (h[3] & !th::REMLEN_MASK) | (remlen - need) as u8);
+    let loopback = node.profile == Profile::Rfc && h[2] & th::L != 0;
+    Some(out(Reason::Written, IPV6_HDR + 4, 1 | if loopback { OUT_F_LOOPBACK } else { 0 }, 0, eff))
 }
 
 /// `ipv6_hop_ioam` for the option at packet offset `o`, `optlen` octets long (the walk checked
@@ -681,6 +732,53 @@ mod tests {
         let o = transit(&r1(Profile::Linux), &mut q, 0, len, &meta());
         assert_eq!((o.reason, o.aux), (Reason::Written, 1));
         assert_eq!(p, q, "same bytes in both profiles");
+    }
+
+    /// The fast path for the Linux-built layout decides exactly as the general walk: the same
+    /// outcome and the same bytes, for the layout and for every mutation of its key octets
+    /// (each falls back to the walk or takes the fast path with the walk's result).
+    #[test]
+    fn fast_path_equals_the_general_walk() {
+        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        let mut rnd = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let hot = [0usize, 4, 5, 6, 7, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 76, 77, 78, 79];
+        let mut fast_taken = 0;
+        for profile in [Profile::Linux, Profile::Rfc] {
+            let n = r1(profile);
+            for (hbh, rem) in [("1102010031120000007b0802800000000000000000000000", 2u8), ("11040100311e0000007b2005f0000000000000000000000000000000000000000000000001020000", 5), ("11030100311a0000007b08048000000000000000000000000000000000000000", 4)] {
+                for round in 0..3000 {
+                    let mut p = with_hbh(hbh);
+                    p[48 + 3] = rem;
+                    if round > 0 {
+                        for _ in 0..1 + rnd() % 3 {
+                            let at = if rnd() % 4 == 0 { (rnd() % p.len() as u64) as usize } else { hot[(rnd() % hot.len() as u64) as usize] % p.len() };
+                            p[at] = match rnd() % 3 {
+                                0 => rnd() as u8,
+                                1 => p[at] ^ (1 << (rnd() % 8)),
+                                _ => [0u8, 1, 2, 4, 0x31, 0x7b, 0xff, 0x80][(rnd() % 8) as usize],
+                            };
+                        }
+                    }
+                    let mut len = p.len();
+                    if rnd() % 10 == 0 {
+                        len -= (rnd() % 9) as usize;
+                    }
+                    let meta = Meta { ingress_if: [0, 0, 0, 1, 7][(rnd() % 5) as usize], ..meta() };
+                    let mut q = p.clone();
+                    let a = transit(&n, &mut p, 0, len, &meta);
+                    let b = transit_general(&n, &mut q, 0, len, &meta);
+                    assert_eq!(a, b, "round {round}: {}", p.iter().map(|x| format!("{x:02x}")).collect::<String>());
+                    assert_eq!(p, q);
+                    fast_taken += usize::from(a.reason == Reason::Written && a.offset == 44);
+                }
+            }
+        }
+        assert!(fast_taken > 1000, "the fast path was taken {fast_taken} times");
     }
 
     #[test]
