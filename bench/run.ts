@@ -26,7 +26,7 @@ import Benchmark from 'benchmark';
 import { spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { coreVersion } from '../src/index';
 import { OPS, TRACE_TYPES, workload, type Op, type TypeName } from './corpus';
 import { CREF_OPS, crefInstr, crefTime } from './cref';
@@ -368,7 +368,7 @@ async function main(): Promise<number> {
   let icountNote = 'not run (--no-callgrind)';
   const bin = args.floor || args.callgrind ? benchBinary(!args.smoke) : undefined;
   const floorBin = args.floor ? bin : undefined;
-  if (args.floor) floorNote = bin ? `${bin} floor, per case right after the JavaScript ways` : 'unavailable: build crates/ioam-bench (cargo build --release --manifest-path crates/ioam-bench/Cargo.toml)';
+  if (args.floor) floorNote = bin ? `${relative(ROOT, bin)} floor, per case right after the JavaScript ways` : 'unavailable: build crates/ioam-bench (cargo build --release --manifest-path crates/ioam-bench/Cargo.toml)';
 
   // Dataplane suites
   const rows: Row[] = [];
@@ -412,7 +412,7 @@ async function main(): Promise<number> {
         const cInstr = new Map<string, number>();
         for (const [k, w] of want) if (CREF_OPS[w.op]) cInstr.set(k, crefInstr(w.op, w.type, w.size, 25_600, irOf));
         for (const r of rows) r.cInstrPerPacket = cInstr.get(`${r.op}/${r.type}/${r.size}`) ?? null;
-        icountNote = `valgrind --tool=callgrind ${bin} icount OP TYPE SIZE 25600 [--baseline]; C loop: valgrind --tool=callgrind bench/c/ref OP PACKET 256 -100 ... [--baseline]`;
+        icountNote = `valgrind --tool=callgrind ${relative(ROOT, bin)} icount OP TYPE SIZE 25600 [--baseline]; C loop: valgrind --tool=callgrind bench/c/ref OP PACKET 256 -100 ... [--baseline]`;
       } catch (e) {
         errors.push(`callgrind: ${(e as Error).message}`);
         icountNote = `failed: ${(e as Error).message}`;
