@@ -17,6 +17,7 @@ import { Network, type SimHooks, type TraceRecord } from './network';
 import { DataplanePool } from './pool';
 import { loadTopology, parseTopology, topologyError, type LoadedTopology } from './topology';
 import { Traffic } from './traffic';
+import { DIST_RELATIVE_ACCURACY } from './stats';
 
 export interface RunOptions {
   /** Overrides the topology's seed. */
@@ -201,6 +202,7 @@ function buildSummary(net: Network, traffic: Traffic, topo: LoadedTopology, seed
     seed: seed.toString(),
     duration_ns: durationNs,
     dataplane: net.pool.backend,
+    quantiles: { sketch: 'DDSketch', relative_accuracy: DIST_RELATIVE_ACCURACY, exact: ['count', 'min', 'mean', 'max'] },
     packets: {
       generated: net.generated,
       delivered: net.delivered,

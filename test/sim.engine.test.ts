@@ -9,6 +9,7 @@ import { Simulator } from '../sim/engine';
 import { Rng, substream, splitmix64 } from '../sim/rng';
 import { buildPacket, innerHeaderOffset } from '../sim/packet';
 import { decodeHopByHop, nodeLenOf } from '../sim/trace';
+import { Dist, DIST_RELATIVE_ACCURACY } from '../sim/stats';
 
 describe('Simulator', () => {
   test('runs events in (time, sequence) order whatever the scheduling order', async () => {
@@ -150,5 +151,32 @@ describe('packets and trace decoding', () => {
     assert.deepEqual(o.hops, [{ hop_limit: 63, node_id: 2 }]);
     assert.equal(nodeLenOf(0xfff002), 15);
     fc.assert(fc.property(fc.uint8Array({ maxLength: 80 }), (b) => void decodeHopByHop(b)));
+  });
+});
+
+describe('Dist (streaming quantiles)', () => {
+  test('count/min/mean/max exact; nearest-rank percentiles within the stated relative accuracy', () => {
+    const rng = substream(7n, 'dist-test');
+    for (const shape of ['uniform', 'exp', 'zeros'] as const) {
+      const d = new Dist();
+      const v: number[] = [];
+      for (let i = 0; i < 5000; i++) {
+        const x = shape === 'uniform' ? rng.int(0, 1_000_000) : shape === 'exp' ? Math.round(rng.exp(20_000)) : i % 3 === 0 ? 0 : rng.int(1, 50);
+        d.add(x);
+        v.push(x);
+      }
+      v.sort((a, b) => a - b);
+      const j = d.toJSON();
+      assert.equal(j['count'], v.length);
+      assert.equal(j['min'], v[0]);
+      assert.equal(j['max'], v[v.length - 1]);
+      assert.equal(j['mean'], Math.round((v.reduce((a, b) => a + b, 0) / v.length) * 1000) / 1000);
+      for (const p of [50, 90, 99]) {
+        const exact = v[Math.ceil((p / 100) * v.length) - 1]!;
+        const got = j[`p${p}`]!;
+        assert.ok(Math.abs(got - exact) <= DIST_RELATIVE_ACCURACY * exact + 0.5, `${shape} p${p}: ${got} vs exact ${exact}`);
+      }
+    }
+    assert.deepEqual(new Dist().toJSON(), { count: 0 });
   });
 });
