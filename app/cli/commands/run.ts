@@ -14,12 +14,16 @@ Runs a topology (YAML, docs/SIMULATOR.md) with the IOAM dataplane on every node 
                          IOAM byte overhead, per-flow results (identical for the same seed, whatever
                          --workers and --batch-size)
   traces-<node>.jsonl    one decoded IOAM trace per line at each decapsulating node
+  traces-<node>.parquet  the same records as Apache Parquet (with --outputs ...,traces-parquet)
   <node>-<if>.pcapng     the capture points listed under captures:
   run-info.json          workers, wall time and the simulation rate (packet-hops per second)
+--outputs picks the files (default summary,traces,captures; run-info.json is always written).
 
 Examples:
   $ ioamsim run examples/linear.yaml --out out/linear
   $ ioamsim run examples/leaf-spine.yaml --out out/fabric --seed 7 --duration 20ms --workers 2
+  $ ioamsim run examples/leaf-spine-heavy.yaml --out out/long --duration 2s --outputs summary
+  $ ioamsim run examples/leaf-spine.yaml --out out/pq --outputs summary,traces-parquet
 
 Exit codes: 0 ok, 1 bad topology (file:line: path: reason), 2 usage, 4 a dataplane worker failed.`;
 
@@ -47,6 +51,7 @@ interface RunOpts {
   workers: string;
   batchSize: string;
   inlineBelow: string;
+  outputs: string;
   progress: boolean;
 }
 
@@ -61,6 +66,7 @@ export function createCommands(ctx: CliContext): Command[] {
     .addOption(new Option('--workers <k>', 'dataplane worker threads; 0 = inline').default('0'))
     .addOption(new Option('--batch-size <n>', 'max packets per dataplane call').default('256'))
     .addOption(new Option('--inline-below <n>', 'with workers: steps of fewer packets (and no k-of-n sampled encapsulation) run on the main thread').default('16'))
+    .addOption(new Option('--outputs <list>', 'files to write: comma-separated summary, traces (JSON Lines), traces-parquet, captures').default('summary,traces,captures'))
     .option('--no-progress', 'no progress bar (it only shows on a TTY anyway)')
     .addHelpText('after', RUN_HELP)
     .action(async (topology: string, o: RunOpts) => {
@@ -71,6 +77,13 @@ export function createCommands(ctx: CliContext): Command[] {
       const workers = parseInt0('--workers', o.workers, 0);
       const batchSize = parseInt0('--batch-size', o.batchSize, 1);
       const inlineBelow = parseInt0('--inline-below', o.inlineBelow, 0);
+      const { parseOutputs } = await import('../../../sim/outputs');
+      let outputs;
+      try {
+        outputs = parseOutputs(o.outputs);
+      } catch (e) {
+        throw new UsageError(`--outputs: ${(e as Error).message}`);
+      }
       const { runSimulation, formatSummary } = await import('../../../sim/run');
       const { WorkerFailure } = await import('../../../sim/pool');
       const tty = o.progress && (ctx.stderr as NodeJS.WriteStream).isTTY === true;
@@ -84,7 +97,7 @@ export function createCommands(ctx: CliContext): Command[] {
         bar = b;
       }
       try {
-        const r = await runSimulation(topology, { seed, durationNs, workers, batchSize, inlineBelow, outDir: o.out, onProgress: (f) => bar?.update(Math.round(f * 100)) });
+        const r = await runSimulation(topology, { seed, durationNs, workers, batchSize, inlineBelow, outputs, outDir: o.out, onProgress: (f) => bar?.update(Math.round(f * 100)) });
         bar?.stop();
         ctx.stderr.write(formatSummary(r) + '\n');
       } catch (e) {
