@@ -16,6 +16,7 @@ import { DataplanePool } from './pool';
 import { loadTopology, parseTopology, type LoadedTopology } from './topology';
 import { Traffic } from './traffic';
 import { DIST_RELATIVE_ACCURACY } from './stats';
+import { reasonString } from '../src/reasons';
 
 export interface RunOptions {
   /** Overrides the topology's seed. */
@@ -94,6 +95,14 @@ export async function runSimulation(topology: string | { text: string; file: str
   return { summary, info, network: net, traffic };
 }
 
+/** Counts by core reason number → `{ reason-string: count }`, names sorted (as a Counter). */
+function reasonCounts(counts: Float64Array): Record<string, number> {
+  const e: [string, number][] = [];
+  counts.forEach((c, r) => { if (c > 0) e.push([reasonString(r), c]); });
+  e.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return Object.fromEntries(e);
+}
+
 /** The deterministic summary (see module doc). */
 function buildSummary(net: Network, traffic: Traffic, topo: LoadedTopology, seed: bigint, durationNs: number): Record<string, unknown> {
   const overflowTraces = { traces: net.traces, traces_with_overflow: net.tracesWithOverflow };
@@ -121,7 +130,7 @@ function buildSummary(net: Network, traffic: Traffic, topo: LoadedTopology, seed
       ...overflowTraces,
     },
     nodes: Object.fromEntries(
-      net.nodes.map((n) => [n.name, { steps: n.stats.steps, delivered: n.stats.delivered, input: n.stats.input.toJSON(), encap: n.stats.encap.toJSON(), drops: n.stats.drops.toJSON() }]),
+      net.nodes.map((n) => [n.name, { steps: n.stats.steps, delivered: n.stats.delivered, input: reasonCounts(n.stats.input), encap: reasonCounts(n.stats.encap), drops: n.stats.drops.toJSON() }]),
     ),
     hops: Object.fromEntries(
       net.devices.map((d) => [
