@@ -91,21 +91,24 @@ export class Routes {
     const links = this.g.links;
     const cost = (delayNs: number) => (metric === 'hops' ? 1 : delayNs + 1);
     const dist = new Float64Array(N);
-    const done = new Uint8Array(N);
+    const heap = new MinHeap(N);
     for (let dst = 0; dst < N; dst++) {
+      // Dijkstra from the destination with a binary heap (O(E log N) per destination; the
+      // distances, hence the routes, are those of any shortest-path algorithm).
       dist.fill(Infinity);
-      done.fill(0);
       dist[dst] = 0;
-      // Dijkstra (O(N²) selection: topologies have hundreds of nodes, not millions).
-      for (;;) {
-        let u = -1;
-        for (let i = 0; i < N; i++) if (!done[i] && dist[i]! < Infinity && (u < 0 || dist[i]! < dist[u]!)) u = i;
-        if (u < 0) break;
-        done[u] = 1;
+      heap.push(dst, 0);
+      while (heap.size > 0) {
+        const du = heap.topKey();
+        const u = heap.pop();
+        if (du > dist[u]!) continue;
         for (const l of links[u]!) {
           // The cost of reaching u from its neighbour v is v's link toward u: same link, same delay.
-          const c = dist[u]! + cost(l.delayNs);
-          if (c < dist[l.peer]!) dist[l.peer] = c;
+          const c = du + cost(l.delayNs);
+          if (c < dist[l.peer]!) {
+            dist[l.peer] = c;
+            heap.push(l.peer, c);
+          }
         }
       }
       for (let n = 0; n < N; n++) {
@@ -149,4 +152,59 @@ function sameAddr(a: Uint8Array, ao: number, b: Uint8Array, bo: number): boolean
   if (ao + 16 > a.length || bo + 16 > b.length) return false;
   for (let i = 0; i < 16; i++) if (a[ao + i] !== b[bo + i]) return false;
   return true;
+}
+
+/** Binary min-heap of (node, distance) pairs (duplicates allowed; stale entries skipped by the caller). */
+class MinHeap {
+  private node: Int32Array;
+  private key: Float64Array;
+  size = 0;
+  constructor(cap: number) {
+    this.node = new Int32Array(Math.max(cap, 16));
+    this.key = new Float64Array(Math.max(cap, 16));
+  }
+  push(n: number, k: number): void {
+    if (this.size === this.node.length) {
+      const nn = new Int32Array(this.size * 2);
+      nn.set(this.node);
+      const kk = new Float64Array(this.size * 2);
+      kk.set(this.key);
+      this.node = nn;
+      this.key = kk;
+    }
+    let i = this.size++;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (this.key[p]! <= k) break;
+      this.node[i] = this.node[p]!;
+      this.key[i] = this.key[p]!;
+      i = p;
+    }
+    this.node[i] = n;
+    this.key[i] = k;
+  }
+  topKey(): number {
+    return this.key[0]!;
+  }
+  /** Removes the smallest entry; returns its node. */
+  pop(): number {
+    const top = this.node[0]!;
+    const n = --this.size;
+    const ln = this.node[n]!;
+    const lk = this.key[n]!;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= n) break;
+      const r = l + 1;
+      const m = r < n && this.key[r]! < this.key[l]! ? r : l;
+      if (this.key[m]! >= lk) break;
+      this.node[i] = this.node[m]!;
+      this.key[i] = this.key[m]!;
+      i = m;
+    }
+    this.node[i] = ln;
+    this.key[i] = lk;
+    return top;
+  }
 }

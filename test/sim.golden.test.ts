@@ -1,6 +1,7 @@
 /**
  * Golden outputs: `ioamsim run` on every example (test/golden/sim/commands.json) reproduces the
- * recorded summary.json, traces and captures byte for byte. A difference is either a bug or a
+ * recorded summary.json, traces and captures byte for byte, inline and with 2 dataplane workers,
+ * batch size 3 and every step on the workers (determinism across workers and batch sizes). A difference is either a bug or a
  * deliberate model change, which docs/SIMULATOR.md lists and which re-records the files
  * (`IOAMSIM_RECORD_GOLDEN=1 node --import tsx --test test/sim.golden.test.ts`).
  */
@@ -22,10 +23,11 @@ const sink = () => new Writable({ write: (_c, _e, cb) => cb() });
 const files = (dir: string) => readdirSync(dir).filter((f) => f !== 'run-info.json').sort();
 
 describe('golden outputs of every example', () => {
-  for (const r of spec.runs) {
-    test(`ioamsim run ${r.args.join(' ')}`, async () => {
+  const variants = RECORD ? [[]] : [[], ['--workers', '2', '--batch-size', '3', '--inline-below', '0']];
+  for (const r of spec.runs) for (const extra of variants) {
+    test(`ioamsim run ${[...r.args, ...extra].join(' ')}`, async () => {
       const out = mkdtempSync(join(tmpdir(), `ioamsim-golden-${r.dir}-`));
-      const args = r.args.map((a) => (a.startsWith('examples/') ? join(ROOT, a) : a));
+      const args = [...r.args, ...extra].map((a) => (a.startsWith('examples/') ? join(ROOT, a) : a));
       let err = '';
       const stderr = new Writable({ write: (c, _e, cb) => { err += String(c); cb(); } });
       const code = await cliRun(['run', ...args, '--out', out, '--no-progress'], { stdout: sink(), stderr });
