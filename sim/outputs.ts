@@ -68,8 +68,9 @@ class FdWriter extends ByteWriter {
   }
 }
 
-/** Rows per Parquet row group (and per JSON Lines write). */
-const TRACE_BATCH = 8192;
+/** JSON Lines records per write; Parquet rows per row group (bounded memory either way). */
+const JSONL_BATCH = 1024;
+const TRACE_BATCH = 4096;
 
 /** One decapsulating node's trace files. */
 class TraceFiles {
@@ -83,7 +84,7 @@ class TraceFiles {
   add(rec: TraceRecord): void {
     if (this.jsonl) {
       this.lines.push(JSON.stringify(rec));
-      if (this.lines.length >= TRACE_BATCH) this.flushJsonl();
+      if (this.lines.length >= JSONL_BATCH) this.flushJsonl();
     }
     if (this.parquet) {
       this.rows.push(rec);

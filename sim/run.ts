@@ -42,13 +42,14 @@ export interface RunOptions {
 
 export interface RunResult {
   summary: Record<string, unknown>;
-  info: { workers: number; batchSize: number; dataplane: string; wallMs: number; packetHops: number; packetHopsPerSec: number; events: number; stepsOnWorkers: number; stepsInline: number };
+  info: { workers: number; batchSize: number; dataplane: string; setupMs: number; wallMs: number; packetHops: number; packetHopsPerSec: number; events: number; stepsOnWorkers: number; stepsInline: number };
   network: Network;
   traffic: Traffic;
 }
 
 /** Runs a topology file (path) or text (`{ text, file }`) or an already loaded topology. */
 export async function runSimulation(topology: string | { text: string; file: string } | LoadedTopology, opts: RunOptions = {}): Promise<RunResult> {
+  const setupStarted = process.hrtime.bigint();
   const topo = typeof topology === 'string' ? loadTopology(topology) : 'input' in topology ? topology : parseTopology(topology.text, topology.file);
   const t = topo.input;
   const seed = BigInt(opts.seed ?? t.seed ?? 1);
@@ -67,6 +68,7 @@ export async function runSimulation(topology: string | { text: string; file: str
   net.pool = new DataplanePool({ workers, configs: net.nodes.map((n) => n.config), nodeNames: net.nodes.map((n) => n.name), crashAtTask: opts.crashAtTask, inlineBelow: opts.inlineBelow });
   net.sim.stopAt(durationNs);
   const started = process.hrtime.bigint();
+  const setupMs = Number(started - setupStarted) / 1e6;
   let ok = false;
   try {
     let lastReport = -1;
@@ -87,7 +89,7 @@ export async function runSimulation(topology: string | { text: string; file: str
   const wallMs = Number(process.hrtime.bigint() - started) / 1e6;
   const summary = buildSummary(net, traffic, topo, seed, durationNs);
   const info = {
-    workers, batchSize, dataplane: net.pool.backend, wallMs: Math.round(wallMs), packetHops: net.packetHops,
+    workers, batchSize, dataplane: net.pool.backend, setupMs: Math.round(setupMs), wallMs: Math.round(wallMs), packetHops: net.packetHops,
     packetHopsPerSec: Math.round(net.packetHops / Math.max(wallMs / 1000, 1e-9)), events: net.sim.eventsRun,
     stepsOnWorkers: net.pool.stepsOnWorkers, stepsInline: net.pool.stepsInline,
   };
