@@ -32,7 +32,7 @@ export interface SimRow {
 }
 
 /** One run in a child process. */
-export function simRun(root: string, topology: string, durationNs: number, workers: number, what: string, outputs = ''): SimRow {
+export function simRun(root: string, topology: string, durationNs: number, workers: number, what: string, outputs = '', label?: string): SimRow {
   const out = outputs ? mkdtempSync(join(tmpdir(), 'ioamsim-bench-')) : '';
   try {
     const args = ['--import', 'tsx', join(root, 'bench', 'sim-child.ts'), topology, String(durationNs), String(workers), '256'];
@@ -41,7 +41,7 @@ export function simRun(root: string, topology: string, durationNs: number, worke
     if (r.status !== 0) throw new Error(`simulator run failed (${topology}, workers ${workers}): ${r.stderr.slice(-800)}`);
     const j = JSON.parse(r.stdout.trim().split('\n').pop()!) as { info: { packetHops: number; setupMs: number; wallMs: number; packetHopsPerSec: number }; packets: { generated: number }; maxRssKiB: number };
     return {
-      what, topology: topology.startsWith(root) ? topology.slice(root.length + 1) : topology, durationNs, workers, outputs: outputs || 'none',
+      what, topology: label ?? (topology.startsWith(root) ? topology.slice(root.length + 1) : topology), durationNs, workers, outputs: outputs || 'none',
       packetHops: j.info.packetHops, setupMs: j.info.setupMs, wallMs: j.info.wallMs, packetHopsPerSec: j.info.packetHopsPerSec,
       generated: j.packets.generated, maxRssMiB: Math.round(j.maxRssKiB / 102.4) / 10,
     };
@@ -69,7 +69,9 @@ export function simSuite(root: string, opts: { smoke: boolean; quick: boolean },
     const g = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'scripts', 'gen-fat-tree.ts'), '16', '5000'], { encoding: 'utf8', cwd: root, maxBuffer: 1 << 26 });
     if (g.status !== 0) throw new Error(`gen-fat-tree failed: ${g.stderr}`);
     writeFileSync(k16, g.stdout);
-    for (const topo of opts.smoke ? ['examples/fat-tree-k4.yaml'] : ['examples/fat-tree-k4.yaml', 'examples/fat-tree-k8.yaml', k16]) add(simRun(root, topo, ms(5), 0, 'size'));
+    for (const topo of opts.smoke ? ['examples/fat-tree-k4.yaml'] : ['examples/fat-tree-k4.yaml', 'examples/fat-tree-k8.yaml', k16]) {
+      add(simRun(root, topo, ms(5), 0, 'size', '', topo === k16 ? 'fat-tree-k16 (scripts/gen-fat-tree.ts 16 5000)' : undefined));
+    }
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }

@@ -22,8 +22,9 @@ const DESC_STRIDE = abi.DESC_STRIDE;
 export const HEADROOM = 384;
 /** Bytes kept free after a packet (and room for it to grow: Incremental traces, encapsulation). */
 const TAILROOM = 448;
-/** Smallest slot. */
-const MIN_SLOT = 2048;
+/** Smallest slot: every packet up to 3264 bytes (and its growth) shares one class, so slots freed
+ * by packets that grew are reused by new ones (no drift between classes). */
+const MIN_SLOT = 4096;
 
 /** What a packet belongs to (a flow, a request/response exchange, or an application). */
 export interface FlowRef {
@@ -65,6 +66,11 @@ export class PacketStore {
   /** Packets alive. */
   live = 0;
 
+  /** Bytes of the slab ever handed out as slots (free slots included). */
+  get slabBytesUsed(): number {
+    return this.top;
+  }
+
   constructor() {
     this.buffer = new SharedArrayBuffer(1 << 22);
     this.buf = new Uint8Array(this.buffer);
@@ -89,13 +95,7 @@ export class PacketStore {
       if (h >= this.id.length) this.growHandles();
     }
     const size = slotClass(len);
-    const list = this.freeSlots.get(size);
-    let start = list?.pop();
-    if (start === undefined) {
-      if (this.top + size > this.buf.length) this.growSlab(this.top + size);
-      start = this.top;
-      this.top += size;
-    }
+    const start = this.takeSlot(size);
     const d = h * DESC_STRIDE;
     this.desc[d] = start;
     this.desc[d + 1] = start + size;
@@ -157,9 +157,7 @@ export class PacketStore {
       const fields = [this.id[h]!, this.flow[h]!, this.seq[h]!, this.createdNs[h]!, this.arrivedNs[h]!, this.enqueuedNs[h]!, this.domainNs[h]!, this.tunneled[h]!, this.lastDev[h]!, this.ingress[h]!] as const;
       this.freeSlotOnly(h);
       const size = slotClass(len);
-      if (this.top + size > this.buf.length) this.growSlab(this.top + size);
-      const s = this.top;
-      this.top += size;
+      const s = this.takeSlot(size);
       this.desc[d] = s;
       this.desc[d + 1] = s + size;
       this.desc[d + 2] = s + HEADROOM;
@@ -171,6 +169,16 @@ export class PacketStore {
     }
     this.buf.copyWithin(want, off, off + len);
     this.desc[d + 2] = want;
+  }
+
+  /** A free slot of `size` bytes (reused, or carved from the end of the slab). */
+  private takeSlot(size: number): number {
+    const start = this.freeSlots.get(size)?.pop();
+    if (start !== undefined) return start;
+    if (this.top + size > this.buf.length) this.growSlab(this.top + size);
+    const s = this.top;
+    this.top += size;
+    return s;
   }
 
   private freeSlotOnly(h: number): void {

@@ -20,3 +20,11 @@ test('peak RSS does not grow with simulated duration (40 ms vs 200 ms)', () => {
   assert.ok(long <= short * 1.15, `peak RSS ${long.toFixed(0)} MiB at 200 ms vs ${short.toFixed(0)} MiB at 40 ms`);
   assert.ok(long <= 200, `peak RSS ${long.toFixed(0)} MiB at 200 ms`);
 });
+
+test('packet slots are reused: the slab does not grow with the run (in flight ≈ constant)', async () => {
+  const { runSimulation } = await import('../sim/run');
+  const top = async (ns: number) => (await runSimulation(join(ROOT, 'examples', 'leaf-spine-heavy.yaml'), { durationNs: ns })).network.store.slabBytesUsed;
+  const a = await top(5_000_000);
+  const b = await top(25_000_000);
+  assert.ok(b <= a * 1.5, `slab bytes in use: ${a} at 5 ms, ${b} at 25 ms`);
+});
