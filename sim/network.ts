@@ -268,6 +268,8 @@ export class Network {
     // Interfaces from links: endpoint "node[:ifname]".
     const ifNames: string[][] = this.nodes.map((_, i) => ((this.topo.rawIoam[i]?.['interfaces'] as { name?: unknown }[] | undefined) ?? []).map((x) => String(x?.name)));
     const linkEnds: { node: number; ifIndex: number }[][] = [];
+    /** `node NUL interface` of every link end so far (an interface joins one link). */
+    const usedIfs = new Set<string>();
     (t.links ?? []).forEach((l, li) => {
       const ends = (['a', 'b'] as const).map((side) => {
         const [nodeName, ifName] = l[side].split(':') as [string, string | undefined];
@@ -281,7 +283,7 @@ export class Network {
         if (!e.ifName) {
           let n = 2;
           while (names.includes(name)) name = `${this.nodes[e.node]!.name}-${peer}-${n++}`;
-        } else if (linkEnds.some((pair) => pair.some((x) => x.node === e.node && names[x.ifIndex] === name))) {
+        } else if (usedIfs.has(`${e.node}\u0000${name}`)) {
           throw topologyError(this.topo, ['links', li, e.side], `interface ${name} of ${this.nodes[e.node]!.name} is already used by another link`);
         }
         let ifIndex = names.indexOf(name);
@@ -289,6 +291,7 @@ export class Network {
           names.push(name);
           ifIndex = names.length - 1;
         }
+        usedIfs.add(`${e.node}\u0000${name}`);
         return { node: e.node, ifIndex };
       }));
     });

@@ -92,12 +92,27 @@ export class Routes {
     const cost = (delayNs: number) => (metric === 'hops' ? 1 : delayNs + 1);
     const dist = new Float64Array(N);
     const heap = new MinHeap(N);
+    const queue = new Int32Array(N);
     for (let dst = 0; dst < N; dst++) {
       // Dijkstra from the destination with a binary heap (O(E log N) per destination; the
       // distances, hence the routes, are those of any shortest-path algorithm).
       dist.fill(Infinity);
       dist[dst] = 0;
-      heap.push(dst, 0);
+      if (metric === 'hops') {
+        // Unit costs: breadth-first search.
+        let qh = 0;
+        let qt = 0;
+        queue[qt++] = dst;
+        while (qh < qt) {
+          const u = queue[qh++]!;
+          for (const l of links[u]!) {
+            if (dist[l.peer] === Infinity) {
+              dist[l.peer] = dist[u]! + 1;
+              queue[qt++] = l.peer;
+            }
+          }
+        }
+      } else heap.push(dst, 0);
       while (heap.size > 0) {
         const du = heap.topKey();
         const u = heap.pop();
