@@ -17,7 +17,7 @@ import { stepTables, type StepTables } from './nodeproc';
 import type { Network, SimNode, TraceRecord } from './network';
 import { innerHeaderOffset } from './packet';
 import * as rt from './routing';
-import { decodeHopByHop } from './trace';
+import { decodeHopByHop, hopByHopOverflow } from './trace';
 
 // Module-local copies of imported constants (a hot loop then reads a constant, not an export binding).
 const { DESC_STRIDE: DESC, META_STRIDE: META, OUT_STRIDE: OUT, TRACE_DESC_STRIDE: TD, IF_NONE, UNAVAILABLE } = abi;
@@ -230,16 +230,21 @@ export class Stepper {
         net.decapsulated++;
         const at = t.traceDesc[j * TD]!;
         const hbh = t.traceArena.slice(at, at + t.traceDesc[j * TD + 1]!);
-        const flow = store.flows[store.flow[h]!]!;
-        const rec: TraceRecord = {
-          t_ns: now, node: node.name, flow: flow.name, kind: flow.kind, seq: store.seq[h]!, packet: store.id[h]!, hbh_len: hbh.length, options: decodeHopByHop(hbh),
-        };
         net.traces++;
-        if (rec.options.some((o) => o.flags.overflow)) net.tracesWithOverflow++;
         store.domainNs[h] = -1;
         store.tunneled[h] = 0;
-        net.traceSink?.(rec);
-        net.opts.hooks.onTrace?.(rec, hbh, net.view(h));
+        if (net.traceSink || net.opts.hooks.onTrace) {
+          const flow = store.flows[store.flow[h]!]!;
+          const rec: TraceRecord = {
+            t_ns: now, node: node.name, flow: flow.name, kind: flow.kind, seq: store.seq[h]!, packet: store.id[h]!, hbh_len: hbh.length, options: decodeHopByHop(hbh),
+          };
+          if (rec.options.some((o) => o.flags.overflow)) net.tracesWithOverflow++;
+          net.traceSink?.(rec);
+          net.opts.hooks.onTrace?.(rec, hbh, net.view(h));
+        } else if (hopByHopOverflow(hbh)) {
+          // Nobody reads the record: only the summary's count (no record built).
+          net.tracesWithOverflow++;
+        }
       }
       if (flags & F_ENCAP && r2 === R_ENCAPSULATED) {
         net.encapsulated++;

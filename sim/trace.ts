@@ -7,7 +7,7 @@
  * Never throws on bad bytes: an undecodable header gives no options, a bad option carries `error`.
  * @module
  */
-import { decode, ioamOptions, type NodeData, type Trace } from '../src/decode';
+import { decodeJson, ioamOptions, type DecodedPacket, type NodeData, type Trace } from '../src/decode';
 
 /** One node's data, fields present per the Trace-Type. 64-bit values as hex strings. */
 export interface HopData {
@@ -67,9 +67,9 @@ function hop(n: NodeData, type: number): HopData {
   return h;
 }
 
-/** Decodes the IOAM trace options of a Hop-by-Hop header with the core (see module doc). */
-export function decodeHopByHop(hbh: Uint8Array): TraceOption[] {
-  if (hbh.length < 8 || hbh.length > 0xffff) return [];
+/** The core's JSON text of a Hop-by-Hop header wrapped in a minimal IPv6 header, or undefined. */
+function coreJson(hbh: Uint8Array): string | undefined {
+  if (hbh.length < 8 || hbh.length > 0xffff) return undefined;
   const p = new Uint8Array(40 + hbh.length);
   p[0] = 0x60;
   p[4] = hbh.length >> 8;
@@ -78,12 +78,26 @@ export function decodeHopByHop(hbh: Uint8Array): TraceOption[] {
   p[7] = 64;
   p.set(hbh, 40);
   p[40] = 59; // No Next Header after it
-  let opts;
   try {
-    opts = ioamOptions(decode(p));
+    return decodeJson(p);
   } catch {
-    return [];
+    return undefined;
   }
+}
+
+/**
+ * Whether a trace option of the header has the Overflow flag set, without building the record
+ * (the core's JSON text has an `overflow` key only in IOAM trace flags, src/decode.ts `TraceFlags`).
+ */
+export function hopByHopOverflow(hbh: Uint8Array): boolean {
+  return coreJson(hbh)?.includes('"overflow":true') ?? false;
+}
+
+/** Decodes the IOAM trace options of a Hop-by-Hop header with the core (see module doc). */
+export function decodeHopByHop(hbh: Uint8Array): TraceOption[] {
+  const json = coreJson(hbh);
+  if (json === undefined) return [];
+  const opts = ioamOptions(JSON.parse(json) as DecodedPacket);
   const out: TraceOption[] = [];
   for (const o of opts) {
     if (o.header !== 'hop-by-hop' || (o.data.type !== 'preallocated-trace' && o.data.type !== 'incremental-trace')) continue;

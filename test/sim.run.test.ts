@@ -350,6 +350,16 @@ describe('--outputs and Parquet traces', () => {
     assert.ok(total > 50, `only ${total} traces`);
   });
 
+  test('summary.json is the same whatever the outputs (Overflow counted without trace records)', async () => {
+    const dir = tmp('sum-only');
+    const sink = () => new Writable({ write: (_c, _e, cb) => cb() });
+    assert.equal(await cliRun(['run', EX('overflow.yaml'), '--out', dir, '--outputs', 'summary', '--no-progress'], { stdout: sink(), stderr: sink() }), 0);
+    const got = readFileSync(join(dir, 'summary.json'));
+    const want = readFileSync(join(__dirname, 'golden', 'sim', 'overflow', 'summary.json'));
+    assert.ok(JSON.parse(want.toString()).ioam.traces_with_overflow > 0);
+    assert.ok(got.equals(want), 'summary.json with --outputs summary differs from the golden one');
+  });
+
   test('--outputs summary writes summary.json and run-info.json only; bad kinds exit 2', async () => {
     const dir = tmp('cli-out');
     const sink = () => new Writable({ write: (_c, _e, cb) => cb() });
