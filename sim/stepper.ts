@@ -50,10 +50,13 @@ export class Stepper {
   /** Reusable chunks per node. */
   private readonly chunks: Chunk[][];
   private readonly ts: [number, number] = [0, 0];
+  /** Per node, the pending list not in use (swapped at each step). */
+  private readonly spare: number[][];
 
   constructor(private readonly net: Network) {
     this.dirtyFlag = new Uint8Array(net.nodes.length);
     this.chunks = net.nodes.map(() => []);
+    this.spare = net.nodes.map(() => []);
   }
 
   /** Packet `h` joins `node`'s step of this instant. */
@@ -117,8 +120,10 @@ export class Stepper {
     const hooks = net.opts.hooks;
     for (const ni of order) {
       const node = net.nodes[ni]!;
+      // Swap the pending list with this node's spare one (no array per step).
       const pending = node.pending;
-      node.pending = [];
+      node.pending = this.spare[ni]!;
+      this.spare[ni] = pending;
       // The node's queues as they are now: every packet of this step sees the same snapshot.
       let occ = 0;
       for (const d of node.devices) if (d) occ += d.backlogBytes;
@@ -176,6 +181,7 @@ export class Stepper {
         else t.clt.fill(0, j * 24, j * 24 + 24);
         if (flags & F_ENCAP) c.dst.set(buf.subarray(off + 24, off + 40), j * 16);
       }
+      pending.length = 0;
       if (chunks.length === 0) continue;
       node.stats.steps++;
       for (const ch of chunks) net.packetHops += ch.n;

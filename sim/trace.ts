@@ -67,10 +67,15 @@ function hop(n: NodeData, type: number): HopData {
   return h;
 }
 
+/** Reused wrapper buffer (the core copies nothing out of it: its answer is JSON text). */
+let scratch = new Uint8Array(2048);
+
 /** The core's JSON text of a Hop-by-Hop header wrapped in a minimal IPv6 header, or undefined. */
 function coreJson(hbh: Uint8Array): string | undefined {
   if (hbh.length < 8 || hbh.length > 0xffff) return undefined;
-  const p = new Uint8Array(40 + hbh.length);
+  if (scratch.length < 40 + hbh.length) scratch = new Uint8Array(Math.max(2 * scratch.length, 40 + hbh.length));
+  const p = scratch.subarray(0, 40 + hbh.length);
+  p.fill(0, 0, 40);
   p[0] = 0x60;
   p[4] = hbh.length >> 8;
   p[5] = hbh.length & 0xff;

@@ -9,7 +9,7 @@
  * @module
  */
 import type { FlowInput, RequestInput, SizeSpec } from './topology';
-import { buildPacket, minSize } from './packet';
+import { buildPacket, minSize, type PacketSpec } from './packet';
 import type { FlowRef, Network, SimPacket } from './network';
 import { substream, type Rng } from './rng';
 import { Dist } from './stats';
@@ -90,6 +90,14 @@ export class Traffic {
   private readonly pendingCalls = new Map<number, CallOptions>();
   private readonly tcpSeq = new Map<string, number>();
 
+  private readonly spec: PacketSpec = { src: new Uint8Array(16), dst: new Uint8Array(16), proto: 'udp', sport: 0, dport: 0, size: 0, hopLimit: 64, trafficClass: 0, flowLabel: 0, tcpSeq: 0, tag: 0 };
+  private lastHandle = -1;
+  /** Allocator of {@link buildPacket}: a new packet in the store (handle kept in `lastHandle`). */
+  private readonly alloc = (len: number): Uint8Array => {
+    this.lastHandle = this.net.newPacket(len);
+    return this.net.store.bytes(this.lastHandle);
+  };
+
   constructor(private readonly net: Network, private readonly stopNs: number) {
     net.deliverListeners.push((node, h) => this.onDeliver(node, h));
   }
@@ -114,16 +122,21 @@ export class Traffic {
       tcpSeq = this.tcpSeq.get(seqKey) ?? 1;
       this.tcpSeq.set(seqKey, (tcpSeq + size - 60) >>> 0);
     }
-    let h = -1;
-    buildPacket({
-      src: src.addresses[0]!, dst: dst.addresses[0]!, proto, sport, dport, size,
-      hopLimit: o.hopLimit ?? 64, trafficClass: o.trafficClass ?? 0,
-      flowLabel: (o.flow.index * 2654435761 + (o.flow.kind === 'response' ? 1 : 0)) & 0xfffff,
-      tcpSeq, tag: net.nextId(),
-    }, (len) => {
-      h = net.newPacket(len);
-      return net.store.bytes(h);
-    });
+    // One spec object and one allocator for every packet (nothing allocated per packet here).
+    const spec = this.spec;
+    spec.src = src.addresses[0]!;
+    spec.dst = dst.addresses[0]!;
+    spec.proto = proto;
+    spec.sport = sport;
+    spec.dport = dport;
+    spec.size = size;
+    spec.hopLimit = o.hopLimit ?? 64;
+    spec.trafficClass = o.trafficClass ?? 0;
+    spec.flowLabel = (o.flow.index * 2654435761 + (o.flow.kind === 'response' ? 1 : 0)) & 0xfffff;
+    spec.tcpSeq = tcpSeq;
+    spec.tag = net.nextId();
+    buildPacket(spec, this.alloc);
+    const h = this.lastHandle;
     if (o.app !== undefined) net.store.app[h] = o.app;
     net.originate(o.from, h, flowId, o.seq ?? net.store.id[h]!);
     return h;
