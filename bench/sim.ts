@@ -63,17 +63,20 @@ export function simSuite(root: string, opts: { smoke: boolean; quick: boolean },
   add(simRun(root, heavy, ms(200), 0, 'rate, outputs on', 'summary,traces,captures'));
   for (const w of opts.smoke ? [0, 2] : [0, 1, 2, 4]) add(simRun(root, 'examples/fat-tree-k8.yaml', ms(20), w, 'workers'));
   if (!opts.smoke) for (const d of [100, 500, 2000]) add(simRun(root, heavy, ms(d), 0, 'duration'));
-  const tmp = mkdtempSync(join(tmpdir(), 'ioamsim-bench-k16-'));
-  try {
-    const k16 = join(tmp, 'fat-tree-k16.yaml');
-    const g = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'scripts', 'gen-fat-tree.ts'), '16', '5000'], { encoding: 'utf8', cwd: root, maxBuffer: 1 << 26 });
-    if (g.status !== 0) throw new Error(`gen-fat-tree failed: ${g.stderr}`);
-    writeFileSync(k16, g.stdout);
-    for (const topo of opts.smoke ? ['examples/fat-tree-k4.yaml'] : ['examples/fat-tree-k4.yaml', 'examples/fat-tree-k8.yaml', k16]) {
-      add(simRun(root, topo, ms(5), 0, 'size', '', topo === k16 ? 'fat-tree-k16 (scripts/gen-fat-tree.ts 16 5000)' : undefined));
+  if (opts.smoke) add(simRun(root, 'examples/fat-tree-k4.yaml', ms(5), 0, 'size'));
+  else {
+    const tmp = mkdtempSync(join(tmpdir(), 'ioamsim-bench-k16-'));
+    try {
+      const k16 = join(tmp, 'fat-tree-k16.yaml');
+      const g = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'scripts', 'gen-fat-tree.ts'), '16', '5000'], { encoding: 'utf8', cwd: root, maxBuffer: 1 << 26 });
+      if (g.status !== 0) throw new Error(`gen-fat-tree failed: ${g.stderr}`);
+      writeFileSync(k16, g.stdout);
+      for (const topo of ['examples/fat-tree-k4.yaml', 'examples/fat-tree-k8.yaml', k16]) {
+        add(simRun(root, topo, ms(5), 0, 'size', '', topo === k16 ? 'fat-tree-k16 (scripts/gen-fat-tree.ts 16 5000)' : undefined));
+      }
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
     }
-  } finally {
-    rmSync(tmp, { recursive: true, force: true });
   }
   const note = `bench/sim-child.ts per run (sim/run.ts runSimulation)${scale !== 1 ? `; simulated durations scaled by ${scale} (${opts.smoke ? '--smoke' : '--sim-quick'})` : ''}`;
   return { note, rows };
