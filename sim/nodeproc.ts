@@ -58,6 +58,8 @@ export interface StepTables {
   sOut: Uint32Array;
   sTraceDesc: Uint32Array;
   sClt: Uint8Array;
+  /** Table views of one core call, by (stage kind, packets, CLT): made once, reused by later steps. */
+  views: Map<number, CoreTables>;
 }
 
 /** Lays out the tables of a step of up to `cap` packets over `buffer` (or a new one). */
@@ -72,19 +74,35 @@ export function stepTables(cap: number, shared: boolean, buffer?: ArrayBuffer | 
     cap,
     desc: u32(cap * DESC), meta: u32(cap * META), meta2: u32(cap * META), out1: u32(cap * OUT), out2: u32(cap * OUT), flags: u32(cap), traceDesc: u32(cap * TD),
     sDesc: u32(cap * DESC), sMeta: u32(cap * META), sOut: u32(cap * OUT), sTraceDesc: u32(cap * TD),
-    clt: u8(cap * CLT), sClt: u8(cap * CLT), status: u8(cap), traceArena: u8(cap * TRACE_BYTES),
+    clt: u8(cap * CLT), sClt: u8(cap * CLT), status: u8(cap), traceArena: u8(cap * TRACE_BYTES), views: new Map(),
   };
   return { buffer: ab, t };
 }
 
 type Op = 'transit' | 'decap' | 'encap';
 
+/**
+ * The core tables of a call over `n` packets: the step's own rows (meta or meta2, out1 or out2)
+ * or the scratch rows; cached on the step tables (a typed-array view costs more than a small step).
+ */
+function views(t: StepTables, buf: Uint8Array, meta2: number, out2: number, scratch: boolean, n: number, withClt: boolean): CoreTables {
+  const key = ((n * 2 + (withClt ? 1 : 0)) * 2 + (scratch ? 1 : 0)) * 4 + meta2 * 2 + out2;
+  let v = t.views.get(key);
+  if (v === undefined || v.buf !== buf) {
+    const clt = scratch ? t.sClt : t.clt;
+    v = scratch
+      ? { buf, desc: t.sDesc.subarray(0, n * DESC), meta: t.sMeta.subarray(0, n * META), out: t.sOut.subarray(0, n * OUT), clt: clt.subarray(0, withClt ? n * CLT : 0), traceArena: t.traceArena, traceDesc: t.sTraceDesc.subarray(0, n * TD) }
+      : { buf, desc: t.desc.subarray(0, n * DESC), meta: (meta2 ? t.meta2 : t.meta).subarray(0, n * META), out: (out2 ? t.out2 : t.out1).subarray(0, n * OUT), clt: clt.subarray(0, withClt ? n * CLT : 0), traceArena: t.traceArena, traceDesc: t.traceDesc.subarray(0, n * TD) };
+    t.views.set(key, v);
+  }
+  return v;
+}
+
 /** Runs `op` on packets `idx[0..m)` of the step with meta rows from `meta`, outcomes into `out`. */
 function stage(dp: DataplaneNode, buf: Uint8Array, t: StepTables, n: number, idx: Int32Array, m: number, meta: Uint32Array, out: Uint32Array, op: Op, withClt: boolean): void {
   if (m === 0) return;
   if (m === n) {
-    const ct: CoreTables = { buf, desc: t.desc.subarray(0, n * DESC), meta: meta.subarray(0, n * META), out: out.subarray(0, n * OUT), clt: withClt ? t.clt.subarray(0, n * CLT) : t.clt.subarray(0, 0), traceArena: t.traceArena, traceDesc: t.traceDesc.subarray(0, n * TD) };
-    dp[op](ct);
+    dp[op](views(t, buf, meta === t.meta2 ? 1 : 0, out === t.out2 ? 1 : 0, false, n, withClt));
     return;
   }
   for (let j = 0; j < m; j++) {
@@ -93,8 +111,7 @@ function stage(dp: DataplaneNode, buf: Uint8Array, t: StepTables, n: number, idx
     for (let w = 0; w < META; w++) t.sMeta[j * META + w] = meta[p * META + w]!;
     if (withClt) t.sClt.set(t.clt.subarray(p * CLT, (p + 1) * CLT), j * CLT);
   }
-  const ct: CoreTables = { buf, desc: t.sDesc.subarray(0, m * DESC), meta: t.sMeta.subarray(0, m * META), out: t.sOut.subarray(0, m * OUT), clt: withClt ? t.sClt.subarray(0, m * CLT) : t.sClt.subarray(0, 0), traceArena: t.traceArena, traceDesc: t.sTraceDesc.subarray(0, m * TD) };
-  dp[op](ct);
+  dp[op](views(t, buf, 0, 0, true, m, withClt));
   for (let j = 0; j < m; j++) {
     const p = idx[j]!;
     t.desc[p * DESC + 2] = t.sDesc[j * DESC + 2]!;
