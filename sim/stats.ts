@@ -14,6 +14,16 @@ import { DDSketch } from '@datadog/sketches-js';
 /** Relative-accuracy bound of every quantile in summary.json (stated there as `quantiles.relative_accuracy`). */
 export const DIST_RELATIVE_ACCURACY = 0.01;
 
+/** Integers below this get their sketch bucket key from a table (same key as `mapping.key`). */
+const KEY_CACHE_SIZE = 1 << 16;
+let keyCache: Int32Array | undefined;
+function smallKey(sk: DDSketch, x: number): number {
+  const c = (keyCache ??= new Int32Array(KEY_CACHE_SIZE).fill(-0x80000000));
+  let k = c[x]!;
+  if (k === -0x80000000) c[x] = k = sk.mapping.key(x);
+  return k;
+}
+
 /** A distribution of non-negative samples (ns or bytes). */
 export class Dist {
   private sketch: DDSketch | undefined;
@@ -22,7 +32,12 @@ export class Dist {
   private lo = Infinity;
   private hi = -Infinity;
   add(x: number): void {
-    (this.sketch ??= new DDSketch({ relativeAccuracy: DIST_RELATIVE_ACCURACY })).accept(x);
+    const sk = (this.sketch ??= new DDSketch({ relativeAccuracy: DIST_RELATIVE_ACCURACY }));
+    if (x >= 0 && x < KEY_CACHE_SIZE && (x | 0) === x) {
+      // Small integers (most queue delays and backlogs): the bucket key from a table, not a log.
+      if (x <= sk.mapping.minPossible) sk.zeroCount++;
+      else sk.store.add(smallKey(sk, x), 1);
+    } else sk.accept(x);
     this.n++;
     this.sum += x;
     if (x < this.lo) this.lo = x;
