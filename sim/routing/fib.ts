@@ -103,8 +103,11 @@ export class Fib {
     return this.nextDevTo(node, b, off + 24, b, off);
   }
 
-  /** Like {@link nextDev} for destination `dst[dstOff..]` with the hash taken over the packet at `b[off..]`. */
-  nextDevTo(node: number, dst: Uint8Array, dstOff: number, b: Uint8Array, off: number): number {
+  /**
+   * Like {@link nextDev} for destination `dst[dstOff..]` with the hash taken over the packet at
+   * `b[off..end]` (`end` defaults to the array's end; a packet in a larger buffer gives its own).
+   */
+  nextDevTo(node: number, dst: Uint8Array, dstOff: number, b: Uint8Array, off: number, end = b.length): number {
     if (dstOff + 16 > dst.length) return ROUTE_NONE;
     const g = this.lpm[node]!.lookup(dst, dstOff);
     if (g === LPM_NONE) return ROUTE_NONE;
@@ -112,7 +115,7 @@ export class Fib {
     if (n <= 0) return n === 0 ? ROUTE_NONE : ROUTE_LOCAL;
     const s = this.gStart[g]!;
     if (n === 1) return this.nhDev[s]!;
-    const h = multipathHash(this.policy, b, off, this.seeds[node]!);
+    const h = multipathHash(this.policy, b, off, this.seeds[node]!, end);
     for (let i = 0; i < n - 1; i++) if (h <= this.nhUpper[s + i]!) return this.nhDev[s + i]!;
     return this.nhDev[s + n - 1]!;
   }
