@@ -113,6 +113,8 @@ export interface Domain {
   flows: 'all' | Set<string>;
   mode: 'inline' | 'encap' | 'auto';
   decapNodes: number[];
+  /** Trace layout of the domain's options: `legacy` with `clt_legacy` (the CLT patch's ID block). */
+  layout: 'standard' | 'legacy';
 }
 
 /** Per-node statistics. */
@@ -166,6 +168,8 @@ export class Network {
   readonly nodes: SimNode[] = [];
   readonly devices: SimDevice[] = [];
   readonly domains: Domain[] = [];
+  /** Trace layout by domain namespace (decoding at the decapsulating node). */
+  readonly traceLayout = new Map<number, 'standard' | 'legacy'>();
   readonly flowStats = new Map<string, FlowStats>();
   /** Flow statistics by flow index of the packet store. */
   private readonly flowStatById: FlowStats[] = [];
@@ -264,7 +268,8 @@ export class Network {
     // Domains.
     (t.domains ?? []).forEach((d, i) => {
       if (this.domains.some((o) => o.ns === d.ns)) throw topologyError(this.topo, ['domains', i, 'ns'], `duplicate domain ns ${d.ns}`);
-      this.domains.push({ ns: d.ns, flows: d.flows === undefined || d.flows === 'all' ? 'all' : new Set(d.flows), mode: d.mode ?? 'inline', decapNodes: [] });
+      this.domains.push({ ns: d.ns, flows: d.flows === undefined || d.flows === 'all' ? 'all' : new Set(d.flows), mode: d.mode ?? 'inline', decapNodes: [], layout: d.clt_legacy ? 'legacy' : 'standard' });
+      this.traceLayout.set(d.ns, this.domains[this.domains.length - 1]!.layout);
     });
     const trafficNames = new Set([...(t.traffic?.flows ?? []).map((f) => f.name), ...(t.traffic?.requests ?? []).map((r) => r.name)]);
     (t.domains ?? []).forEach((d, i) => {

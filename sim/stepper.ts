@@ -248,17 +248,18 @@ export class Stepper {
         const at = t.traceDesc[j * TD]!;
         const hbh = t.traceArena.slice(at, at + t.traceDesc[j * TD + 1]!);
         net.traces++;
+        const layout = net.traceLayout.get(store.domainNs[h]!) ?? 'standard';
         store.domainNs[h] = -1;
         store.tunneled[h] = 0;
         if (net.traceSink || net.opts.hooks.onTrace) {
           const flow = store.flows[store.flow[h]!]!;
           const rec: TraceRecord = {
-            t_ns: now, node: node.name, flow: flow.name, kind: flow.kind, seq: store.seq[h]!, packet: store.id[h]!, hbh_len: hbh.length, options: decodeHopByHop(hbh),
+            t_ns: now, node: node.name, flow: flow.name, kind: flow.kind, seq: store.seq[h]!, packet: store.id[h]!, hbh_len: hbh.length, options: decodeHopByHop(hbh, layout),
           };
           if (rec.options.some((o) => o.flags.overflow)) net.tracesWithOverflow++;
           net.traceSink?.(rec);
           net.opts.hooks.onTrace?.(rec, hbh, net.view(h));
-        } else if (hopByHopOverflow(hbh)) {
+        } else if (hopByHopOverflow(hbh, layout)) {
           // Nobody reads the record: only the summary's count (no record built).
           net.tracesWithOverflow++;
         }

@@ -7,7 +7,7 @@
  * Never throws on bad bytes: an undecodable header gives no options, a bad option carries `error`.
  * @module
  */
-import { decodeJson, ioamOptions, type DecodedPacket, type NodeData, type Trace } from '../src/decode';
+import { decodeJson, ioamOptions, type CltLayout, type DecodedPacket, type NodeData, type Trace } from '../src/decode';
 
 /** One node's data, fields present per the Trace-Type. 64-bit values as hex strings. */
 export interface HopData {
@@ -71,7 +71,7 @@ function hop(n: NodeData, type: number): HopData {
 let scratch = new Uint8Array(2048);
 
 /** The core's JSON text of a Hop-by-Hop header wrapped in a minimal IPv6 header, or undefined. */
-function coreJson(hbh: Uint8Array): string | undefined {
+function coreJson(hbh: Uint8Array, layout: CltLayout): string | undefined {
   if (hbh.length < 8 || hbh.length > 0xffff) return undefined;
   if (scratch.length < 40 + hbh.length) scratch = new Uint8Array(Math.max(2 * scratch.length, 40 + hbh.length));
   const p = scratch.subarray(0, 40 + hbh.length);
@@ -84,7 +84,7 @@ function coreJson(hbh: Uint8Array): string | undefined {
   p.set(hbh, 40);
   p[40] = 59; // No Next Header after it
   try {
-    return decodeJson(p);
+    return decodeJson(p, { clt: layout });
   } catch {
     return undefined;
   }
@@ -94,13 +94,17 @@ function coreJson(hbh: Uint8Array): string | undefined {
  * Whether a trace option of the header has the Overflow flag set, without building the record
  * (the core's JSON text has an `overflow` key only in IOAM trace flags, src/decode.ts `TraceFlags`).
  */
-export function hopByHopOverflow(hbh: Uint8Array): boolean {
-  return coreJson(hbh)?.includes('"overflow":true') ?? false;
+export function hopByHopOverflow(hbh: Uint8Array, layout: CltLayout = 'standard'): boolean {
+  return coreJson(hbh, layout)?.includes('"overflow":true') ?? false;
 }
 
-/** Decodes the IOAM trace options of a Hop-by-Hop header with the core (see module doc). */
-export function decodeHopByHop(hbh: Uint8Array): TraceOption[] {
-  const json = coreJson(hbh);
+/**
+ * Decodes the IOAM trace options of a Hop-by-Hop header with the core (see module doc); layout
+ * `legacy` for a domain whose encapsulating nodes write the CLT patch's 24-octet ID block
+ * (`clt_legacy`).
+ */
+export function decodeHopByHop(hbh: Uint8Array, layout: CltLayout = 'standard'): TraceOption[] {
+  const json = coreJson(hbh, layout);
   if (json === undefined) return [];
   const opts = ioamOptions(JSON.parse(json) as DecodedPacket);
   const out: TraceOption[] = [];
