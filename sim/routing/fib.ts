@@ -37,9 +37,9 @@ export class FibBuilder {
   constructor(readonly nodeCount: number) {
     this.routes = Array.from({ length: nodeCount }, () => new Map());
   }
-  /** Sets node's route for a prefix (replacing one for the same prefix). */
-  set(node: number, e: RouteEntry): void {
-    this.routes[node]!.set(formatPrefix(e.prefix), e);
+  /** Sets node's route for a prefix (replacing one for the same prefix); `key` = the prefix's text when the caller has it. */
+  set(node: number, e: RouteEntry, key = formatPrefix(e.prefix)): void {
+    this.routes[node]!.set(key, e);
   }
   delete(node: number, prefix: Prefix): void {
     this.routes[node]!.delete(formatPrefix(prefix));
@@ -56,16 +56,19 @@ export class Fib {
   private readonly gStart: Int32Array;
   private readonly nhDev: Int32Array;
   private readonly nhUpper: Int32Array;
-  /** The routes (sorted by prefix text per node) for display and checks. */
-  readonly table: RouteEntry[][];
+  private readonly routes: Map<string, RouteEntry>[];
+  private sorted?: RouteEntry[][];
 
   constructor(b: FibBuilder, readonly policy: HashPolicy, readonly seeds: Uint32Array) {
     const groups = new Map<string, number>();
+    /** Group of a single next hop of weight 1, by device (most routes): no key string. */
+    const single: number[] = [];
     const gCount: number[] = [];
     const gStart: number[] = [];
     const nhDev: number[] = [];
     const nhUpper: number[] = [];
     const groupOf = (t: RouteTarget): number => {
+      if (t.kind === 'unicast' && t.hops.length === 1 && t.hops[0]!.weight === 1 && single[t.hops[0]!.dev] !== undefined) return single[t.hops[0]!.dev]!;
       const key = t.kind === 'unicast' ? t.hops.map((h) => `${h.dev}*${h.weight}`).join(',') : t.kind;
       let g = groups.get(key);
       if (g === undefined) {
@@ -76,23 +79,28 @@ export class Fib {
           gCount.push(t.hops.length);
           const ub = upperBounds(t.hops.map((h) => h.weight));
           t.hops.forEach((h, i) => { nhDev.push(h.dev); nhUpper.push(ub[i]!); });
+          if (t.hops.length === 1 && t.hops[0]!.weight === 1) single[t.hops[0]!.dev] = g;
         } else {
           gCount.push(t.kind === 'local' ? -1 : 0);
         }
       }
       return g;
     };
-    this.table = b.routes.map((m, node) => {
-      const lpm = new Lpm();
-      const entries = [...m.values()].sort((x, y) => x.prefix.len - y.prefix.len || cmpBytes(x.prefix.addr, y.prefix.addr));
-      for (const e of entries) lpm.insert(e.prefix.addr, e.prefix.len, groupOf(e.target));
+    this.routes = b.routes;
+    b.routes.forEach((m, node) => {
+      const lpm = new Lpm(m.size);
+      for (const e of m.values()) lpm.insert(e.prefix.addr, e.prefix.len, groupOf(e.target));
       this.lpm[node] = lpm;
-      return entries;
     });
     this.gCount = Int32Array.from(gCount);
     this.gStart = Int32Array.from(gStart);
     this.nhDev = Int32Array.from(nhDev);
     this.nhUpper = Int32Array.from(nhUpper);
+  }
+
+  /** The routes (sorted by prefix length, then address, per node) for display and checks. */
+  get table(): RouteEntry[][] {
+    return (this.sorted ??= this.routes.map((m) => [...m.values()].sort((x, y) => x.prefix.len - y.prefix.len || cmpBytes(x.prefix.addr, y.prefix.addr))));
   }
 
   /**
