@@ -13,7 +13,7 @@
  * table entry per node and prefix.
  * @module
  */
-import { FibBuilder, type Fib, type NextHop } from './fib';
+import { FibBuilder, type Fib, type NextHop, type RouteTarget } from './fib';
 import type { HashPolicy } from './hash';
 import { formatPrefix, maskPrefix, type IfAddress, type Prefix } from './prefix';
 
@@ -82,6 +82,11 @@ export function computeFib(input: RoutingInput, s: LinkState = allUp(input)): Fi
   });
   const dist = new Float64Array(N);
   const heap = new MinHeap(N);
+  // Targets are immutable: one object per single next hop (by interface index), local, unreachable.
+  const LOCAL: RouteTarget = { kind: 'local' };
+  const UNREACHABLE: RouteTarget = { kind: 'unreachable' };
+  const single: RouteTarget[] = [];
+  const singleTo = (dev: number) => (single[dev] ??= { kind: 'unicast', hops: [{ dev, weight: 1 }] });
   for (const { key, prefix, origins, host } of announced.values()) {
     // Multi-source Dijkstra with a binary heap, O(E log N) per prefix (the distances, hence the
     // routes, are those of any shortest-path algorithm).
@@ -107,14 +112,20 @@ export function computeFib(input: RoutingInput, s: LinkState = allUp(input)): Fi
     for (let u = 0; u < N; u++) {
       if (s.node[u] !== 1) continue;
       if (origins.includes(u)) {
-        fb.set(u, { prefix, target: { kind: host ? 'local' : 'unreachable' }, source: 'connected' }, key);
+        fb.add(u, { prefix, target: host ? LOCAL : UNREACHABLE, source: 'connected' }, key);
         continue;
       }
       if (dist[u] === Infinity) continue;
-      const hops: NextHop[] = [];
-      for (const e of adj[u]!) if (dist[e.peer]! + e.cost === dist[u]) hops.push({ dev: e.dev, weight: 1 });
-      if (hops.length === 0) continue;
-      fb.set(u, { prefix, target: { kind: 'unicast', hops: input.ecmp ? hops : [hops[0]!] }, source: 'computed' }, key);
+      // Equal-cost next hops in interface order (adj is sorted); without ECMP the first one.
+      let first = -1;
+      let hops: NextHop[] | undefined;
+      for (const e of adj[u]!) {
+        if (dist[e.peer]! + e.cost !== dist[u]) continue;
+        if (first < 0) first = e.dev;
+        else if (input.ecmp) (hops ??= [{ dev: first, weight: 1 }]).push({ dev: e.dev, weight: 1 });
+      }
+      if (first < 0) continue;
+      fb.add(u, { prefix, target: hops ? { kind: 'unicast', hops } : singleTo(first), source: 'computed' }, key);
     }
   }
   // Static routes.

@@ -31,18 +31,51 @@ export interface RouteEntry {
   source: 'connected' | 'computed' | 'static';
 }
 
-/** Collects routes per node, then freezes them into a {@link Fib}. */
+/**
+ * Collects routes per node, then freezes them into a {@link Fib}. Routes known to be new at their
+ * node ({@link add}: one computed route per prefix) go into plain lists; a node gets a map by
+ * prefix text only once one of its routes is replaced or deleted (static routes), so a large
+ * network's tables cost no string-keyed map per node.
+ */
 export class FibBuilder {
-  readonly routes: Map<string, RouteEntry>[];
+  private readonly lists: RouteEntry[][];
+  private readonly keys: string[][];
+  private readonly maps: (Map<string, RouteEntry> | undefined)[];
   constructor(readonly nodeCount: number) {
-    this.routes = Array.from({ length: nodeCount }, () => new Map());
+    this.lists = Array.from({ length: nodeCount }, () => []);
+    this.keys = Array.from({ length: nodeCount }, () => []);
+    this.maps = new Array(nodeCount).fill(undefined);
   }
-  /** Sets node's route for a prefix (replacing one for the same prefix); `key` = the prefix's text when the caller has it. */
+  /** Adds a route for a prefix the node has no route for yet (`key` = the prefix's text). */
+  add(node: number, e: RouteEntry, key: string): void {
+    const m = this.maps[node];
+    if (m) m.set(key, e);
+    else {
+      this.lists[node]!.push(e);
+      this.keys[node]!.push(key);
+    }
+  }
+  /** Sets node's route for a prefix (replacing one for the same prefix). */
   set(node: number, e: RouteEntry, key = formatPrefix(e.prefix)): void {
-    this.routes[node]!.set(key, e);
+    this.map(node).set(key, e);
   }
   delete(node: number, prefix: Prefix): void {
-    this.routes[node]!.delete(formatPrefix(prefix));
+    this.map(node).delete(formatPrefix(prefix));
+  }
+  /** The node's routes. */
+  entries(node: number): RouteEntry[] {
+    const m = this.maps[node];
+    return m ? [...m.values()] : this.lists[node]!;
+  }
+  private map(node: number): Map<string, RouteEntry> {
+    let m = this.maps[node];
+    if (!m) {
+      m = new Map();
+      const keys = this.keys[node]!;
+      this.lists[node]!.forEach((e, i) => m!.set(keys[i]!, e));
+      this.maps[node] = m;
+    }
+    return m;
   }
   build(policy: HashPolicy, seeds: Uint32Array): Fib {
     return new Fib(this, policy, seeds);
@@ -56,7 +89,7 @@ export class Fib {
   private readonly gStart: Int32Array;
   private readonly nhDev: Int32Array;
   private readonly nhUpper: Int32Array;
-  private readonly routes: Map<string, RouteEntry>[];
+  private readonly routes: RouteEntry[][];
   private sorted?: RouteEntry[][];
 
   constructor(b: FibBuilder, readonly policy: HashPolicy, readonly seeds: Uint32Array) {
@@ -86,12 +119,14 @@ export class Fib {
       }
       return g;
     };
-    this.routes = b.routes;
-    b.routes.forEach((m, node) => {
-      const lpm = new Lpm(m.size);
-      for (const e of m.values()) lpm.insert(e.prefix.addr, e.prefix.len, groupOf(e.target));
+    this.routes = [];
+    for (let node = 0; node < b.nodeCount; node++) {
+      const entries = b.entries(node);
+      this.routes.push(entries);
+      const lpm = new Lpm(entries.length);
+      for (const e of entries) lpm.insert(e.prefix.addr, e.prefix.len, groupOf(e.target));
       this.lpm[node] = lpm;
-    });
+    }
     this.gCount = Int32Array.from(gCount);
     this.gStart = Int32Array.from(gStart);
     this.nhDev = Int32Array.from(nhDev);
@@ -100,7 +135,7 @@ export class Fib {
 
   /** The routes (sorted by prefix length, then address, per node) for display and checks. */
   get table(): RouteEntry[][] {
-    return (this.sorted ??= this.routes.map((m) => [...m.values()].sort((x, y) => x.prefix.len - y.prefix.len || cmpBytes(x.prefix.addr, y.prefix.addr))));
+    return (this.sorted ??= this.routes.map((m) => [...m].sort((x, y) => x.prefix.len - y.prefix.len || cmpBytes(x.prefix.addr, y.prefix.addr))));
   }
 
   /**
