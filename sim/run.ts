@@ -12,7 +12,7 @@
  */
 import { Network, type SimHooks } from './network';
 import { DEFAULT_OUTPUTS, RunOutputs, type OutputKind } from './outputs';
-import { PathTable } from './paths/table';
+import { PathTable, traceFlow } from './paths/table';
 import { PathTruth } from './paths/truth';
 import { DataplanePool } from './pool';
 import { loadTopology, parseTopology, type LoadedTopology } from './topology';
@@ -67,7 +67,8 @@ export async function runSimulation(topology: string | { text: string; file: str
   const hooks: SimHooks = {
     ...userHooks,
     onTrace(rec, hbh, packet) {
-      for (const o of rec.options) paths.add(`${rec.flow}`, o.ns, rec.t_ns, o.hops);
+      const flow = traceFlow(rec.flow, rec.kind);
+      for (const o of rec.options) paths.add(flow, o.ns, rec.t_ns, o.hops);
       truth!.check(rec, hbh, packet);
       userHooks.onTrace?.(rec, hbh, packet);
     },

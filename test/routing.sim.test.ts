@@ -46,6 +46,21 @@ describe('IOAM paths == routing truth', () => {
   });
 });
 
+describe('path table', () => {
+  test('leaf-spine: the kv exchange\'s requests and responses are two flows, each on one path (no change without a failure)', async () => {
+    const p = paths(await runSimulation(EX('leaf-spine.yaml')));
+    const req = p['kv ns 200']!;
+    const resp = p['kv (response) ns 200']!;
+    assert.ok(req && resp, Object.keys(p).join(', '));
+    assert.ok(req.packets > 0 && resp.packets > 0);
+    for (const f of [req, resp]) {
+      assert.equal(f.paths.length, 1, f.paths.map((x) => x.path).join(' | '));
+      assert.equal(f.changes_total, 0);
+    }
+    assert.deepEqual(resp.paths[0]!.node_ids, [...req.paths[0]!.node_ids].reverse());
+  });
+});
+
 describe('ECMP', () => {
   test('leaf-spine-ecmp: both spines carry traffic, every flow keeps one path (policy 1)', async () => {
     const r = await runSimulation(EX('leaf-spine-ecmp.yaml'));
