@@ -10,7 +10,8 @@
  *    sweep 16..244 octets at batch 256. Decode: native (napi + JSON.parse), native JSON text, TS.
  * 3. Rust floor: the same core batch loop without the binding (`crates/ioam-bench`, `floor`).
  * 4. callgrind: instructions per packet of each operation, core and C loop (noise-free).
- * 5. Simulator: packet-hops/s with 0, 1, 2 workers; peak RSS of a run of N packets.
+ * 5. Simulator (bench/sim.ts): rate with outputs on, worker scaling, RSS against simulated
+ *    duration and topology size, set-up time.
  *
  * Writes `bench/results.json` and `bench/results.md`, prints the tables; a full run into
  * bench/results.json also re-renders the tables of README.md and docs/BENCHMARKS.md
@@ -18,7 +19,9 @@
  * Options: --smoke (each suite briefly, < 60 s; writes bench/results.smoke.json, no docs),
  * --clock cpu|wall (benchmark.js timer: this process's CPU time — default, robust on a shared
  * machine — or wall time), --max-time S (per benchmark, default 0.4), --filter REGEX (benchmark
- * rows), --no-floor, --no-callgrind, --no-sim, --sim-packets N (default 1000000), --out FILE.
+ * rows), --no-floor, --no-callgrind, --no-sim, --out FILE; --sim runs only the simulator suite and replaces
+ * the `sim` section of the results file (and the tables rendered from it); --sim-quick scales its
+ * durations by 1/10.
  * Exits non-zero if a suite errors.
  * @module
  */
@@ -33,6 +36,7 @@ import { CREF_OPS, crefInstr, crefTime } from './cref';
 import { renderAll, TABLES, updateDocs } from './report';
 import { decodePacket, selfCheck } from './selfcheck';
 import { decodeFn, PER_PACKET_CALL, roundFn, type DecodeWay, type Way } from './ways';
+import { simSuite, type SimRow } from './sim';
 
 const ROOT = resolve(__dirname, '..');
 const DEFAULT_OUT = join(ROOT, 'bench', 'results.json');
@@ -45,13 +49,14 @@ interface Args {
   floor: boolean;
   callgrind: boolean;
   sim: boolean;
-  simPackets: number;
+  simOnly: boolean;
+  simQuick: boolean;
   out: string;
 }
 
 function parseArgs(argv: string[]): Args {
   let outGiven = false;
-  const a: Args = { smoke: false, clock: 'cpu', maxTime: 0.4, filter: undefined, floor: true, callgrind: true, sim: true, simPackets: 1_000_000, out: DEFAULT_OUT };
+  const a: Args = { smoke: false, clock: 'cpu', maxTime: 0.4, filter: undefined, floor: true, callgrind: true, sim: true, simOnly: false, simQuick: false, out: DEFAULT_OUT };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!;
     const v = () => {
@@ -70,7 +75,8 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--no-floor') a.floor = false;
     else if (k === '--no-callgrind') a.callgrind = false;
     else if (k === '--no-sim') a.sim = false;
-    else if (k === '--sim-packets') a.simPackets = Number(v());
+    else if (k === '--sim') a.simOnly = true;
+    else if (k === '--sim-quick') a.simQuick = true;
     else if (k === '--out') { a.out = resolve(v()); outGiven = true; }
     else throw new Error(`unknown option ${k}`);
   }
@@ -78,7 +84,6 @@ function parseArgs(argv: string[]): Args {
     // A smoke run's figures are not results: keep the committed bench/results.json.
     if (!outGiven) a.out = join(ROOT, 'bench', 'results.smoke.json');
     a.maxTime = Math.min(a.maxTime, 0.03);
-    a.simPackets = Math.min(a.simPackets, 1500);
   }
   return a;
 }
@@ -295,29 +300,6 @@ function runCallgrind(bin: string, cases: { op: Op; type: TypeName; size: number
   return rows;
 }
 
-interface SimRow {
-  what: string;
-  topology: string;
-  durationNs: number;
-  workers: number;
-  packetHops: number;
-  wallMs: number;
-  packetHopsPerSec: number;
-  generated: number;
-  maxRssMiB: number;
-}
-
-function simRun(topology: string, durationNs: number, workers: number, what: string): SimRow {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'bench', 'sim-child.ts'), topology, String(durationNs), String(workers)], { encoding: 'utf8', cwd: ROOT });
-  if (r.status !== 0) throw new Error(`simulator run failed (${topology}, workers ${workers}): ${r.stderr.slice(-800)}`);
-  const j = JSON.parse(r.stdout.trim().split('\n').pop()!) as { info: { packetHops: number; wallMs: number; packetHopsPerSec: number }; packets: { generated: number }; maxRssKiB: number };
-  return {
-    what, topology, durationNs, workers,
-    packetHops: j.info.packetHops, wallMs: j.info.wallMs, packetHopsPerSec: j.info.packetHopsPerSec,
-    generated: j.packets.generated, maxRssMiB: Math.round(j.maxRssKiB / 102.4) / 10,
-  };
-}
-
 // ---------------------------------------------------------------------------------------------
 // Output
 
@@ -348,8 +330,23 @@ function machine() {
   return { nproc: cpus().length, cpu: model, node: process.version, core: coreVersion(), loadavg: load };
 }
 
+/** `--sim`: only the simulator suite; its section replaces the one in the results file, and the tables rendered from it (bench/report.ts). */
+function simOnly(args: Args): number {
+  const m = machine();
+  const { rows, note } = simSuite(ROOT, { smoke: args.smoke, quick: args.simQuick }, (l) => console.log(l));
+  const argv = process.argv.slice(2);
+  const command = `npm run bench -- ${argv.join(' ')}`;
+  const results = existsSync(args.out) ? (JSON.parse(readFileSync(args.out, 'utf8')) as Record<string, unknown>) : {};
+  results['sim'] = { note, command, date: new Date().toISOString(), machine: m, loadavgAtEnd: machine().loadavg, rows };
+  writeFileSync(args.out, JSON.stringify(results, null, 2) + '\n');
+  console.log(`wrote the sim section of ${args.out}`);
+  if (!args.smoke && args.out === DEFAULT_OUT) for (const f of updateDocs(results)) console.log(`re-rendered ${f}`);
+  return 0;
+}
+
 async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
+  if (args.simOnly) return simOnly(args);
   useClock(args.clock);
   if (args.smoke) minTime = 0.005;
   const started = Date.now();
@@ -420,26 +417,12 @@ async function main(): Promise<number> {
     }
   }
 
-  // Simulator
-  const simRows: SimRow[] = [];
+  // Simulator (bench/sim.ts)
+  let simRows: SimRow[] = [];
   let simNote = 'not run (--no-sim)';
   if (args.sim) {
-    const topo = 'examples/leaf-spine-heavy.yaml';
-    const scaleNs = args.smoke ? 200_000 : 2_000_000;
     try {
-      for (const w of args.smoke ? [0, 2] : [0, 1, 2]) {
-        const r = simRun(topo, scaleNs, w, 'worker scaling');
-        simRows.push(r);
-        console.log(`sim ${topo} ${scaleNs / 1e6} ms workers ${w}: ${r.packetHops} packet-hops, ${r.packetHopsPerSec} /s, RSS ${r.maxRssMiB} MiB`);
-      }
-      // ~1.6 M packets/s offered in this topology (smoke: the scaling runs stand for it)
-      if (!args.smoke) {
-        const memNs = Math.round((args.simPackets / 1.6e6) * 1e9);
-        const r = simRun(topo, memNs, 0, `memory, ~${args.simPackets} packets`);
-        simRows.push(r);
-        console.log(`sim memory run: ${r.generated} packets, ${r.packetHops} packet-hops, peak RSS ${r.maxRssMiB} MiB`);
-      }
-      simNote = `bench/sim-child.ts on ${topo} (sim/run.ts runSimulation)`;
+      ({ rows: simRows, note: simNote } = simSuite(ROOT, { smoke: args.smoke, quick: args.simQuick }, (l) => console.log(l)));
     } catch (e) {
       errors.push(`sim: ${(e as Error).message}`);
       simNote = `failed: ${(e as Error).message.split('\n')[0]}`;

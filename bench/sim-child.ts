@@ -1,12 +1,14 @@
 /**
- * One simulator run in its own process, for `bench/run.ts`: prints one JSON line with the run's
- * rate (`RunResult.info`), its packet counts and the process's peak RSS (`VmHWM`; workers
- * included: they are threads of this process).
+ * One simulator run in its own process, for bench/sim.ts: prints one JSON line with the run's
+ * rate and set-up time (`RunResult.info`), its packet counts and the process's peak RSS (`VmHWM`;
+ * workers included: they are threads of this process).
  *
- * `node --import tsx bench/sim-child.ts TOPOLOGY DURATION_NS WORKERS [BATCH]`
+ * `node --import tsx bench/sim-child.ts TOPOLOGY DURATION_NS WORKERS [BATCH] [OUT_DIR OUTPUTS]`
+ * (no OUT_DIR: no output files; OUTPUTS as `ioamsim run --outputs`).
  * @module
  */
 import { readFileSync } from 'node:fs';
+import { parseOutputs } from '../sim/outputs';
 import { runSimulation } from '../sim/run';
 
 /** Peak RSS of this process in KiB: `VmHWM` (getrusage's ru_maxrss survives execve, so a child
@@ -17,9 +19,12 @@ function peakRssKiB(): number {
 }
 
 async function main(): Promise<void> {
-  const [topology, duration, workers, batch] = process.argv.slice(2);
-  if (!topology || !duration || workers === undefined) throw new Error('usage: sim-child.ts TOPOLOGY DURATION_NS WORKERS [BATCH]');
-  const r = await runSimulation(topology, { durationNs: Number(duration), workers: Number(workers), batchSize: batch ? Number(batch) : undefined });
+  const [topology, duration, workers, batch, outDir, outputs] = process.argv.slice(2);
+  if (!topology || !duration || workers === undefined) throw new Error('usage: sim-child.ts TOPOLOGY DURATION_NS WORKERS [BATCH] [OUT_DIR OUTPUTS]');
+  const r = await runSimulation(topology, {
+    durationNs: Number(duration), workers: Number(workers), batchSize: batch ? Number(batch) : undefined,
+    outDir: outDir || undefined, outputs: outputs ? parseOutputs(outputs) : undefined,
+  });
   const packets = (r.summary as { packets: Record<string, number> }).packets;
   process.stdout.write(JSON.stringify({ info: r.info, packets, maxRssKiB: peakRssKiB() }) + '\n');
 }

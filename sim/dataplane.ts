@@ -1,7 +1,7 @@
 /**
  * The simulator's only door to the IOAM dataplane: every node's transit, encap and decap step is
- * one `Node` call (src/node.ts) on a `PacketBatch` (src/batch.ts, the batch ABI of
- * docs/DESIGN.md). Nothing in `sim/` reads or writes IOAM bytes any other way.
+ * one `Node` call (src/node.ts) on the batch ABI tables (src/batch.ts, docs/DESIGN.md), whose
+ * `buf` is the packet slab (sim/packets.ts). Nothing in `sim/` reads or writes IOAM bytes any other way.
  *
  * There is one backend, `core` (src/node.ts `Node` over the native core), named in
  * `summary.json` (`dataplane`). A missing addon is an error (`NativeLoadError`).
@@ -11,28 +11,29 @@ import type { PacketBatch } from '../src/batch';
 import type { NodeConfig } from '../src/config';
 import { native } from '../src/native';
 import { Node } from '../src/node';
-import { Reason, reasonString } from '../src/reasons';
 
-/** A topology node's dataplane (one call per batch). */
+/** The batch ABI tables of one core call (src/batch.ts `BatchTables`): `buf` may be the packet slab. */
+export interface CoreTables {
+  buf: Uint8Array;
+  desc: Uint32Array;
+  meta: Uint32Array;
+  out: Uint32Array;
+  clt: Uint8Array;
+  traceArena: Uint8Array;
+  traceDesc: Uint32Array;
+}
+
+/** A topology node's dataplane (one core call per table set). */
 export interface DataplaneNode {
   /** Hop-by-Hop processing on input (Linux `ipv6_hop_ioam`). */
-  transit(b: PacketBatch): void;
-  /** Insert the configured IOAM option (inline or IPv6-in-IPv6), k-of-n; `clt` 24 bytes per packet. */
-  encap(b: PacketBatch, clt?: Uint8Array): void;
-  /** Fill on input, then remove the option / outer header; the removed HbH goes to `b.trace(i)`. */
-  decap(b: PacketBatch): void;
+  transit(t: CoreTables): void;
+  /** Insert the configured IOAM option (inline or IPv6-in-IPv6), k-of-n; `t.clt` 24 bytes per packet or empty. */
+  encap(t: CoreTables): void;
+  /** Fill on input, then remove the option / outer header; the removed HbH goes to `t.traceArena` at `t.traceDesc`. */
+  decap(t: CoreTables): void;
 }
 
 export type BackendName = 'core';
-
-/** Reason values the simulator looks at (core `Reason`, via src/reasons.ts). */
-export const R_WRITTEN = Reason.Written;
-export const R_OVERFLOW_SET = Reason.OverflowSet;
-export const R_ENCAPSULATED = Reason.Encapsulated;
-export const R_DECAPSULATED = Reason.Decapsulated;
-export const R_APPENDED = Reason.Appended;
-/** `written`, `drop-misaligned`, ... (core `Reason::as_str`). */
-export const reasonName = reasonString;
 
 let chosen: BackendName | undefined;
 
@@ -47,9 +48,11 @@ export function dataplaneBackend(): BackendName {
 export function createDataplaneNode(cfg: NodeConfig): DataplaneNode {
   dataplaneBackend();
   const n = new Node(cfg);
+  // `Node` reads a batch only through `tables()`: hand it the step's tables over the packet slab.
+  const asBatch = (t: CoreTables) => ({ tables: () => t }) as unknown as PacketBatch;
   return {
-    transit: (b) => void n.transit(b),
-    encap: (b, clt) => void n.encap(b, clt),
-    decap: (b) => void n.decap(b),
+    transit: (t) => void n.transit(asBatch(t)),
+    encap: (t) => void n.encap(asBatch(t), t.clt),
+    decap: (t) => void n.decap(asBatch(t)),
   };
 }

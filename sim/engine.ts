@@ -6,6 +6,13 @@
  * Time is an integer number of nanoseconds since the start of the run (a JS safe integer:
  * 2^53 ns ≈ 104 days of simulated time).
  *
+ * Data-oriented: the event queue is a binary heap of slot numbers over typed arrays (time,
+ * sequence, kind, two integer arguments). The simulator's own events (a device finished sending,
+ * a packet arrives, ...) are integer-coded: {@link Simulator.handler} registers a function per
+ * kind once, and {@link Simulator.post} schedules `(kind, a, b)` with no object or closure per
+ * event. {@link Simulator.schedule} (a closure) stays for the layers above (traffic patterns,
+ * applications, tests).
+ *
  * Batching: code that wants to process "everything that happened at this instant" together calls
  * {@link Simulator.markDirty}. After all ordinary events of an instant have run, the engine awaits
  * the registered {@link Simulator.onInstantEnd} handler (which may run dataplane batches on worker
@@ -14,79 +21,30 @@
  * @module
  */
 
-/** A scheduled event. */
-interface Ev {
-  timeNs: number;
-  seq: number;
-  fn: () => void;
-  cancelled: boolean;
-}
-
 /** Handle returned by {@link Simulator.schedule}; pass to {@link Simulator.cancel}. */
 export interface EventId {
   readonly timeNs: number;
   readonly seq: number;
 }
 
-/** Binary min-heap on (timeNs, seq). */
-class EventHeap {
-  private items: Ev[] = [];
-  get size(): number {
-    return this.items.length;
-  }
-  peek(): Ev | undefined {
-    return this.items[0];
-  }
-  push(e: Ev): void {
-    const a = this.items;
-    // Sift up with a hole (no swaps, no temporary arrays).
-    let i = a.length;
-    a.push(e);
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      const pe = a[p]!;
-      if (!less(e, pe)) break;
-      a[i] = pe;
-      i = p;
-    }
-    a[i] = e;
-  }
-  pop(): Ev | undefined {
-    const a = this.items;
-    if (a.length === 0) return undefined;
-    const top = a[0]!;
-    const last = a.pop()!;
-    const n = a.length;
-    if (n > 0) {
-      // Sift `last` down from the root with a hole.
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        if (l >= n) break;
-        const r = l + 1;
-        let m = l;
-        let me = a[l]!;
-        if (r < n && less(a[r]!, me)) {
-          m = r;
-          me = a[r]!;
-        }
-        if (!less(me, last)) break;
-        a[i] = me;
-        i = m;
-      }
-      a[i] = last;
-    }
-    return top;
-  }
-}
-
-function less(x: Ev, y: Ev): boolean {
-  return x.timeNs < y.timeNs || (x.timeNs === y.timeNs && x.seq < y.seq);
-}
+/** Event kind of a closure scheduled with {@link Simulator.schedule}. */
+const K_CLOSURE = 0;
 
 /** The simulated clock and event queue. */
 export class Simulator {
-  private heap = new EventHeap();
+  // Event slots (struct of arrays) and the heap of slot numbers ordered by (time, seq).
+  private time = new Float64Array(1024);
+  private seqOf = new Float64Array(1024);
+  private kind = new Int32Array(1024);
+  private argA = new Int32Array(1024);
+  private argB = new Int32Array(1024);
+  private heap = new Int32Array(1024);
+  private size = 0;
+  private freeSlots: number[] = [];
+  private nextSlot = 0;
+  private readonly fns: ((() => void) | undefined)[] = [];
+  private readonly handlers: ((a: number, b: number) => void)[] = [() => undefined];
+  private cancelled: Set<number> | undefined;
   private seq = 0;
   private nowNs = 0;
   private stopAtNs = Number.POSITIVE_INFINITY;
@@ -98,6 +56,17 @@ export class Simulator {
   /** Current simulated time in ns. */
   now(): number {
     return this.nowNs;
+  }
+
+  /** Registers the function run for events of a new kind; returns the kind for {@link post}. */
+  handler(fn: (a: number, b: number) => void): number {
+    this.handlers.push(fn);
+    return this.handlers.length - 1;
+  }
+
+  /** Schedules event `(kind, a, b)` at absolute time `timeNs` (≥ now; integers; hot path, unchecked). */
+  post(timeNs: number, kind: number, a: number, b: number): void {
+    this.push(timeNs, kind, a, b);
   }
 
   /** Runs `fn` after `delayNs` (≥ 0, integer) of simulated time. */
@@ -113,14 +82,15 @@ export class Simulator {
     if (!Number.isSafeInteger(timeNs) || timeNs < this.nowNs) {
       throw new RangeError(`scheduleAt: time ${timeNs} is not an integer ≥ now (${this.nowNs})`);
     }
-    const ev: Ev = { timeNs, seq: this.seq++, fn, cancelled: false };
-    this.heap.push(ev);
-    return ev;
+    const seq = this.seq;
+    const slot = this.push(timeNs, K_CLOSURE, 0, 0);
+    this.fns[slot] = fn;
+    return { timeNs, seq };
   }
 
   /** Cancels an event that has not run yet (no-op otherwise). */
   cancel(id: EventId): void {
-    (id as Ev).cancelled = true;
+    (this.cancelled ??= new Set()).add(id.seq);
   }
 
   /** Asks for the instant-end handler to run before the clock advances. */
@@ -143,7 +113,12 @@ export class Simulator {
 
   /** Pending (not yet run) event count, cancelled ones included. */
   pending(): number {
-    return this.heap.size;
+    return this.size;
+  }
+
+  /** Time of the earliest pending event, or Infinity. */
+  nextTime(): number {
+    return this.size > 0 ? this.time[this.heap[0]!]! : Number.POSITIVE_INFINITY;
   }
 
   /**
@@ -151,21 +126,31 @@ export class Simulator {
    * after each instant with the current time.
    */
   async run(onProgress?: (nowNs: number) => void): Promise<void> {
+    const time = () => this.time;
     for (;;) {
-      const next = this.heap.peek();
-      if (!next && !this.dirty) return;
-      if (next && !this.dirty) {
-        if (next.timeNs > this.stopAtNs) return;
-        this.nowNs = next.timeNs;
+      if (this.size === 0 && !this.dirty) return;
+      if (this.size > 0 && !this.dirty) {
+        const t = time()[this.heap[0]!]!;
+        if (t > this.stopAtNs) return;
+        this.nowNs = t;
       }
       // All ordinary events of this instant (including ones they schedule at the same time).
-      for (;;) {
-        const e = this.heap.peek();
-        if (!e || e.timeNs !== this.nowNs) break;
-        this.heap.pop();
-        if (e.cancelled) continue;
+      while (this.size > 0 && time()[this.heap[0]!] === this.nowNs) {
+        const slot = this.pop();
+        const k = this.kind[slot]!;
+        const a = this.argA[slot]!;
+        const b = this.argB[slot]!;
+        const seq = this.seqOf[slot]!;
+        let fn: (() => void) | undefined;
+        if (k === K_CLOSURE) {
+          fn = this.fns[slot];
+          this.fns[slot] = undefined;
+        }
+        this.freeSlots.push(slot);
+        if (this.cancelled !== undefined && this.cancelled.delete(seq)) continue;
         this.eventsRun++;
-        e.fn();
+        if (k === K_CLOSURE) fn!();
+        else this.handlers[k]!(a, b);
       }
       if (this.dirty) {
         this.dirty = false;
@@ -176,5 +161,86 @@ export class Simulator {
       }
       onProgress?.(this.nowNs);
     }
+  }
+
+  // ---- the heap ---------------------------------------------------------------------------------
+
+  private push(timeNs: number, kind: number, a: number, b: number): number {
+    let slot = this.freeSlots.pop();
+    if (slot === undefined) {
+      slot = this.nextSlot++;
+      if (slot >= this.time.length) this.growSlots();
+    }
+    const seq = this.seq++;
+    this.time[slot] = timeNs;
+    this.seqOf[slot] = seq;
+    this.kind[slot] = kind;
+    this.argA[slot] = a;
+    this.argB[slot] = b;
+    if (this.size >= this.heap.length) {
+      const h = new Int32Array(this.heap.length * 2);
+      h.set(this.heap);
+      this.heap = h;
+    }
+    // Sift up with a hole.
+    const heap = this.heap;
+    const time = this.time;
+    const seqs = this.seqOf;
+    let i = this.size++;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      const ps = heap[p]!;
+      const pt = time[ps]!;
+      if (pt < timeNs || (pt === timeNs && seqs[ps]! < seq)) break;
+      heap[i] = ps;
+      i = p;
+    }
+    heap[i] = slot;
+    return slot;
+  }
+
+  private pop(): number {
+    const heap = this.heap;
+    const time = this.time;
+    const seqs = this.seqOf;
+    const top = heap[0]!;
+    const n = --this.size;
+    if (n > 0) {
+      const last = heap[n]!;
+      const lt = time[last]!;
+      const ls = seqs[last]!;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        if (l >= n) break;
+        let m = l;
+        let ms = heap[l]!;
+        const r = l + 1;
+        if (r < n) {
+          const rs = heap[r]!;
+          if (time[rs]! < time[ms]! || (time[rs] === time[ms] && seqs[rs]! < seqs[ms]!)) {
+            m = r;
+            ms = rs;
+          }
+        }
+        const mt = time[ms]!;
+        if (mt > lt || (mt === lt && seqs[ms]! > ls)) break;
+        heap[i] = ms;
+        i = m;
+      }
+      heap[i] = last;
+    }
+    return top;
+  }
+
+  private growSlots(): void {
+    const n = this.time.length * 2;
+    const f64 = (a: Float64Array) => { const x = new Float64Array(n); x.set(a); return x; };
+    const i32 = (a: Int32Array) => { const x = new Int32Array(n); x.set(a); return x; };
+    this.time = f64(this.time);
+    this.seqOf = f64(this.seqOf);
+    this.kind = i32(this.kind);
+    this.argA = i32(this.argA);
+    this.argB = i32(this.argB);
   }
 }

@@ -4,8 +4,8 @@
  * Each worker owns a fixed set of topology nodes (node i → worker i mod K): an encapsulating
  * node's k-of-n counter is state, so a node's steps must always run on the same native node, in
  * simulation order. We therefore use K single-thread piscina pools rather than one K-thread pool.
- * Packet bytes and tables travel in SharedArrayBuffers (no copies); the init message (node
- * configs) is msgpackr-encoded. A worker that dies or throws fails the run with a message naming
+ * The packet slab and the step tables are SharedArrayBuffers (no copies: a worker writes the
+ * packets and outcomes in place); the init message (node configs) is msgpackr-encoded. A worker that dies or throws fails the run with a message naming
  * the worker and the node; the engine never continues past a lost step.
  *
  * Small steps: a worker round trip costs far more than a few packets of dataplane work, so a step
@@ -20,8 +20,19 @@ import { Packr } from 'msgpackr';
 import { Piscina } from 'piscina';
 import type { NodeConfig } from '../src/config';
 import { createDataplaneNode, dataplaneBackend, type BackendName, type DataplaneNode } from './dataplane';
-import { PacketBatch } from '../src/batch';
-import { F_ENCAP, processNode, sideTables, type NodeTask, type SideTables } from './nodeproc';
+import { F_ENCAP, processNode, stepTables, type StepTables } from './nodeproc';
+
+/** What crosses to a worker: buffers only (the tables are re-cut on the other side). */
+export interface NodeTask {
+  node: number;
+  /** The packet slab. */
+  slab: SharedArrayBuffer;
+  /** The step tables ({@link stepTables} layout for `cap` packets). */
+  side: ArrayBuffer | SharedArrayBuffer;
+  cap: number;
+  /** Packets in the step. */
+  n: number;
+}
 
 /** msgpackr codec of the init message (64-bit ids stay bigint). */
 export const initCodec = new Packr({ int64AsType: 'bigint', useRecords: false });
@@ -100,11 +111,11 @@ export class DataplanePool {
     return true;
   }
 
-  /** Runs one node step on the main thread's native node, synchronously (no buffers re-attached). */
-  runInline(node: number, batch: PacketBatch, side: SideTables): void {
+  /** Runs one node step on the main thread's native node, synchronously. */
+  runInline(node: number, buf: Uint8Array, t: StepTables, n: number): void {
     if (this.failed) throw this.failed;
     this.stepsInline++;
-    processNode(this.inline[node]!, batch, side);
+    processNode(this.inline[node]!, buf, t, n);
   }
 
   /**
@@ -118,7 +129,7 @@ export class DataplanePool {
     for (const t of tasks) {
       if (this.workers === 0 || this.smallStateless(t)) {
         this.stepsInline++;
-        processNode(this.inline[t.node]!, PacketBatch.attach(t.batch), sideTables(t.cap, false, t.side).t);
+        processNode(this.inline[t.node]!, new Uint8Array(t.slab), stepTables(t.cap, false, t.side).t, t.n);
       } else {
         this.stepsOnWorkers++;
         perWorker[t.node % this.workers]!.push(t);
@@ -142,33 +153,11 @@ export class DataplanePool {
     );
   }
 
-  /** Runs one node step; resolves when the task's tables hold the results. */
-  async run(task: NodeTask, timeNs: number): Promise<void> {
-    if (this.failed) throw this.failed;
-    if (this.workers === 0 || this.smallStateless(task)) {
-      this.stepsInline++;
-      processNode(this.inline[task.node]!, PacketBatch.attach(task.batch), sideTables(task.cap, false, task.side).t);
-      return;
-    }
-    this.stepsOnWorkers++;
-    const w = task.node % this.workers;
-    try {
-      const backend = (await this.pools[w]!.run(task)) as string;
-      if (backend !== this.backend) throw new Error(`worker used dataplane backend ${backend}, main thread ${this.backend}`);
-    } catch (e) {
-      this.failed = new WorkerFailure(
-        `dataplane worker ${w} failed while processing node ${this.names[task.node]} at t=${timeNs} ns: ${(e as Error).message}`,
-        { cause: e },
-      );
-      throw this.failed;
-    }
-  }
-
   private smallStateless(task: NodeTask): boolean {
-    const n = PacketBatch.attach(task.batch).length;
+    const n = task.n;
     if (n >= this.inlineBelow) return false;
     if (!this.sampledEncap[task.node]) return true;
-    const flags = sideTables(task.cap, true, task.side).t.flags;
+    const flags = stepTables(task.cap, true, task.side).t.flags;
     for (let i = 0; i < n; i++) if (flags[i]! & F_ENCAP) return false;
     return true;
   }

@@ -1,24 +1,24 @@
 /**
  * A simulation run: topology → network → traffic → events → outputs.
  *
- * Outputs in `outDir` (all byte-identical for the same topology, seed and duration, whatever the
- * worker count and batch size):
+ * Outputs in `outDir` (sim/outputs.ts; all byte-identical for the same topology, seed and
+ * duration, whatever the worker count and batch size):
  * - `summary.json`: per-hop delay and queue statistics, drops with reasons, Overflow counts,
  *   IOAM byte overhead, per-flow and per-exchange results.
- * - `traces-<node>.jsonl`: one decoded trace per line at each decapsulating node.
+ * - `traces-<node>.jsonl` / `.parquet`: one decoded trace per record at each decapsulating node.
  * - `<node>-<interface>.pcapng`: the capture points of `captures[]` (LINKTYPE_RAW, ns timestamps).
  * `run-info.json` holds what does vary (workers, wall time, rate) and is not part of that promise.
  * @module
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { createPcapngFile, type PcapngWriter } from '../src/capture';
-import { Network, type SimHooks, type TraceRecord } from './network';
-import { PathTable } from './paths/table';
+import { Network, type SimHooks } from './network';
+import { DEFAULT_OUTPUTS, RunOutputs, type OutputKind } from './outputs';
+import { PathTable, traceFlow } from './paths/table';
 import { PathTruth } from './paths/truth';
 import { DataplanePool } from './pool';
-import { loadTopology, parseTopology, topologyError, type LoadedTopology } from './topology';
+import { loadTopology, parseTopology, type LoadedTopology } from './topology';
 import { Traffic } from './traffic';
+import { DIST_RELATIVE_ACCURACY } from './stats';
+import { reasonString } from '../src/reasons';
 
 export interface RunOptions {
   /** Overrides the topology's seed. */
@@ -31,6 +31,8 @@ export interface RunOptions {
   batchSize?: number;
   /** Output directory; none = no files (results only). */
   outDir?: string;
+  /** Which files to write (sim/outputs.ts); default summary, traces (JSON Lines), captures. */
+  outputs?: readonly OutputKind[];
   hooks?: SimHooks;
   /** Called with the fraction of simulated time done. */
   onProgress?: (fraction: number) => void;
@@ -42,31 +44,14 @@ export interface RunOptions {
 
 export interface RunResult {
   summary: Record<string, unknown>;
-  info: { workers: number; batchSize: number; dataplane: string; wallMs: number; packetHops: number; packetHopsPerSec: number; events: number; stepsOnWorkers: number; stepsInline: number };
+  info: { workers: number; batchSize: number; dataplane: string; setupMs: number; wallMs: number; packetHops: number; packetHopsPerSec: number; events: number; stepsOnWorkers: number; stepsInline: number };
   network: Network;
   traffic: Traffic;
 }
 
-/** Runs `f`; an I/O error is rethrown naming `file` (errno code kept: the CLI's exit code uses it). */
-function writing<T>(file: string, f: () => T): T {
-  try {
-    return f();
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    throw Object.assign(new Error(`cannot write ${file}: ${err.message}`, { cause: e }), { code: err.code });
-  }
-}
-
-/** `fs.writeSync` of a string may write only part of it (a nearly full disk): loop until all is written. */
-function writeAllSync(fd: number, text: string, file: string): void {
-  const b = Buffer.from(text);
-  writing(file, () => {
-    for (let off = 0; off < b.length;) off += fs.writeSync(fd, b, off, b.length - off);
-  });
-}
-
 /** Runs a topology file (path) or text (`{ text, file }`) or an already loaded topology. */
 export async function runSimulation(topology: string | { text: string; file: string } | LoadedTopology, opts: RunOptions = {}): Promise<RunResult> {
+  const setupStarted = process.hrtime.bigint();
   const topo = typeof topology === 'string' ? loadTopology(topology) : 'input' in topology ? topology : parseTopology(topology.text, topology.file);
   const t = topo.input;
   const seed = BigInt(opts.seed ?? t.seed ?? 1);
@@ -82,7 +67,8 @@ export async function runSimulation(topology: string | { text: string; file: str
   const hooks: SimHooks = {
     ...userHooks,
     onTrace(rec, hbh, packet) {
-      for (const o of rec.options) paths.add(`${rec.flow}`, o.ns, rec.t_ns, o.hops);
+      const flow = traceFlow(rec.flow, rec.kind);
+      for (const o of rec.options) paths.add(flow, o.ns, rec.t_ns, o.hops);
       truth!.check(rec, hbh, packet);
       userHooks.onTrace?.(rec, hbh, packet);
     },
@@ -92,67 +78,12 @@ export async function runSimulation(topology: string | { text: string; file: str
   const traffic = new Traffic(net, durationNs);
   traffic.install(t.traffic?.flows ?? [], t.traffic?.requests ?? []);
 
-  // Outputs.
-  const writers: PcapngWriter[] = [];
-  const traceFiles = new Map<string, number>();
-  /** Every output path of this run: removed (with its `.partial`) if the run fails. */
-  const outputs: string[] = [];
-  if (opts.outDir) fs.mkdirSync(opts.outDir, { recursive: true });
-  (t.captures ?? []).forEach((c, ci) => {
-    const ni = net.nodeIndex(c.node, ['captures', ci, 'node']);
-    const node = net.nodes[ni]!;
-    const devs = node.devices.filter((d) => d && (c.interface === undefined || d.name === c.interface));
-    if (devs.length === 0) throw topologyError(topo, ['captures', ci, 'interface'], `${c.node} has no linked interface ${c.interface ?? ''}`.trim());
-    if (!opts.outDir) return;
-    for (const d of devs) {
-      const file = path.join(opts.outDir, `${node.name}-${d!.name}.pcapng`);
-      outputs.push(file);
-      const w = createPcapngFile(file, {
-        userAppl: 'ioamsim sim',
-        interfaces: [{ name: `${node.name}:${d!.name}`, description: `ioamsim ${c.direction ?? 'both'} capture` }],
-      });
-      writers.push(w);
-      const dir = c.direction ?? 'both';
-      if (dir !== 'rx') d!.captureTx = (p, now) => w.write({ timestampNs: net.absNs(now), bytes: p.bytes, comment: `tx ${p.flow.name} #${p.seq}` });
-      if (dir !== 'tx') d!.captureRx = (p, now) => w.write({ timestampNs: net.absNs(now), bytes: p.bytes, comment: `rx ${p.flow.name} #${p.seq}` });
-    }
-  });
-  const traceBuf = new Map<string, string[]>();
-  if (opts.outDir) {
-    net.traceSink = (rec: TraceRecord) => {
-      let b = traceBuf.get(rec.node);
-      if (!b) traceBuf.set(rec.node, (b = []));
-      b.push(JSON.stringify(rec));
-      if (b.length >= 1024) flushTraces(rec.node);
-    };
-    for (const n of net.nodes) if (n.decapNs.size > 0) traceBuf.set(n.name, []);
-  }
-  const flushTraces = (node: string) => {
-    const b = traceBuf.get(node)!;
-    let fd = traceFiles.get(node);
-    if (fd === undefined) {
-      const file = path.join(opts.outDir!, `traces-${node}.jsonl`);
-      outputs.push(file);
-      fd = writing(file, () => fs.openSync(file + '.partial', 'w'));
-      traceFiles.set(node, fd);
-    }
-    if (b.length) writeAllSync(fd, b.join('\n') + '\n', path.join(opts.outDir!, `traces-${node}.jsonl`));
-    b.length = 0;
-  };
-  /** A failed run (worker crash, full disk) leaves no output that looks complete, not even a stale one. */
-  const discardOutputs = () => {
-    for (const w of writers) w.abort();
-    for (const fd of traceFiles.values()) try { fs.closeSync(fd); } catch { /* closed */ }
-    traceFiles.clear();
-    for (const f of outputs) {
-      fs.rmSync(f, { force: true });
-      fs.rmSync(f + '.partial', { force: true });
-    }
-  };
+  const files = new RunOutputs(net, topo, opts.outDir, opts.outputs ?? DEFAULT_OUTPUTS);
 
   net.pool = new DataplanePool({ workers, configs: net.nodes.map((n) => n.config), nodeNames: net.nodes.map((n) => n.name), crashAtTask: opts.crashAtTask, inlineBelow: opts.inlineBelow });
   net.sim.stopAt(durationNs);
   const started = process.hrtime.bigint();
+  const setupMs = Number(started - setupStarted) / 1e6;
   let ok = false;
   try {
     let lastReport = -1;
@@ -167,44 +98,26 @@ export async function runSimulation(topology: string | { text: string; file: str
     ok = true;
   } finally {
     await net.pool.close();
-    if (!ok) discardOutputs();
+    if (!ok) files.discard();
   }
   opts.onProgress?.(1);
   const wallMs = Number(process.hrtime.bigint() - started) / 1e6;
   const summary = buildSummary(net, traffic, topo, seed, durationNs, paths, truth);
   const info = {
-    workers, batchSize, dataplane: net.pool.backend, wallMs: Math.round(wallMs), packetHops: net.packetHops,
+    workers, batchSize, dataplane: net.pool.backend, setupMs: Math.round(setupMs), wallMs: Math.round(wallMs), packetHops: net.packetHops,
     packetHopsPerSec: Math.round(net.packetHops / Math.max(wallMs / 1000, 1e-9)), events: net.sim.eventsRun,
     stepsOnWorkers: net.pool.stepsOnWorkers, stepsInline: net.pool.stepsInline,
   };
-  if (opts.outDir) {
-    // Everything via `.partial` + rename; summary.json (the mark of a complete run) last.
-    const outDir = opts.outDir;
-    outputs.push(path.join(outDir, 'run-info.json'), path.join(outDir, 'summary.json'));
-    try {
-      for (const n of traceBuf.keys()) flushTraces(n);
-      for (const w of writers) w.finish();
-      for (const [node, fd] of traceFiles) {
-        traceFiles.delete(node);
-        const file = path.join(outDir, `traces-${node}.jsonl`);
-        writing(file, () => {
-          fs.closeSync(fd);
-          fs.renameSync(file + '.partial', file);
-        });
-      }
-      for (const [name, value] of [['run-info.json', info], ['summary.json', summary]] as const) {
-        const file = path.join(outDir, name);
-        writing(file, () => {
-          fs.writeFileSync(file + '.partial', JSON.stringify(value, null, 2) + '\n');
-          fs.renameSync(file + '.partial', file);
-        });
-      }
-    } catch (e) {
-      discardOutputs();
-      throw e;
-    }
-  }
+  files.finish(summary, info);
   return { summary, info, network: net, traffic };
+}
+
+/** Counts by core reason number → `{ reason-string: count }`, names sorted (as a Counter). */
+function reasonCounts(counts: Float64Array): Record<string, number> {
+  const e: [string, number][] = [];
+  counts.forEach((c, r) => { if (c > 0) e.push([reasonString(r), c]); });
+  e.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return Object.fromEntries(e);
 }
 
 /** The deterministic summary (see module doc). */
@@ -216,6 +129,7 @@ function buildSummary(net: Network, traffic: Traffic, topo: LoadedTopology, seed
     seed: seed.toString(),
     duration_ns: durationNs,
     dataplane: net.pool.backend,
+    quantiles: { sketch: 'DDSketch', relative_accuracy: DIST_RELATIVE_ACCURACY, exact: ['count', 'min', 'mean', 'max'] },
     packets: {
       generated: net.generated,
       delivered: net.delivered,
@@ -234,7 +148,7 @@ function buildSummary(net: Network, traffic: Traffic, topo: LoadedTopology, seed
       ...overflowTraces,
     },
     nodes: Object.fromEntries(
-      net.nodes.map((n) => [n.name, { steps: n.stats.steps, delivered: n.stats.delivered, input: n.stats.input.toJSON(), encap: n.stats.encap.toJSON(), drops: n.stats.drops.toJSON() }]),
+      net.nodes.map((n) => [n.name, { steps: n.stats.steps, delivered: n.stats.delivered, input: reasonCounts(n.stats.input), encap: reasonCounts(n.stats.encap), drops: n.stats.drops.toJSON() }]),
     ),
     hops: Object.fromEntries(
       net.devices.map((d) => [

@@ -1,27 +1,64 @@
 /**
  * Counters and distributions for the run summary. Everything here depends only on simulated
  * events, so summaries are byte-identical across worker counts and batch sizes.
+ *
+ * Distributions are streaming DDSketch quantile sketches (@datadog/sketches-js): memory grows with
+ * the logarithm of the value range, not with the number of samples, so a run's memory does not
+ * grow with its simulated duration. count, min, max and mean are exact; p50/p90/p99 are nearest-rank
+ * percentiles within {@link DIST_RELATIVE_ACCURACY} of the true sample value at that rank (rounded to an integer and
+ * clamped to [min, max]). A sketch's bucket counts do not depend on the order samples arrive in.
  * @module
  */
+import { DDSketch } from '@datadog/sketches-js';
+
+/** Relative-accuracy bound of every quantile in summary.json (stated there as `quantiles.relative_accuracy`). */
+export const DIST_RELATIVE_ACCURACY = 0.01;
+
+/** Integers below this get their sketch bucket key from a table (same key as `mapping.key`). */
+const KEY_CACHE_SIZE = 1 << 16;
+let keyCache: Int32Array | undefined;
+function smallKey(sk: DDSketch, x: number): number {
+  const c = (keyCache ??= new Int32Array(KEY_CACHE_SIZE).fill(-0x80000000));
+  let k = c[x]!;
+  if (k === -0x80000000) c[x] = k = sk.mapping.key(x);
+  return k;
+}
 
 /** A distribution of non-negative samples (ns or bytes). */
 export class Dist {
-  private v: number[] = [];
+  private sketch: DDSketch | undefined;
+  private n = 0;
+  private sum = 0;
+  private lo = Infinity;
+  private hi = -Infinity;
   add(x: number): void {
-    this.v.push(x);
+    const sk = (this.sketch ??= new DDSketch({ relativeAccuracy: DIST_RELATIVE_ACCURACY }));
+    if (x >= 0 && x < KEY_CACHE_SIZE && (x | 0) === x) {
+      // Small integers (most queue delays and backlogs): the bucket key from a table, not a log.
+      if (x <= sk.mapping.minPossible) sk.zeroCount++;
+      else sk.store.add(smallKey(sk, x), 1);
+    } else sk.accept(x);
+    this.n++;
+    this.sum += x;
+    if (x < this.lo) this.lo = x;
+    if (x > this.hi) this.hi = x;
   }
   get count(): number {
-    return this.v.length;
+    return this.n;
   }
-  /** `{count, min, mean, p50, p90, p99, max}` (nearest-rank percentiles), or `{count: 0}`. */
+  /** `{count, min, mean, p50, p90, p99, max}`, or `{count: 0}` (see module doc). */
   toJSON(): Record<string, number> {
-    const n = this.v.length;
-    if (n === 0) return { count: 0 };
-    const s = Float64Array.from(this.v).sort();
-    const rank = (p: number) => s[Math.min(n - 1, Math.max(0, Math.ceil((p / 100) * n) - 1))]!;
-    let sum = 0;
-    for (const x of s) sum += x;
-    return { count: n, min: s[0]!, mean: Math.round((sum / n) * 1000) / 1000, p50: rank(50), p90: rank(90), p99: rank(99), max: s[n - 1]! };
+    const n = this.n;
+    if (n === 0 || !this.sketch) return { count: 0 };
+    const sk = this.sketch;
+    // Nearest rank (the k-th smallest sample, k = ceil(p·n)), as before the sketch; the sketch's own
+    // getValueAtQuantile interpolates the rank as p·(n−1).
+    const q = (p: number) => {
+      const rank = Math.min(n - 1, Math.max(0, Math.ceil(p * n) - 1));
+      const v = rank < sk.zeroCount ? 0 : sk.mapping.value(sk.store.keyAtRank(rank - sk.zeroCount));
+      return Math.min(this.hi, Math.max(this.lo, Math.round(v)));
+    };
+    return { count: n, min: this.lo, mean: Math.round((this.sum / n) * 1000) / 1000, p50: q(0.5), p90: q(0.9), p99: q(0.99), max: this.hi };
   }
 }
 

@@ -1,10 +1,13 @@
 /**
- * Decoding of the Hop-by-Hop header a decapsulating node hands back (`PacketBatch.trace(i)`) into
- * the JSON Lines records of a run: RFC 9486 §3 option carrier, RFC 9197 §4.4 trace header and
- * node data (field order = Trace-Type bit order, §4.4.2). Reads only; never throws on bad bytes
- * (a record then carries `error`).
+ * The JSON Lines shape of the Hop-by-Hop header a decapsulating node hands back
+ * (`PacketBatch.trace(i)`), as a thin adapter over the core's decoder (src/decode.ts): the header
+ * is wrapped in a minimal IPv6 header, decoded by the core, and its IOAM trace options (RFC 9197
+ * §4.4, Option-Types 0 and 1) are renamed to the record's keys. Field order = Trace-Type bit order
+ * (§4.4.2); hops in path order (the encapsulating node first; RFC 9197 stores newest first).
+ * Never throws on bad bytes: an undecodable header gives no options, a bad option carries `error`.
  * @module
  */
+import { decodeJson, ioamOptions, type CltLayout, type DecodedPacket, type NodeData, type Trace } from '../src/decode';
 
 /** One node's data, fields present per the Trace-Type. 64-bit values as hex strings. */
 export interface HopData {
@@ -35,106 +38,90 @@ export interface TraceOption {
   flags: { overflow: boolean; loopback: boolean; active: boolean };
   remaining_len: number;
   trace_type: string;
-  /** Node data in path order: the encapsulating node first (RFC 9197 stores newest first). */
+  /** Node data in path order: the encapsulating node first. */
   hops: HopData[];
   error?: string;
 }
 
-const u32 = (b: Uint8Array, o: number) => ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
-const hex = (b: Uint8Array, o: number, n: number) => '0x' + Buffer.from(b.subarray(o, o + n)).toString('hex');
+/** `0x` + `bytes` bytes of hex of a decimal u64 string, keeping the low `bytes` bytes. */
+const hexOf = (dec: string, bytes: number) => '0x' + (BigInt(dec) & ((1n << BigInt(bytes * 8)) - 1n)).toString(16).padStart(bytes * 2, '0');
 
-/** Words of node data per element for a Trace-Type (RFC 9197 §4.4.1 NodeLen, OSS excluded). */
-export function nodeLenOf(type: number): number {
-  let w = 0;
-  for (let bit = 0; bit <= 21; bit++) {
-    if (!(type & (0x800000 >>> bit))) continue;
-    w += bit >= 8 && bit <= 10 ? 2 : 1;
-  }
-  return w;
-}
-
-/** Decodes one element at `o`; returns [data, bytes used] or undefined when it does not fit. */
-function decodeHop(b: Uint8Array, o: number, end: number, type: number): [HopData, number] | undefined {
+/** One element, keys in Trace-Type bit order (as the record format always had them). */
+function hop(n: NodeData, type: number): HopData {
   const h: HopData = {};
-  const start = o;
-  const need = (n: number) => o + n <= end;
-  for (let bit = 0; bit <= 22; bit++) {
-    if (!(type & (0x800000 >>> bit))) continue;
-    if (bit === 22) {
-      if (!need(4)) return undefined;
-      const len = b[o]! * 4;
-      const schema = (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!;
-      if (!need(4 + len)) return undefined;
-      h.oss = { schema_id: schema, data_hex: Buffer.from(b.subarray(o + 4, o + 4 + len)).toString('hex') };
-      o += 4 + len;
-      continue;
-    }
-    const wide = bit >= 8 && bit <= 10;
-    if (!need(wide ? 8 : 4)) return undefined;
-    switch (bit) {
-      case 0: h.hop_limit = b[o]!; h.node_id = u32(b, o) & 0xffffff; break;
-      case 1: h.ingress_if = (b[o]! << 8) | b[o + 1]!; h.egress_if = (b[o + 2]! << 8) | b[o + 3]!; break;
-      case 2: h.ts_sec = u32(b, o); break;
-      case 3: h.ts_frac = u32(b, o); break;
-      case 4: h.transit_delay = u32(b, o); break;
-      case 5: h.ns_data = u32(b, o); break;
-      case 6: h.queue_depth = u32(b, o); break;
-      case 7: h.checksum_complement = u32(b, o); break;
-      case 8: h.hop_limit = b[o]!; h.node_id_wide = hex(b, o + 1, 7); break;
-      case 9: h.ingress_if_wide = u32(b, o); h.egress_if_wide = u32(b, o + 4); break;
-      case 10: h.ns_data_wide = hex(b, o, 8); break;
-      case 11: h.buffer_occupancy = u32(b, o); break;
-      default: (h.undefined_fields ??= []).push(u32(b, o));
-    }
-    o += wide ? 8 : 4;
-  }
-  return [h, o - start];
+  const bit = (b: number) => (type & (0x800000 >>> b)) !== 0;
+  if (bit(0)) { h.hop_limit = n.hopLimit!; h.node_id = n.nodeId!; }
+  if (bit(1)) { h.ingress_if = n.ingressIfId!; h.egress_if = n.egressIfId!; }
+  if (bit(2)) h.ts_sec = n.timestampSecs!;
+  if (bit(3)) h.ts_frac = n.timestampFrac!;
+  if (bit(4)) h.transit_delay = n.transitDelay!;
+  if (bit(5)) h.ns_data = n.namespaceData!;
+  if (bit(6)) h.queue_depth = n.queueDepth!;
+  if (bit(7)) h.checksum_complement = n.checksumComplement!;
+  if (bit(8)) { h.hop_limit = n.hopLimitWide!; h.node_id_wide = hexOf(n.nodeIdWide!, 7); }
+  if (bit(9)) { h.ingress_if_wide = n.ingressIfIdWide!; h.egress_if_wide = n.egressIfIdWide!; }
+  if (bit(10)) h.ns_data_wide = hexOf(n.namespaceDataWide!, 8);
+  if (bit(11)) h.buffer_occupancy = n.bufferOccupancy!;
+  if (n.undefined && n.undefined.length) h.undefined_fields = n.undefined;
+  if (bit(22) && n.oss) h.oss = { schema_id: n.oss.schemaId, data_hex: n.oss.data };
+  return h;
 }
 
-/** Decodes the IOAM trace options (Option-Type 0 and 1) of a Hop-by-Hop header. */
-export function decodeHopByHop(hbh: Uint8Array): TraceOption[] {
+/** Reused wrapper buffer (the core copies nothing out of it: its answer is JSON text). */
+let scratch = new Uint8Array(2048);
+
+/** The core's JSON text of a Hop-by-Hop header wrapped in a minimal IPv6 header, or undefined. */
+function coreJson(hbh: Uint8Array, layout: CltLayout): string | undefined {
+  if (hbh.length < 8 || hbh.length > 0xffff) return undefined;
+  if (scratch.length < 40 + hbh.length) scratch = new Uint8Array(Math.max(2 * scratch.length, 40 + hbh.length));
+  const p = scratch.subarray(0, 40 + hbh.length);
+  p.fill(0, 0, 40);
+  p[0] = 0x60;
+  p[4] = hbh.length >> 8;
+  p[5] = hbh.length & 0xff;
+  p[6] = 0; // Hop-by-Hop
+  p[7] = 64;
+  p.set(hbh, 40);
+  p[40] = 59; // No Next Header after it
+  try {
+    return decodeJson(p, { clt: layout });
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether a trace option of the header has the Overflow flag set, without building the record
+ * (the core's JSON text has an `overflow` key only in IOAM trace flags, src/decode.ts `TraceFlags`).
+ */
+export function hopByHopOverflow(hbh: Uint8Array, layout: CltLayout = 'standard'): boolean {
+  return coreJson(hbh, layout)?.includes('"overflow":true') ?? false;
+}
+
+/**
+ * Decodes the IOAM trace options of a Hop-by-Hop header with the core (see module doc); layout
+ * `legacy` for a domain whose encapsulating nodes write the CLT patch's 24-octet ID block
+ * (`clt_legacy`).
+ */
+export function decodeHopByHop(hbh: Uint8Array, layout: CltLayout = 'standard'): TraceOption[] {
+  const json = coreJson(hbh, layout);
+  if (json === undefined) return [];
+  const opts = ioamOptions(JSON.parse(json) as DecodedPacket);
   const out: TraceOption[] = [];
-  if (hbh.length < 2) return out;
-  const end = Math.min(hbh.length, (hbh[1]! + 1) * 8);
-  let o = 2;
-  while (o < end) {
-    const t = hbh[o]!;
-    if (t === 0) { o++; continue; } // Pad1
-    if (o + 2 > end) break;
-    const len = hbh[o + 1]!;
-    const dataStart = o + 2;
-    const optEnd = dataStart + len;
-    if (optEnd > end) break;
-    if (t === 0x31 && len >= 2) {
-      const ioamType = hbh[dataStart + 1]!;
-      const p = dataStart + 2;
-      if ((ioamType === 0 || ioamType === 1) && p + 8 <= optEnd) {
-        const type = (hbh[p + 4]! << 16) | (hbh[p + 5]! << 8) | hbh[p + 6]!;
-        const nodeLen = hbh[p + 2]! >> 3;
-        const flags = hbh[p + 2]! & 0x07;
-        const rem = hbh[p + 3]! & 0x7f;
-        const opt: TraceOption = {
-          option_type: ioamType,
-          ns: (hbh[p]! << 8) | hbh[p + 1]!,
-          node_len: nodeLen,
-          flags: { overflow: (flags & 4) !== 0, loopback: (flags & 2) !== 0, active: (flags & 1) !== 0 },
-          remaining_len: rem,
-          trace_type: '0x' + type.toString(16).padStart(6, '0'),
-          hops: [],
-        };
-        let q = p + 8 + (ioamType === 0 ? rem * 4 : 0);
-        if (q > optEnd) opt.error = 'RemainingLen beyond the option';
-        while (q < optEnd && !opt.error) {
-          const r = decodeHop(hbh, q, optEnd, type);
-          if (!r || r[1] === 0) { opt.error = `node data truncated at byte ${q}`; break; }
-          opt.hops.push(r[0]);
-          q += r[1];
-        }
-        opt.hops.reverse();
-        out.push(opt);
-      }
-    }
-    o = optEnd;
+  for (const o of opts) {
+    if (o.header !== 'hop-by-hop' || (o.data.type !== 'preallocated-trace' && o.data.type !== 'incremental-trace')) continue;
+    const t = o.data as Trace & { type: string };
+    const opt: TraceOption = {
+      option_type: t.type === 'preallocated-trace' ? 0 : 1,
+      ns: t.namespaceId,
+      node_len: t.nodeLen,
+      flags: { overflow: t.flags.overflow, loopback: t.flags.loopback, active: t.flags.active },
+      remaining_len: t.remainingLen,
+      trace_type: '0x' + t.traceType.toString(16).padStart(6, '0'),
+      hops: t.nodes.map((n) => hop(n, t.traceType)).reverse(),
+    };
+    if (o.error) opt.error = `${o.error.what}: ${o.error.code} at offset ${o.error.offset}`;
+    out.push(opt);
   }
   return out;
 }

@@ -9,8 +9,8 @@
  * @module
  */
 import type { FlowInput, RequestInput, SizeSpec } from './topology';
-import { buildPacket, minSize } from './packet';
-import type { FlowRef, Network, SimNode, SimPacket } from './network';
+import { buildPacket, minSize, type PacketSpec } from './packet';
+import type { FlowRef, Network, SimPacket } from './network';
 import { substream, type Rng } from './rng';
 import { Dist } from './stats';
 
@@ -90,34 +90,56 @@ export class Traffic {
   private readonly pendingCalls = new Map<number, CallOptions>();
   private readonly tcpSeq = new Map<string, number>();
 
-  private readonly allocBytes = (len: number): Uint8Array => this.net.packetBytes(len);
+  private readonly spec: PacketSpec = { src: new Uint8Array(16), dst: new Uint8Array(16), proto: 'udp', sport: 0, dport: 0, size: 0, hopLimit: 64, trafficClass: 0, flowLabel: 0, tcpSeq: 0, tag: 0 };
+  private lastHandle = -1;
+  /** Allocator of {@link buildPacket}: a new packet in the store (handle kept in `lastHandle`). */
+  private readonly alloc = (len: number): Uint8Array => {
+    this.lastHandle = this.net.newPacket(len);
+    return this.net.store.bytes(this.lastHandle);
+  };
 
   constructor(private readonly net: Network, private readonly stopNs: number) {
-    net.deliverListeners.push((node, p) => this.onDeliver(node, p));
+    net.deliverListeners.push((node, h) => this.onDeliver(node, h));
   }
 
   /** Originates one packet at `from` (processed by the node's dataplane at this instant). */
   send(o: SendOptions): SimPacket {
-    const src = this.net.nodes[o.from]!;
-    const dst = this.net.nodes[o.to]!;
+    return this.net.view(this.sendPacket(o, this.net.store.flowId(o.flow)));
+  }
+
+  /** {@link send} with the flow's index in the packet store; returns the packet handle (no object per packet). */
+  private sendPacket(o: SendOptions, flowId: number): number {
+    const net = this.net;
+    const src = net.nodes[o.from]!;
+    const dst = net.nodes[o.to]!;
     const proto = o.proto ?? 'udp';
     const sport = o.sport ?? 40000 + (o.flow.index % 20000);
     const dport = o.dport ?? 5000;
-    const seqKey = `${o.from}>${o.to}:${sport}>${dport}`;
-    const tcpSeq = this.tcpSeq.get(seqKey) ?? 1;
     const size = Math.max(minSize(proto), o.size);
-    if (proto === 'tcp') this.tcpSeq.set(seqKey, (tcpSeq + size - 60) >>> 0);
-    const id = this.net.newPacketId();
-    const bytes = buildPacket({
-      src: src.addresses[0]!, dst: dst.addresses[0]!, proto, sport, dport, size,
-      hopLimit: o.hopLimit ?? 64, trafficClass: o.trafficClass ?? 0,
-      flowLabel: (o.flow.index * 2654435761 + (o.flow.kind === 'response' ? 1 : 0)) & 0xfffff,
-      tcpSeq, tag: id,
-    }, this.allocBytes);
-    const now = this.net.sim.now();
-    const pkt: SimPacket = { id, bytes, flow: o.flow, seq: o.seq ?? id, createdNs: now, tunneled: false, arrivedNs: now, enqueuedNs: now, app: o.app };
-    this.net.originate(o.from, pkt);
-    return pkt;
+    let tcpSeq = 1;
+    if (proto === 'tcp') {
+      const seqKey = `${o.from}>${o.to}:${sport}>${dport}`;
+      tcpSeq = this.tcpSeq.get(seqKey) ?? 1;
+      this.tcpSeq.set(seqKey, (tcpSeq + size - 60) >>> 0);
+    }
+    // One spec object and one allocator for every packet (nothing allocated per packet here).
+    const spec = this.spec;
+    spec.src = src.addresses[0]!;
+    spec.dst = dst.addresses[0]!;
+    spec.proto = proto;
+    spec.sport = sport;
+    spec.dport = dport;
+    spec.size = size;
+    spec.hopLimit = o.hopLimit ?? 64;
+    spec.trafficClass = o.trafficClass ?? 0;
+    spec.flowLabel = (o.flow.index * 2654435761 + (o.flow.kind === 'response' ? 1 : 0)) & 0xfffff;
+    spec.tcpSeq = tcpSeq;
+    spec.tag = net.nextId();
+    buildPacket(spec, this.alloc);
+    const h = this.lastHandle;
+    if (o.app !== undefined) net.store.app[h] = o.app;
+    net.originate(o.from, h, flowId, o.seq ?? net.store.id[h]!);
+    return h;
   }
 
   /** Sends a request; the server answers with a response of `responseSize()` bytes. */
@@ -127,7 +149,7 @@ export class Traffic {
     st.requests++;
     this.pendingCalls.set(requestId, o);
     const app: RequestApp = { requestId, exchange: o.exchange.name, response: false, sentNs: this.net.sim.now(), user: o.user };
-    this.send({ from: o.client, to: o.server, flow: o.exchange, proto: o.proto, sport: o.sport, dport: o.dport, size: o.requestSize, hopLimit: o.hopLimit, seq: requestId, app });
+    this.sendPacket({ from: o.client, to: o.server, flow: o.exchange, proto: o.proto, sport: o.sport, dport: o.dport, size: o.requestSize, hopLimit: o.hopLimit, seq: requestId, app }, this.net.store.flowId(o.exchange));
     return requestId;
   }
 
@@ -140,22 +162,22 @@ export class Traffic {
     return s;
   }
 
-  private onDeliver(node: SimNode, p: SimPacket): void {
-    const app = p.app as RequestApp | undefined;
+  private onDeliver(node: number, h: number): void {
+    const app = this.net.store.app[h] as RequestApp | undefined;
     if (!app || typeof app !== 'object' || typeof app.requestId !== 'number') return;
     const c = this.pendingCalls.get(app.requestId);
     if (!c) return;
-    if (!app.response && node.index === c.server) {
+    if (!app.response && node === c.server) {
       const resp: RequestApp = { ...app, response: true };
       const flow: FlowRef = { ...c.exchange, kind: 'response' };
-      this.send({ from: c.server, to: c.client, flow, proto: c.proto, sport: c.dport, dport: c.sport, size: c.responseSize(), hopLimit: c.hopLimit, seq: app.requestId, app: resp });
-    } else if (app.response && node.index === c.client) {
+      this.sendPacket({ from: c.server, to: c.client, flow, proto: c.proto, sport: c.dport, dport: c.sport, size: c.responseSize(), hopLimit: c.hopLimit, seq: app.requestId, app: resp }, this.net.store.flowId(flow));
+    } else if (app.response && node === c.client) {
       this.pendingCalls.delete(app.requestId);
       const rtt = this.net.sim.now() - app.sentNs;
       const st = this.exchangeStat(c.exchange.name);
       st.responses++;
       st.rttNs.add(rtt);
-      c.onResponse?.(rtt, p);
+      c.onResponse?.(rtt, this.net.view(h));
     }
   }
 
@@ -167,9 +189,13 @@ export class Traffic {
       const to = this.net.resolveTarget(f.to, ['traffic', 'flows', i, 'to']);
       const rng = substream(seed, `flow:${f.name}`);
       const ref: FlowRef = { index: i, name: f.name, kind: 'flow' };
+      const flowId = this.net.store.flowId(ref);
       this.net.flowStat(f.name);
+      const o: SendOptions = { from, to, flow: ref, proto: f.proto, sport: f.sport, dport: f.dport, size: 0, hopLimit: f.hop_limit, trafficClass: f.traffic_class, seq: 0 };
       this.pattern(f, rng, (n) => {
-        this.send({ from, to, flow: ref, proto: f.proto, sport: f.sport, dport: f.dport, size: drawSize(f.size, rng, 1000), hopLimit: f.hop_limit, trafficClass: f.traffic_class, seq: n });
+        o.size = drawSize(f.size, rng, 1000);
+        o.seq = n;
+        this.sendPacket(o, flowId);
       });
     });
     requests.forEach((r, i) => {

@@ -1,15 +1,14 @@
 /**
  * Pool worker: holds the native dataplane node of every topology node assigned to it (built from
  * the validated node configs in `workerData` on first use) and runs {@link processNode} on tasks
- * whose tables live in SharedArrayBuffers (nothing is copied back: the tables are written in place).
+ * whose packet slab and tables live in SharedArrayBuffers (nothing is copied back: the tables are written in place).
  * @module
  */
 import { workerData } from 'node:worker_threads';
 import type { NodeConfig } from '../src/config';
 import { createDataplaneNode, dataplaneBackend, type DataplaneNode } from './dataplane';
-import { PacketBatch } from '../src/batch';
-import { processNode, sideTables, type NodeTask } from './nodeproc';
-import { initCodec, type WorkerInit } from './pool';
+import { processNode, stepTables } from './nodeproc';
+import { initCodec, type NodeTask, type WorkerInit } from './pool';
 
 const init = initCodec.unpack(workerData as Uint8Array) as WorkerInit;
 const nodes = new Map<number, DataplaneNode>();
@@ -42,6 +41,6 @@ function revive(c: NodeConfig): NodeConfig {
 export default function run(task: NodeTask | { steps: NodeTask[] }): string {
   if (init.crashAtTask !== undefined && --init.crashAtTask < 0) process.exit(70); // test hook
   const steps = 'steps' in task ? task.steps : [task];
-  for (const t of steps) processNode(nodeFor(t.node), PacketBatch.attach(t.batch), sideTables(t.cap, true, t.side).t);
+  for (const t of steps) processNode(nodeFor(t.node), new Uint8Array(t.slab), stepTables(t.cap, true, t.side).t, t.n);
   return dataplaneBackend();
 }

@@ -20,7 +20,8 @@ const paths = (r: RunResult) => r.summary['paths'] as Record<string, FlowPathsJs
 const check = (r: RunResult) => r.summary['paths_check'] as Check;
 
 describe('IOAM paths == routing truth', () => {
-  const examples = readdirSync(join(__dirname, '..', 'examples')).filter((f) => f.endsWith('.yaml')).sort();
+  // Topologies only (examples/sweep.yaml is a sweep specification, docs/SCALE.md).
+  const examples = readdirSync(join(__dirname, '..', 'examples')).filter((f) => f.endsWith('.yaml') && /^nodes:/m.test(readFileSync(EX(f), 'utf8'))).sort();
   test('there are examples to check', () => assert.ok(examples.length >= 8, examples.join(', ')));
   for (const f of examples) {
     test(`${f}: every traced path agrees with the routing tables`, async () => {
@@ -42,6 +43,21 @@ describe('IOAM paths == routing truth', () => {
     for (const [rec, hbh, p] of kept) t.check(rec, hbh, p);
     assert.ok(kept.length > 0);
     assert.ok(t.mismatches > 0 && t.mismatches < t.checked, `mismatches ${t.mismatches} of ${t.checked}`);
+  });
+});
+
+describe('path table', () => {
+  test('leaf-spine: the kv exchange\'s requests and responses are two flows, each on one path (no change without a failure)', async () => {
+    const p = paths(await runSimulation(EX('leaf-spine.yaml')));
+    const req = p['kv ns 200']!;
+    const resp = p['kv (response) ns 200']!;
+    assert.ok(req && resp, Object.keys(p).join(', '));
+    assert.ok(req.packets > 0 && resp.packets > 0);
+    for (const f of [req, resp]) {
+      assert.equal(f.paths.length, 1, f.paths.map((x) => x.path).join(' | '));
+      assert.equal(f.changes_total, 0);
+    }
+    assert.deepEqual(resp.paths[0]!.node_ids, [...req.paths[0]!.node_ids].reverse());
   });
 });
 

@@ -8,7 +8,8 @@ import fc from 'fast-check';
 import { Simulator } from '../sim/engine';
 import { Rng, substream, splitmix64 } from '../sim/rng';
 import { buildPacket, innerHeaderOffset } from '../sim/packet';
-import { decodeHopByHop, nodeLenOf } from '../sim/trace';
+import { decodeHopByHop } from '../sim/trace';
+import { Dist, DIST_RELATIVE_ACCURACY } from '../sim/stats';
 
 describe('Simulator', () => {
   test('runs events in (time, sequence) order whatever the scheduling order', async () => {
@@ -137,7 +138,7 @@ describe('packets and trace decoding', () => {
     assert.equal(innerHeaderOffset(outer.subarray(0, 60)), -1);
   });
 
-  test('decodes a pre-allocated trace (Linux layout) and survives any bytes', () => {
+  test('decodes a pre-allocated trace (Linux layout) through the core and survives any bytes', () => {
     // HbH: nh 17, len 2 (24 B); PadN(0); IOAM opt 0x31 len 18: rsv, type 0, ns 123,
     // NodeLen 1 | RemLen 1, type 0x800000, rsv; 4 free bytes; one node: HL 63, id 2.
     const h = Uint8Array.from([17, 2, 1, 0, 0x31, 18, 0, 0, 0, 123, 0x08, 0x01, 0x80, 0, 0, 0, 0, 0, 0, 0, 63, 0, 0, 2]);
@@ -148,7 +149,33 @@ describe('packets and trace decoding', () => {
     assert.equal(o.remaining_len, 1);
     assert.equal(o.trace_type, '0x800000');
     assert.deepEqual(o.hops, [{ hop_limit: 63, node_id: 2 }]);
-    assert.equal(nodeLenOf(0xfff002), 15);
     fc.assert(fc.property(fc.uint8Array({ maxLength: 80 }), (b) => void decodeHopByHop(b)));
+  });
+});
+
+describe('Dist (streaming quantiles)', () => {
+  test('count/min/mean/max exact; nearest-rank percentiles within the stated relative accuracy', () => {
+    const rng = substream(7n, 'dist-test');
+    for (const shape of ['uniform', 'exp', 'zeros'] as const) {
+      const d = new Dist();
+      const v: number[] = [];
+      for (let i = 0; i < 5000; i++) {
+        const x = shape === 'uniform' ? rng.int(0, 1_000_000) : shape === 'exp' ? Math.round(rng.exp(20_000)) : i % 3 === 0 ? 0 : rng.int(1, 50);
+        d.add(x);
+        v.push(x);
+      }
+      v.sort((a, b) => a - b);
+      const j = d.toJSON();
+      assert.equal(j['count'], v.length);
+      assert.equal(j['min'], v[0]);
+      assert.equal(j['max'], v[v.length - 1]);
+      assert.equal(j['mean'], Math.round((v.reduce((a, b) => a + b, 0) / v.length) * 1000) / 1000);
+      for (const p of [50, 90, 99]) {
+        const exact = v[Math.ceil((p / 100) * v.length) - 1]!;
+        const got = j[`p${p}`]!;
+        assert.ok(Math.abs(got - exact) <= DIST_RELATIVE_ACCURACY * exact + 0.5, `${shape} p${p}: ${got} vs exact ${exact}`);
+      }
+    }
+    assert.deepEqual(new Dist().toJSON(), { count: 0 });
   });
 });

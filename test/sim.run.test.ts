@@ -326,3 +326,48 @@ ${flows}
     );
   });
 });
+
+describe('--outputs and Parquet traces', () => {
+  test('traces-parquet holds the same records as the JSON Lines (read back with hyparquet)', async () => {
+    const { parquetReadObjects } = await import('hyparquet');
+    const out = tmp('pq');
+    await runSimulation(EX('leaf-spine.yaml'), { outDir: out, durationNs: 1_000_000, outputs: ['summary', 'traces', 'traces-parquet'] });
+    const names = readdirSync(out).sort();
+    assert.ok(!names.some((f) => f.endsWith('.pcapng')), 'no captures asked for');
+    let total = 0;
+    for (const node of ['l1', 'l2', 'l3']) {
+      const lines = readFileSync(join(out, `traces-${node}.jsonl`), 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+      const buf = readFileSync(join(out, `traces-${node}.parquet`));
+      const rows = (await parquetReadObjects({ file: buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length) })) as Record<string, unknown>[];
+      assert.equal(rows.length, lines.length, node);
+      rows.forEach((r, i) => {
+        assert.deepEqual(Object.keys(r), Object.keys(lines[i]), 'same columns, same order');
+        const back = { ...r, t_ns: Number(r['t_ns']), seq: Number(r['seq']), packet: Number(r['packet']), options: typeof r['options'] === 'string' ? JSON.parse(r['options']) : r['options'] };
+        assert.deepEqual(back, lines[i]);
+      });
+      total += rows.length;
+    }
+    assert.ok(total > 50, `only ${total} traces`);
+  });
+
+  test('summary.json is the same whatever the outputs (Overflow counted without trace records)', async () => {
+    const dir = tmp('sum-only');
+    const sink = () => new Writable({ write: (_c, _e, cb) => cb() });
+    assert.equal(await cliRun(['run', EX('overflow.yaml'), '--out', dir, '--outputs', 'summary', '--no-progress'], { stdout: sink(), stderr: sink() }), 0);
+    const got = readFileSync(join(dir, 'summary.json'));
+    const want = readFileSync(join(__dirname, 'golden', 'sim', 'overflow', 'summary.json'));
+    assert.ok(JSON.parse(want.toString()).ioam.traces_with_overflow > 0);
+    assert.ok(got.equals(want), 'summary.json with --outputs summary differs from the golden one');
+  });
+
+  test('--outputs summary writes summary.json and run-info.json only; bad kinds exit 2', async () => {
+    const dir = tmp('cli-out');
+    const sink = () => new Writable({ write: (_c, _e, cb) => cb() });
+    assert.equal(await cliRun(['run', EX('leaf-spine.yaml'), '--out', dir, '--duration', '300us', '--outputs', 'summary', '--no-progress'], { stdout: sink(), stderr: sink() }), 0);
+    assert.deepEqual(readdirSync(dir).sort(), ['run-info.json', 'summary.json']);
+    let err = '';
+    const stderr = new Writable({ write: (c, _e, cb) => { err += String(c); cb(); } });
+    assert.equal(await cliRun(['run', EX('leaf-spine.yaml'), '--out', dir, '--outputs', 'summary,json'], { stdout: sink(), stderr }), 2);
+    assert.match(err, /--outputs: unknown output "json"/);
+  });
+});

@@ -294,7 +294,7 @@ export class Testbed {
       // The simulator's routes: destination node → interface; host routes with the next hop's MAC.
       for (const m of net.nodes) {
         if (m === n) continue;
-        const k = n.nextHop[m.index];
+        const k = net.nextHop(n.index, m.index);
         if (k === undefined || k === LOCAL) continue;
         const d = n.devices[k]!;
         for (const a of m.addresses) {
@@ -422,7 +422,7 @@ function routePoints(net: Network, from: SimNode, to: SimNode): { node: string; 
   const out: { node: string; dev: string }[] = [];
   let n = from;
   for (let guard = 0; guard < net.nodes.length + 1 && n !== to; guard++) {
-    const k = n.nextHop[to.index];
+    const k = net.nextHop(n.index, to.index);
     if (k === undefined || k === LOCAL) break;
     const d = n.devices[k]!;
     out.push({ node: d.peer.node.name, dev: d.peer.name });

@@ -8,7 +8,7 @@
 import { readCapture, CaptureError } from '../../src/capture';
 import { decode, ioamOptions, type NodeData } from '../../src/decode';
 import type { HopData } from '../trace';
-import { PathTable } from './table';
+import { PathTable, traceFlow } from './table';
 
 /** Whether these bytes start a pcap or pcapng file. */
 export function isCapture(head: Uint8Array): boolean {
@@ -27,7 +27,7 @@ export function addTraceJsonl(table: PathTable, text: string, file: string): num
   let n = 0;
   text.split('\n').forEach((line, i) => {
     if (line.trim() === '') return;
-    let rec: { t_ns?: unknown; flow?: unknown; options?: unknown };
+    let rec: { t_ns?: unknown; flow?: unknown; kind?: unknown; options?: unknown };
     try {
       rec = JSON.parse(line) as typeof rec;
     } catch (e) {
@@ -38,7 +38,7 @@ export function addTraceJsonl(table: PathTable, text: string, file: string): num
     }
     for (const o of rec.options as { ns?: unknown; hops?: unknown }[]) {
       if (typeof o?.ns !== 'number' || !Array.isArray(o.hops)) throw new TraceFileError(`${file}:${i + 1}: options: expected { ns, hops: [...] }`);
-      table.add(rec.flow, o.ns, rec.t_ns, o.hops as HopData[]);
+      table.add(traceFlow(rec.flow, rec.kind), o.ns, rec.t_ns, o.hops as HopData[]);
     }
     n++;
   });

@@ -28,6 +28,15 @@ export interface FlowPathsJson {
 
 const MAX_CHANGES = 1000;
 
+/**
+ * The path table's flow of a trace record (`flow`, `kind` as in traces-<node>.jsonl): the responses
+ * of a request exchange travel the other way, so they are a flow of their own (`NAME (response)`);
+ * otherwise every request/response alternation would count as a path change.
+ */
+export function traceFlow(flow: string, kind: unknown): string {
+  return kind === 'response' ? `${flow} (response)` : flow;
+}
+
 interface PathEntry { nodeIds: number[]; ifs: ([number, number] | null)[]; packets: number; first: number; last: number }
 interface FlowEntry { packets: number; paths: PathEntry[]; byKey: Map<string, number>; last: number; changes: { t_ns: number; from: number; to: number }[]; changesTotal: number }
 

@@ -9,10 +9,11 @@
  * node is down) carry no route; a static next hop over a dead link is left out, and a static
  * route left with none is withdrawn (the node falls back to a shorter prefix).
  *
- * Cost: O(prefixes x nodes^2) per recomputation, fine for the hundreds of nodes a topology file holds.
+ * Cost: O(prefixes x links x log nodes) per recomputation (heap Dijkstra per prefix), then one
+ * table entry per node and prefix.
  * @module
  */
-import { FibBuilder, type Fib, type NextHop } from './fib';
+import { FibBuilder, type Fib, type NextHop, type RouteTarget } from './fib';
 import type { HashPolicy } from './hash';
 import { formatPrefix, maskPrefix, type IfAddress, type Prefix } from './prefix';
 
@@ -67,42 +68,64 @@ export function computeFib(input: RoutingInput, s: LinkState = allUp(input)): Fi
   for (const a of adj) a.sort((x, y) => x.dev - y.dev);
   const fb = new FibBuilder(N);
   // Announced prefixes and who announces them.
-  const announced = new Map<string, { prefix: Prefix; origins: number[]; host: boolean }>();
+  const announced = new Map<string, { key: string; prefix: Prefix; origins: number[]; host: boolean }>();
   input.nodes.forEach((n, i) => {
     for (const a of n.addrs) {
       const forms = a.len < 128 ? [maskPrefix(a.addr, 128), maskPrefix(a.addr, a.len)] : [maskPrefix(a.addr, 128)];
       for (const p of forms) {
         const k = formatPrefix(p);
         let e = announced.get(k);
-        if (!e) announced.set(k, (e = { prefix: p, origins: [], host: p.len === 128 }));
+        if (!e) announced.set(k, (e = { key: k, prefix: p, origins: [], host: p.len === 128 }));
         if (!e.origins.includes(i)) e.origins.push(i);
       }
     }
   });
   const dist = new Float64Array(N);
-  const done = new Uint8Array(N);
-  for (const { prefix, origins, host } of announced.values()) {
+  const heap = new MinHeap(N);
+  // Targets are immutable: one object per single next hop (by interface index), local, unreachable.
+  const LOCAL: RouteTarget = { kind: 'local' };
+  const UNREACHABLE: RouteTarget = { kind: 'unreachable' };
+  const single: RouteTarget[] = [];
+  const singleTo = (dev: number) => (single[dev] ??= { kind: 'unicast', hops: [{ dev, weight: 1 }] });
+  for (const { key, prefix, origins, host } of announced.values()) {
+    // Multi-source Dijkstra with a binary heap, O(E log N) per prefix (the distances, hence the
+    // routes, are those of any shortest-path algorithm).
     dist.fill(Infinity);
-    done.fill(0);
-    for (const o of origins) if (s.node[o] === 1) dist[o] = 0;
-    for (;;) {
-      let u = -1;
-      for (let i = 0; i < N; i++) if (!done[i] && dist[i]! < Infinity && (u < 0 || dist[i]! < dist[u]!)) u = i;
-      if (u < 0) break;
-      done[u] = 1;
-      for (const e of adj[u]!) if (dist[u]! + e.cost < dist[e.peer]!) dist[e.peer] = dist[u]! + e.cost;
+    for (const o of origins) {
+      if (s.node[o] === 1) {
+        dist[o] = 0;
+        heap.push(o, 0);
+      }
+    }
+    while (heap.size > 0) {
+      const du = heap.topKey();
+      const u = heap.pop();
+      if (du > dist[u]!) continue;
+      for (const e of adj[u]!) {
+        const c = du + e.cost;
+        if (c < dist[e.peer]!) {
+          dist[e.peer] = c;
+          heap.push(e.peer, c);
+        }
+      }
     }
     for (let u = 0; u < N; u++) {
       if (s.node[u] !== 1) continue;
       if (origins.includes(u)) {
-        fb.set(u, { prefix, target: { kind: host ? 'local' : 'unreachable' }, source: 'connected' });
+        fb.add(u, { prefix, target: host ? LOCAL : UNREACHABLE, source: 'connected' }, key);
         continue;
       }
       if (dist[u] === Infinity) continue;
-      const hops: NextHop[] = [];
-      for (const e of adj[u]!) if (dist[e.peer]! + e.cost === dist[u]) hops.push({ dev: e.dev, weight: 1 });
-      if (hops.length === 0) continue;
-      fb.set(u, { prefix, target: { kind: 'unicast', hops: input.ecmp ? hops : [hops[0]!] }, source: 'computed' });
+      // Equal-cost next hops in interface order (adj is sorted); without ECMP the first one.
+      let first = -1;
+      let hops: NextHop[] | undefined;
+      for (const e of adj[u]!) {
+        if (dist[e.peer]! + e.cost !== dist[u]) continue;
+        if (first < 0) first = e.dev;
+        else if (input.ecmp) (hops ??= [{ dev: first, weight: 1 }]).push({ dev: e.dev, weight: 1 });
+      }
+      if (first < 0) continue;
+      fb.add(u, { prefix, target: hops ? { kind: 'unicast', hops } : singleTo(first), source: 'computed' }, key);
     }
   }
   // Static routes.
@@ -113,4 +136,59 @@ export function computeFib(input: RoutingInput, s: LinkState = allUp(input)): Fi
     else fb.set(r.at, { prefix: r.prefix, target: { kind: 'unicast', hops: alive }, source: 'static' });
   }
   return fb.build(input.policy, input.seeds);
+}
+
+/** Binary min-heap of (node, distance) pairs (duplicates allowed; stale entries skipped by the caller). */
+class MinHeap {
+  private node: Int32Array;
+  private key: Float64Array;
+  size = 0;
+  constructor(cap: number) {
+    this.node = new Int32Array(Math.max(cap, 16));
+    this.key = new Float64Array(Math.max(cap, 16));
+  }
+  push(n: number, k: number): void {
+    if (this.size === this.node.length) {
+      const nn = new Int32Array(this.size * 2);
+      nn.set(this.node);
+      const kk = new Float64Array(this.size * 2);
+      kk.set(this.key);
+      this.node = nn;
+      this.key = kk;
+    }
+    let i = this.size++;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (this.key[p]! <= k) break;
+      this.node[i] = this.node[p]!;
+      this.key[i] = this.key[p]!;
+      i = p;
+    }
+    this.node[i] = n;
+    this.key[i] = k;
+  }
+  topKey(): number {
+    return this.key[0]!;
+  }
+  /** Removes the smallest entry; returns its node. */
+  pop(): number {
+    const top = this.node[0]!;
+    const n = --this.size;
+    const ln = this.node[n]!;
+    const lk = this.key[n]!;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= n) break;
+      const r = l + 1;
+      const m = r < n && this.key[r]! < this.key[l]! ? r : l;
+      if (this.key[m]! >= lk) break;
+      this.node[i] = this.node[m]!;
+      this.key[i] = this.key[m]!;
+      i = m;
+    }
+    this.node[i] = ln;
+    this.key[i] = lk;
+    return top;
+  }
 }

@@ -90,10 +90,10 @@ function put32(k: Uint8Array, at: number, v: number): void {
 
 /**
  * Writes the hash key of the IPv6 packet at `b[off..]` into `key` (KEY_LEN bytes, see the
- * layout above). Bytes the packet lacks read as 0 (a truncated packet still hashes).
+ * layout above). Bytes the packet lacks (at or past `end`, default the array's end) read as 0 (a
+ * truncated packet still hashes).
  */
-export function flowKey(policy: HashPolicy, b: Uint8Array, off: number, key: Uint8Array): void {
-  const end = b.length;
+export function flowKey(policy: HashPolicy, b: Uint8Array, off: number, key: Uint8Array, end = b.length): void {
   let h = off;
   if (policy === 0 && b[h + 6] === NH_ICMPV6 && h + 48 + 40 <= end && b[h + 40]! < 128) h += 48; // ICMPv6 error: the offending packet
   for (let i = 0; i < 32; i++) key[i] = h + 8 + i < end ? b[h + 8 + i]! : 0;
@@ -117,9 +117,9 @@ export function flowKey(policy: HashPolicy, b: Uint8Array, off: number, key: Uin
   put32(key, 36, nh);
 }
 
-/** The 31-bit multipath hash (Linux's `mhash >> 1`) of the packet at `b[off..]` for a node's seed. */
-export function multipathHash(policy: HashPolicy, b: Uint8Array, off: number, seed: number): number {
-  flowKey(policy, b, off, scratch);
+/** The 31-bit multipath hash (Linux's `mhash >> 1`) of the packet at `b[off..end]` for a node's seed. */
+export function multipathHash(policy: HashPolicy, b: Uint8Array, off: number, seed: number, end = b.length): number {
+  flowKey(policy, b, off, scratch, end);
   return jhash(scratch, KEY_LEN, seed) >>> 1;
 }
 

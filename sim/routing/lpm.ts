@@ -14,6 +14,9 @@
 /** No route (a lookup that matched nothing). */
 export const LPM_NONE = -1;
 
+/** Scratch of {@link Lpm.put} (the key is copied into the table). */
+const MASKED = new Uint8Array(16);
+
 /** The prefixes of one length: masked keys (16 bytes each) and values, open addressing. */
 class LengthTable {
   keys: Uint8Array;
@@ -55,13 +58,16 @@ export class Lpm {
   /** Number of prefixes inserted. */
   size = 0;
 
+  /** `capacity`: how many prefixes of one length to make room for up front (no rehashing). */
+  constructor(private readonly capacity = 0) {}
+
   /** Maps `addr/len` (bits past `len` ignored) to `v` (>= 0); replaces an existing mapping. */
   insert(addr: Uint8Array, len: number, v: number): void {
     if (!(len >= 0 && len <= 128) || !Number.isInteger(len)) throw new RangeError(`prefix length must be 0..128, got ${len}`);
     if (!(v >= 0)) throw new RangeError(`LPM values must be >= 0, got ${v}`);
     let t = this.tables.find((x) => x.len === len);
     if (!t) {
-      t = new LengthTable(len);
+      t = new LengthTable(len, Math.max(8, 2 ** Math.ceil(Math.log2(2 * this.capacity + 2))));
       this.tables.push(t);
       this.tables.sort((a, b) => b.len - a.len);
     }
@@ -88,7 +94,7 @@ export class Lpm {
 
   /** Stores addr/len → v; true if the prefix is new. */
   private put(t: LengthTable, addr: Uint8Array, v: number): boolean {
-    const masked = new Uint8Array(16);
+    const masked = MASKED;
     for (let i = 0; i < 16; i++) masked[i] = addr[i]! & byteMask(t.len, i);
     let slot = hashMasked(masked, 0, t.len) & t.mask;
     for (;;) {

@@ -41,8 +41,10 @@ Runs a topology (YAML, docs/SIMULATOR.md) with the IOAM dataplane on every node 
                          IOAM byte overhead, per-flow results (identical for the same seed, whatever
                          --workers and --batch-size)
   traces-<node>.jsonl    one decoded IOAM trace per line at each decapsulating node
+  traces-<node>.parquet  the same records as Apache Parquet (with --outputs ...,traces-parquet)
   <node>-<if>.pcapng     the capture points listed under captures:
   run-info.json          workers, wall time and the simulation rate (packet-hops per second)
+--outputs picks the files (default summary,traces,captures; run-info.json is always written).
 
 With --otlp FILE|URL: OpenTelemetry spans of the run (docs/CLT.md "CLT with ioamsim run"): a
 network span per traced packet (message direction) with a hop span per link, from the sending
@@ -56,6 +58,8 @@ Examples:
   $ ioamsim run examples/leaf-spine.yaml --out out/fabric --seed 7 --duration 20ms --workers 2
   $ ioamsim run examples/clt.yaml --out out/clt --otlp out/clt/spans.otlp.jsonl
   $ ioamsim run examples/clt.yaml --out out/clt --otlp http://127.0.0.1:4318 --epoch now
+  $ ioamsim run examples/leaf-spine-heavy.yaml --out out/long --duration 2s --outputs summary
+  $ ioamsim run examples/leaf-spine.yaml --out out/pq --outputs summary,traces-parquet
 
 Exit codes: 0 ok, 1 bad topology (file:line: path: reason) or bad --otlp URL, 2 usage, 4 a
 dataplane worker failed or the OTLP receiver could not be reached / refused the spans.`;
@@ -84,6 +88,7 @@ interface RunOpts {
   workers: string;
   batchSize: string;
   inlineBelow: string;
+  outputs: string;
   progress: boolean;
   otlp?: string;
   epoch?: string;
@@ -100,6 +105,7 @@ export function createCommands(ctx: CliContext): Command[] {
     .addOption(new Option('--workers <k>', 'dataplane worker threads; 0 = inline').default('0'))
     .addOption(new Option('--batch-size <n>', 'max packets per dataplane call').default('256'))
     .addOption(new Option('--inline-below <n>', 'with workers: steps of fewer packets (and no k-of-n sampled encapsulation) run on the main thread').default('16'))
+    .addOption(new Option('--outputs <list>', 'files to write: comma-separated summary, traces (JSON Lines), traces-parquet, captures').default('summary,traces,captures'))
     .option('--no-progress', 'no progress bar (it only shows on a TTY anyway)')
     .option('--otlp <file|url>', 'also write OpenTelemetry spans: OTLP JSON Lines to FILE, or OTLP/HTTP to an http(s) URL')
     .option('--epoch <time>', 'wall-clock time of simulated time 0: ISO time or now (default: the topology\'s epoch)')
@@ -114,6 +120,13 @@ export function createCommands(ctx: CliContext): Command[] {
       const inlineBelow = parseInt0('--inline-below', o.inlineBelow, 0);
       const epochMs = o.epoch === undefined ? undefined : parseEpoch(o.epoch);
       if (o.otlp !== undefined && isUrl(o.otlp)) await checkEndpoint(o.otlp);
+      const { parseOutputs } = await import('../../../sim/outputs');
+      let outputs;
+      try {
+        outputs = parseOutputs(o.outputs);
+      } catch (e) {
+        throw new UsageError(`--outputs: ${(e as Error).message}`);
+      }
       const { runSimulation, formatSummary } = await import('../../../sim/run');
       const { loadTopology } = await import('../../../sim/topology');
       const topo = loadTopology(topology);
@@ -133,7 +146,7 @@ export function createCommands(ctx: CliContext): Command[] {
         bar = b;
       }
       try {
-        const r = await runSimulation(topo, { seed, durationNs, workers, batchSize, inlineBelow, outDir: o.out, hooks: spans?.hooks, onProgress: (f) => bar?.update(Math.round(f * 100)) });
+        const r = await runSimulation(topo, { seed, durationNs, workers, batchSize, inlineBelow, outputs, outDir: o.out, hooks: spans?.hooks, onProgress: (f) => bar?.update(Math.round(f * 100)) });
         bar?.stop();
         ctx.stderr.write(formatSummary(r) + '\n');
         if (spans && o.otlp !== undefined) await writeSpans(ctx, spans, o.otlp);

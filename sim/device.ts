@@ -1,0 +1,219 @@
+/**
+ * Devices and links (ns-3's split, `point-to-point-channel.cc`): a device owns its egress queue
+ * (FIFO, tail drop in packets or bytes, a ring buffer of packet handles) and serializes at the
+ * link's bandwidth; the far end receives after the propagation delay (+ jitter), unless the packet
+ * is lost. Loss and jitter are drawn when transmission starts, from the device's own substream.
+ *
+ * {@link Links} runs this with integer-coded engine events (no closure per packet): `TX_DONE(dev)`
+ * starts the next transmission, `ARRIVE(dev, pkt)` hands a packet to the peer's node, `LOST(dev,
+ * pkt)` drops it when its transmission ends.
+ *
+ * A link that is down (or one of whose nodes is, `failures[]`, docs/ROUTING.md) takes no packet
+ * (`link-down` at the sending device) and delivers none: packets on the wire when it went down are
+ * dropped on arrival (counted at the sending device), those queued are dropped at once ({@link Links.flush}).
+ * @module
+ */
+import type { Simulator } from './engine';
+import type { PacketStore } from './packets';
+import type { Rng } from './rng';
+import { Counter, Dist } from './stats';
+
+/** Per-device statistics. */
+export interface DeviceStats {
+  txPackets: number;
+  txBytes: number;
+  queueDelayNs: Dist;
+  backlogAtEnqueueBytes: Dist;
+  maxBacklogBytes: number;
+  hopDelayNs: Dist;
+  drops: Counter;
+}
+
+/** Link parameters (one direction). */
+export interface LinkParams {
+  index: number;
+  delayNs: number;
+  bandwidthBps: number;
+  loss: number;
+  jitterNs: number;
+  limitPackets?: number;
+  limitBytes?: number;
+}
+
+/** A node as a device sees it. */
+export interface DeviceNode {
+  index: number;
+  name: string;
+}
+
+/** What a capture point is handed per packet (a {@link PacketView} in practice). */
+export type CaptureFn<P> = (p: P, timeNs: number) => void;
+
+/** A node's network interface with its egress queue. */
+export class Device<P = unknown, N extends DeviceNode = DeviceNode> {
+  /** Index in the network's device list. */
+  index = -1;
+  /** Ring buffer of packet handles. */
+  private ring = new Int32Array(16);
+  private head = 0;
+  private count = 0;
+  backlogBytes = 0;
+  busy = false;
+  /** When everything queued so far will have been serialized. */
+  busyUntilNs = 0;
+  peer!: Device<P, N>;
+  captureTx?: CaptureFn<P>;
+  captureRx?: CaptureFn<P>;
+  readonly stats: DeviceStats = {
+    txPackets: 0, txBytes: 0, queueDelayNs: new Dist(), backlogAtEnqueueBytes: new Dist(), maxBacklogBytes: 0, hopDelayNs: new Dist(), drops: new Counter(),
+  };
+  constructor(
+    readonly node: N,
+    readonly ifIndex: number,
+    readonly name: string,
+    readonly link: LinkParams,
+    readonly rng: Rng,
+  ) {}
+  get queued(): number {
+    return this.count;
+  }
+  push(h: number): void {
+    if (this.count === this.ring.length) {
+      const r = new Int32Array(this.ring.length * 2);
+      for (let i = 0; i < this.count; i++) r[i] = this.ring[(this.head + i) & (this.ring.length - 1)]!;
+      this.ring = r;
+      this.head = 0;
+    }
+    this.ring[(this.head + this.count) & (this.ring.length - 1)] = h;
+    this.count++;
+  }
+  /** The oldest queued handle, or -1. */
+  shift(): number {
+    if (this.count === 0) return -1;
+    const h = this.ring[this.head]!;
+    this.head = (this.head + 1) & (this.ring.length - 1);
+    this.count--;
+    return h;
+  }
+}
+
+/** What {@link Links} needs from the network. */
+export interface LinkHost<P, N extends DeviceNode> {
+  sim: Simulator;
+  store: PacketStore;
+  devices: Device<P, N>[];
+  l2Overhead: number;
+  /** A packet dropped at `dev`'s node (frees it). */
+  dropAt(node: number, h: number, reason: string, dev: Device<P, N>): void;
+  /** A packet arrived at `dev`'s node on `dev` (ARRIVE). */
+  arrive(dev: Device<P, N>, h: number): void;
+  /** The object face of a packet for captures (made only when a capture point exists). */
+  view(h: number): P;
+  /** Bytes put on links (summary). */
+  bytesSentOnLinks: number;
+  /** Packets being serialized or propagating. */
+  onWire: number;
+  /** Whether link `li` carries packets now. */
+  linkUp(li: number): boolean;
+}
+
+/** Queues and links (see module doc). */
+export class Links<P, N extends DeviceNode> {
+  private readonly TX_DONE: number;
+  private readonly ARRIVE: number;
+  private readonly LOST: number;
+  constructor(private readonly host: LinkHost<P, N>) {
+    const sim = host.sim;
+    this.TX_DONE = sim.handler((dev) => this.startTx(this.host.devices[dev]!));
+    this.ARRIVE = sim.handler((dev, h) => this.receive(this.host.devices[dev]!, h));
+    this.LOST = sim.handler((dev, h) => {
+      this.host.onWire--;
+      this.host.dropAt(this.host.devices[dev]!.node.index, h, 'link-loss', this.host.devices[dev]!);
+    });
+  }
+
+  private wireBytes(h: number): number {
+    return this.host.store.len(h) + this.host.l2Overhead;
+  }
+
+  private txTimeNs(dev: Device<P, N>, h: number): number {
+    return Math.ceil((this.wireBytes(h) * 8 * 1e9) / dev.link.bandwidthBps);
+  }
+
+  /** Tail-drop enqueue on the device's egress queue. */
+  enqueue(dev: Device<P, N>, h: number): void {
+    if (!this.host.linkUp(dev.link.index)) {
+      this.host.dropAt(dev.node.index, h, 'link-down', dev);
+      return;
+    }
+    const size = this.wireBytes(h);
+    const l = dev.link;
+    if ((l.limitPackets !== undefined && dev.queued >= l.limitPackets) || (l.limitBytes !== undefined && dev.backlogBytes + size > l.limitBytes)) {
+      this.host.dropAt(dev.node.index, h, 'queue-full', dev);
+      return;
+    }
+    const now = this.host.sim.now();
+    dev.stats.backlogAtEnqueueBytes.add(dev.backlogBytes);
+    this.host.store.enqueuedNs[h] = now;
+    dev.push(h);
+    dev.backlogBytes += size;
+    if (dev.backlogBytes > dev.stats.maxBacklogBytes) dev.stats.maxBacklogBytes = dev.backlogBytes;
+    dev.busyUntilNs = Math.max(dev.busyUntilNs, now) + this.txTimeNs(dev, h);
+    if (!dev.busy) this.startTx(dev);
+  }
+
+  /** Drops everything queued on `dev` (its link or node went down). */
+  flush(dev: Device<P, N>, reason: string): void {
+    for (let h = dev.shift(); h >= 0; h = dev.shift()) {
+      dev.backlogBytes -= this.wireBytes(h);
+      this.host.dropAt(dev.node.index, h, reason, dev);
+    }
+  }
+
+  private startTx(dev: Device<P, N>): void {
+    const h = dev.shift();
+    if (h < 0) {
+      dev.busy = false;
+      return;
+    }
+    const host = this.host;
+    const store = host.store;
+    const sim = host.sim;
+    const now = sim.now();
+    const len = store.len(h);
+    dev.busy = true;
+    dev.backlogBytes -= len + host.l2Overhead;
+    dev.stats.queueDelayNs.add(now - store.enqueuedNs[h]!);
+    dev.stats.txPackets++;
+    dev.stats.txBytes += len;
+    host.bytesSentOnLinks += len;
+    if (dev.captureTx) dev.captureTx(host.view(h), now);
+    const tx = this.txTimeNs(dev, h);
+    const lost = dev.link.loss > 0 && dev.rng.float() < dev.link.loss;
+    const jitter = dev.link.jitterNs > 0 ? dev.rng.int(0, dev.link.jitterNs) : 0;
+    sim.post(now + tx, this.TX_DONE, dev.index, 0);
+    host.onWire++;
+    if (lost) {
+      sim.post(now + tx, this.LOST, dev.index, h);
+      return;
+    }
+    store.lastDev[h] = dev.index;
+    sim.post(now + tx + dev.link.delayNs + jitter, this.ARRIVE, dev.peer.index, h);
+  }
+
+  private receive(dev: Device<P, N>, h: number): void {
+    const host = this.host;
+    const store = host.store;
+    const now = host.sim.now();
+    host.onWire--;
+    if (!host.linkUp(dev.link.index)) {
+      host.dropAt(dev.peer.node.index, h, 'link-down', dev.peer);
+      return;
+    }
+    const last = store.lastDev[h]!;
+    if (last >= 0) host.devices[last]!.stats.hopDelayNs.add(now - store.arrivedNs[h]!);
+    store.arrivedNs[h] = now;
+    if (dev.captureRx) dev.captureRx(host.view(h), now);
+    host.arrive(dev, h);
+  }
+}

@@ -1,0 +1,249 @@
+/**
+ * The files of a run, streamed to disk while it runs (memory does not grow with the run's length):
+ * - `summary` → `summary.json` (written at the end: the mark of a complete run);
+ * - `traces` → `traces-<node>.jsonl`, one decoded trace per line at each decapsulating node;
+ * - `traces-parquet` → `traces-<node>.parquet`, the same records as Apache Parquet (one row per
+ *   trace, the JSON Lines keys as columns; `options` is a JSON column holding the same array);
+ * - `captures` → `<node>-<interface>.pcapng` for the topology's `captures[]`.
+ * `run-info.json` (wall time, workers: not deterministic) is always written, last.
+ *
+ * Every file is written as `<name>.partial` and renamed when the run completes; a failed run
+ * (worker crash, full disk) removes what it wrote, so nothing left behind looks complete.
+ * @module
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
+import { createPcapngFile, type PcapngWriter } from '../src/capture';
+import type { Network, TraceRecord } from './network';
+import { topologyError, type LoadedTopology } from './topology';
+
+export const OUTPUT_KINDS = ['summary', 'traces', 'traces-parquet', 'captures'] as const;
+export type OutputKind = (typeof OUTPUT_KINDS)[number];
+/** What a run writes unless told otherwise. */
+export const DEFAULT_OUTPUTS: readonly OutputKind[] = ['summary', 'traces', 'captures'];
+
+/** Parses `summary,traces,captures`; throws a RangeError naming the valid kinds. */
+export function parseOutputs(text: string): OutputKind[] {
+  const items = text.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  for (const k of items) {
+    if (!(OUTPUT_KINDS as readonly string[]).includes(k)) throw new RangeError(`unknown output ${JSON.stringify(k)}: expected a comma-separated list of ${OUTPUT_KINDS.join(', ')}`);
+  }
+  return [...new Set(items as OutputKind[])];
+}
+
+/** Runs `f`; an I/O error is rethrown naming `file` (errno code kept: the CLI's exit code uses it). */
+export function writing<T>(file: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw Object.assign(new Error(`cannot write ${file}: ${err.message}`, { cause: e }), { code: err.code });
+  }
+}
+
+/** `fs.writeSync` of a string may write only part of it (a nearly full disk): loop until all is written. */
+function writeAllSync(fd: number, text: string, file: string): void {
+  const b = Buffer.from(text);
+  writing(file, () => {
+    for (let off = 0; off < b.length;) off += fs.writeSync(fd, b, off, b.length - off);
+  });
+}
+
+/** A Parquet writer's byte sink that goes to a file descriptor after every row group (hyparquet-writer `Writer.flush`). */
+class FdWriter extends ByteWriter {
+  constructor(private readonly fd: number, private readonly file: string) {
+    super(1 << 16);
+  }
+  flush(): void {
+    const b = Buffer.from(this.buffer, 0, this.index);
+    writing(this.file, () => {
+      for (let off = 0; off < b.length;) off += fs.writeSync(this.fd, b, off, b.length - off);
+    });
+    this.index = 0;
+  }
+  override finish(): void {
+    this.flush();
+    fs.closeSync(this.fd);
+  }
+}
+
+/** JSON Lines records per write; Parquet rows per row group (bounded memory either way). */
+const JSONL_BATCH = 1024;
+const TRACE_BATCH = 4096;
+
+/** One decapsulating node's trace files. */
+class TraceFiles {
+  private lines: string[] = [];
+  private rows: TraceRecord[] = [];
+  private fd: number | undefined;
+  private pq: ParquetWriter | undefined;
+  private pqFd: number | undefined;
+  constructor(private readonly dir: string, readonly node: string, private readonly jsonl: boolean, private readonly parquet: boolean, private readonly files: string[]) {}
+
+  add(rec: TraceRecord): void {
+    if (this.jsonl) {
+      this.lines.push(JSON.stringify(rec));
+      if (this.lines.length >= JSONL_BATCH) this.flushJsonl();
+    }
+    if (this.parquet) {
+      this.rows.push(rec);
+      if (this.rows.length >= TRACE_BATCH) this.flushParquet();
+    }
+  }
+
+  private file(ext: string): string {
+    return path.join(this.dir, `traces-${this.node}.${ext}`);
+  }
+
+  private flushJsonl(): void {
+    const file = this.file('jsonl');
+    if (this.fd === undefined) {
+      this.files.push(file);
+      this.fd = writing(file, () => fs.openSync(file + '.partial', 'w'));
+    }
+    if (this.lines.length) writeAllSync(this.fd, this.lines.join('\n') + '\n', file);
+    this.lines.length = 0;
+  }
+
+  private flushParquet(): void {
+    const file = this.file('parquet');
+    if (this.pq === undefined) {
+      this.files.push(file);
+      this.pqFd = writing(file, () => fs.openSync(file + '.partial', 'w'));
+      this.pq = new ParquetWriter({ writer: new FdWriter(this.pqFd, file), schema: TRACE_SCHEMA, createdBy: 'ioamsim' });
+    }
+    const r = this.rows;
+    if (r.length === 0) return;
+    const col = <T>(f: (x: TraceRecord) => T) => r.map(f);
+    const columnData = [
+      { name: 't_ns', data: col((x) => BigInt(x.t_ns)) },
+      { name: 'node', data: col((x) => x.node) },
+      { name: 'flow', data: col((x) => x.flow) },
+      { name: 'kind', data: col((x) => x.kind) },
+      { name: 'seq', data: col((x) => BigInt(x.seq)) },
+      { name: 'packet', data: col((x) => BigInt(x.packet)) },
+      { name: 'hbh_len', data: col((x) => x.hbh_len) },
+      { name: 'options', data: col((x) => JSON.stringify(x.options)) },
+    ];
+    writing(file, () => this.pq!.write({ columnData, rowGroupSize: TRACE_BATCH }));
+    this.rows = [];
+  }
+
+  /** Flushes and renames (a node that decapsulated nothing still gets its empty files). */
+  finish(): void {
+    if (this.jsonl) {
+      this.flushJsonl();
+      const file = this.file('jsonl');
+      writing(file, () => {
+        fs.closeSync(this.fd!);
+        this.fd = undefined;
+        fs.renameSync(file + '.partial', file);
+      });
+    }
+    if (this.parquet) {
+      this.flushParquet();
+      const file = this.file('parquet');
+      writing(file, () => {
+        this.pq!.finish();
+        this.pqFd = undefined;
+        fs.renameSync(file + '.partial', file);
+      });
+    }
+  }
+
+  close(): void {
+    for (const fd of [this.fd, this.pqFd]) if (fd !== undefined) try { fs.closeSync(fd); } catch { /* closed */ }
+    this.fd = this.pqFd = undefined;
+  }
+}
+
+/** Parquet schema of a trace row: the JSON Lines keys, in their order. */
+const TRACE_SCHEMA = [
+  { name: 'root', num_children: 8 },
+  { name: 't_ns', type: 'INT64', repetition_type: 'REQUIRED' },
+  { name: 'node', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'REQUIRED' },
+  { name: 'flow', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'REQUIRED' },
+  { name: 'kind', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'REQUIRED' },
+  { name: 'seq', type: 'INT64', repetition_type: 'REQUIRED' },
+  { name: 'packet', type: 'INT64', repetition_type: 'REQUIRED' },
+  { name: 'hbh_len', type: 'INT32', repetition_type: 'REQUIRED' },
+  { name: 'options', type: 'BYTE_ARRAY', converted_type: 'JSON', repetition_type: 'REQUIRED' },
+] as ConstructorParameters<typeof ParquetWriter>[0]['schema'];
+
+/** The output files of one run (see module doc). */
+export class RunOutputs {
+  private readonly kinds: Set<OutputKind>;
+  private readonly pcaps: PcapngWriter[] = [];
+  private readonly traces = new Map<string, TraceFiles>();
+  /** Every output path of this run: removed (with its `.partial`) if the run fails. */
+  private readonly files: string[] = [];
+
+  /**
+   * Checks the capture points (always: a bad one is a topology error even without files) and,
+   * with `outDir`, opens the files and attaches the capture and trace sinks to `net`.
+   */
+  constructor(net: Network, topo: LoadedTopology, private readonly outDir: string | undefined, kinds: readonly OutputKind[]) {
+    this.kinds = new Set(kinds);
+    const t = topo.input;
+    if (outDir) fs.mkdirSync(outDir, { recursive: true });
+    (t.captures ?? []).forEach((c, ci) => {
+      const ni = net.nodeIndex(c.node, ['captures', ci, 'node']);
+      const node = net.nodes[ni]!;
+      const devs = node.devices.filter((d) => d && (c.interface === undefined || d.name === c.interface));
+      if (devs.length === 0) throw topologyError(topo, ['captures', ci, 'interface'], `${c.node} has no linked interface ${c.interface ?? ''}`.trim());
+      if (!outDir || !this.kinds.has('captures')) return;
+      for (const d of devs) {
+        const file = path.join(outDir, `${node.name}-${d!.name}.pcapng`);
+        this.files.push(file);
+        const w = createPcapngFile(file, {
+          userAppl: 'ioamsim sim',
+          interfaces: [{ name: `${node.name}:${d!.name}`, description: `ioamsim ${c.direction ?? 'both'} capture` }],
+        });
+        this.pcaps.push(w);
+        const dir = c.direction ?? 'both';
+        if (dir !== 'rx') d!.captureTx = (p, now) => w.write({ timestampNs: net.absNs(now), bytes: p.bytes, comment: `tx ${p.flow.name} #${p.seq}` });
+        if (dir !== 'tx') d!.captureRx = (p, now) => w.write({ timestampNs: net.absNs(now), bytes: p.bytes, comment: `rx ${p.flow.name} #${p.seq}` });
+      }
+    });
+    const jsonl = this.kinds.has('traces');
+    const parquet = this.kinds.has('traces-parquet');
+    if (outDir && (jsonl || parquet)) {
+      for (const n of net.nodes) if (n.decapNs.size > 0) this.traces.set(n.name, new TraceFiles(outDir, n.name, jsonl, parquet, this.files));
+      net.traceSink = (rec: TraceRecord) => this.traces.get(rec.node)!.add(rec);
+    }
+  }
+
+  /** Completes every file; `summary.json` (if asked) and `run-info.json` last. */
+  finish(summary: unknown, info: unknown): void {
+    const outDir = this.outDir;
+    if (!outDir) return;
+    try {
+      for (const t of this.traces.values()) t.finish();
+      for (const w of this.pcaps) w.finish();
+      const last: [string, unknown][] = [['run-info.json', info]];
+      if (this.kinds.has('summary')) last.push(['summary.json', summary]);
+      for (const [name, value] of last) {
+        const file = path.join(outDir, name);
+        this.files.push(file);
+        writing(file, () => {
+          fs.writeFileSync(file + '.partial', JSON.stringify(value, null, 2) + '\n');
+          fs.renameSync(file + '.partial', file);
+        });
+      }
+    } catch (e) {
+      this.discard();
+      throw e;
+    }
+  }
+
+  /** A failed run leaves no output that looks complete, not even a stale one. */
+  discard(): void {
+    for (const w of this.pcaps) w.abort();
+    for (const t of this.traces.values()) t.close();
+    for (const f of this.files) {
+      fs.rmSync(f, { force: true });
+      fs.rmSync(f + '.partial', { force: true });
+    }
+  }
+}
