@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
-import { relative, isAbsolute } from 'node:path';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { relative, isAbsolute, join, posix } from 'node:path';
 import { describe, it } from 'node:test';
 import { capturesDir, repoRoot } from '../src/shared';
 
@@ -47,5 +47,35 @@ describe('the repository stands alone', () => {
     } finally {
       if (saved !== undefined) process.env.IOAMSIM_CAPTURES = saved;
     }
+  });
+});
+
+describe('layers point one way: core ← binding ← src ← sim ← app', () => {
+  /** Relative import specifiers of every .ts file under `dir`, as `file: spec`. */
+  function importsUnder(dir: string): { file: string; target: string }[] {
+    const out: { file: string; target: string }[] = [];
+    const walk = (d: string) => {
+      for (const e of readdirSync(join(ROOT, d), { withFileTypes: true })) {
+        const p = `${d}/${e.name}`;
+        if (e.isDirectory()) walk(p);
+        else if (p.endsWith('.ts')) {
+          const text = readFileSync(join(ROOT, p), 'utf8');
+          for (const m of text.matchAll(/(?:from\s+|import\(\s*|require\(\s*)['"](\.{1,2}\/[^'"]+)['"]/g)) {
+            out.push({ file: p, target: posix.normalize(posix.join(posix.dirname(p), m[1]!)) });
+          }
+        }
+      }
+    };
+    walk(dir);
+    return out;
+  }
+  it('src/ imports neither sim/ nor app/', () => {
+    const bad = importsUnder('src').filter((i) => /^(sim|app)\//.test(i.target));
+    assert.ok(importsUnder('src').length > 20, 'the scan sees src/ imports');
+    assert.deepEqual(bad, []);
+  });
+  it('sim/ does not import app/', () => {
+    assert.ok(importsUnder('sim').length > 20, 'the scan sees sim/ imports');
+    assert.deepEqual(importsUnder('sim').filter((i) => /^app\//.test(i.target)), []);
   });
 });
