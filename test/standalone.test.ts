@@ -60,7 +60,7 @@ describe('layers point one way: core ← binding ← src ← sim ← app', () =>
         if (e.isDirectory()) walk(p);
         else if (p.endsWith('.ts')) {
           const text = readFileSync(join(ROOT, p), 'utf8');
-          for (const m of text.matchAll(/(?:from\s+|import\(\s*|require\(\s*)['"](\.{1,2}\/[^'"]+)['"]/g)) {
+          for (const m of text.matchAll(/(?:from\s+|import\s+|import\(\s*|require\(\s*)['"](\.{1,2}\/[^'"]+)['"]/g)) {
             out.push({ file: p, target: posix.normalize(posix.join(posix.dirname(p), m[1]!)) });
           }
         }
