@@ -7,21 +7,13 @@
  * `summary.json` (`dataplane`). A missing addon is an error (`NativeLoadError`).
  * @module
  */
-import type { PacketBatch } from '../src/batch';
+import type { BatchTables, PacketBatch } from '../src/batch';
 import type { NodeConfig } from '../src/config';
 import { native } from '../src/native';
 import { Node } from '../src/node';
 
-/** The batch ABI tables of one core call (src/batch.ts `BatchTables`): `buf` may be the packet slab. */
-export interface CoreTables {
-  buf: Uint8Array;
-  desc: Uint32Array;
-  meta: Uint32Array;
-  out: Uint32Array;
-  clt: Uint8Array;
-  traceArena: Uint8Array;
-  traceDesc: Uint32Array;
-}
+/** The batch ABI tables of one core call: `buf` may be the packet slab. */
+export type CoreTables = BatchTables;
 
 /** A topology node's dataplane (one core call per table set). */
 export interface DataplaneNode {
