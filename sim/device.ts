@@ -61,6 +61,10 @@ export class Device<P = unknown, N extends DeviceNode = DeviceNode> {
   busy = false;
   /** When everything queued so far will have been serialized. */
   busyUntilNs = 0;
+  /** Events this device posted so far: the `lo` of its next event's tie key (sim/engine.ts). */
+  posted = 0;
+  /** The peer is in another partition (sim/partition.ts): arrivals go through the partition's outbox. */
+  crossesPartition = false;
   peer!: Device<P, N>;
   captureTx?: CaptureFn<P>;
   captureRx?: CaptureFn<P>;
@@ -115,6 +119,8 @@ export interface LinkHost<P, N extends DeviceNode> {
   onWire: number;
   /** Whether link `li` carries packets now. */
   linkUp(li: number): boolean;
+  /** A packet leaves this partition: it arrives on `dev` (in another partition) at `timeNs` with tie key `(hi, lo)`; frees it here. */
+  sendRemote?(dev: Device<P, N>, h: number, timeNs: number, hi: number, lo: number): void;
 }
 
 /** Queues and links (see module doc). */
@@ -191,14 +197,22 @@ export class Links<P, N extends DeviceNode> {
     const tx = this.txTimeNs(dev, h);
     const lost = dev.link.loss > 0 && dev.rng.float() < dev.link.loss;
     const jitter = dev.link.jitterNs > 0 ? dev.rng.int(0, dev.link.jitterNs) : 0;
-    sim.post(now + tx, this.TX_DONE, dev.index, 0);
+    // Tie keys: this device's own count of posted events (sim/engine.ts).
+    const hi = 1 + dev.index;
+    sim.post(now + tx, this.TX_DONE, dev.index, 0, hi, dev.posted++);
     host.onWire++;
     if (lost) {
-      sim.post(now + tx, this.LOST, dev.index, h);
+      sim.post(now + tx, this.LOST, dev.index, h, hi, dev.posted++);
       return;
     }
     store.lastDev[h] = dev.index;
-    sim.post(now + tx + dev.link.delayNs + jitter, this.ARRIVE, dev.peer.index, h);
+    if (dev.crossesPartition) host.sendRemote!(dev.peer, h, now + tx + dev.link.delayNs + jitter, hi, dev.posted++);
+    else sim.post(now + tx + dev.link.delayNs + jitter, this.ARRIVE, dev.peer.index, h, hi, dev.posted++);
+  }
+
+  /** Posts the arrival of a packet that came from another partition (sim/partition.ts). */
+  arriveFromRemote(dev: Device<P, N>, h: number, timeNs: number, hi: number, lo: number): void {
+    this.host.sim.post(timeNs, this.ARRIVE, dev.index, h, hi, lo);
   }
 
   private receive(dev: Device<P, N>, h: number): void {

@@ -1,7 +1,14 @@
 /**
  * Discrete-event engine (ns-3 style, `src/core/model/scheduler.h`): a {@link Simulator} instance
- * is passed around; events are ordered by (time, sequence number) so ties run in the order they
- * were scheduled and runs repeat exactly.
+ * is passed around; events are ordered by (time, key) so runs repeat exactly.
+ *
+ * Tie order (docs/SIMULATOR.md §2): the key of an event is `(hi, lo)`. Closures scheduled with
+ * {@link Simulator.schedule} have `hi = 0` and `lo` = their scheduling sequence number (so at one
+ * instant they run first, in the order they were scheduled). The simulator's own events carry the
+ * key of the entity that posted them: `hi` = 1 + the entity's number (a device, a node), `lo` = the
+ * entity's own count of posted events. A key therefore depends only on what its entity did, not on
+ * which other events exist in the same queue: a partition of the network run on its own (sim/
+ * partition.ts) orders its events exactly as the whole network run in one queue does.
  *
  * Time is an integer number of nanoseconds since the start of the run (a JS safe integer:
  * 2^53 ns ≈ 104 days of simulated time).
@@ -34,7 +41,8 @@ const K_CLOSURE = 0;
 export class Simulator {
   // Event slots (struct of arrays) and the heap of slot numbers ordered by (time, seq).
   private time = new Float64Array(1024);
-  private seqOf = new Float64Array(1024);
+  private keyHi = new Int32Array(1024);
+  private keyLo = new Float64Array(1024);
   private kind = new Int32Array(1024);
   private argA = new Int32Array(1024);
   private argB = new Int32Array(1024);
@@ -64,9 +72,12 @@ export class Simulator {
     return this.handlers.length - 1;
   }
 
-  /** Schedules event `(kind, a, b)` at absolute time `timeNs` (≥ now; integers; hot path, unchecked). */
-  post(timeNs: number, kind: number, a: number, b: number): void {
-    this.push(timeNs, kind, a, b);
+  /**
+   * Schedules event `(kind, a, b)` at absolute time `timeNs` (≥ now; integers; hot path,
+   * unchecked), with the tie key `(keyHi ≥ 1, keyLo)` of the entity posting it (see module doc).
+   */
+  post(timeNs: number, kind: number, a: number, b: number, keyHi: number, keyLo: number): void {
+    this.push(timeNs, kind, a, b, keyHi, keyLo);
   }
 
   /** Runs `fn` after `delayNs` (≥ 0, integer) of simulated time. */
@@ -82,8 +93,8 @@ export class Simulator {
     if (!Number.isSafeInteger(timeNs) || timeNs < this.nowNs) {
       throw new RangeError(`scheduleAt: time ${timeNs} is not an integer ≥ now (${this.nowNs})`);
     }
-    const seq = this.seq;
-    const slot = this.push(timeNs, K_CLOSURE, 0, 0);
+    const seq = this.seq++;
+    const slot = this.push(timeNs, K_CLOSURE, 0, 0, 0, seq);
     this.fns[slot] = fn;
     return { timeNs, seq };
   }
@@ -140,14 +151,14 @@ export class Simulator {
         const k = this.kind[slot]!;
         const a = this.argA[slot]!;
         const b = this.argB[slot]!;
-        const seq = this.seqOf[slot]!;
+        const seq = this.keyLo[slot]!;
         let fn: (() => void) | undefined;
         if (k === K_CLOSURE) {
           fn = this.fns[slot];
           this.fns[slot] = undefined;
         }
         this.freeSlots.push(slot);
-        if (this.cancelled !== undefined && this.cancelled.delete(seq)) continue;
+        if (k === K_CLOSURE && this.cancelled !== undefined && this.cancelled.delete(seq)) continue;
         this.eventsRun++;
         if (k === K_CLOSURE) fn!();
         else this.handlers[k]!(a, b);
@@ -163,17 +174,54 @@ export class Simulator {
     }
   }
 
+  /**
+   * Runs, synchronously, every event earlier than `endNs` (and not after the stop time), the
+   * instant-end handler included (it must not return a promise here): one window of a partition
+   * (sim/partition.ts). Returns the time of the earliest event left.
+   */
+  runWindow(endNs: number): number {
+    for (;;) {
+      if (this.size === 0 && !this.dirty) return Number.POSITIVE_INFINITY;
+      if (!this.dirty) {
+        const t = this.time[this.heap[0]!]!;
+        if (t >= endNs || t > this.stopAtNs) return t;
+        this.nowNs = t;
+      }
+      while (this.size > 0 && this.time[this.heap[0]!] === this.nowNs) {
+        const slot = this.pop();
+        const k = this.kind[slot]!;
+        const a = this.argA[slot]!;
+        const b = this.argB[slot]!;
+        const seq = this.keyLo[slot]!;
+        let fn: (() => void) | undefined;
+        if (k === K_CLOSURE) {
+          fn = this.fns[slot];
+          this.fns[slot] = undefined;
+        }
+        this.freeSlots.push(slot);
+        if (k === K_CLOSURE && this.cancelled !== undefined && this.cancelled.delete(seq)) continue;
+        this.eventsRun++;
+        if (k === K_CLOSURE) fn!();
+        else this.handlers[k]!(a, b);
+      }
+      if (this.dirty) {
+        this.dirty = false;
+        if (this.instantEnd && this.instantEnd(this.nowNs)) throw new Error('runWindow: the instant-end handler returned a promise (a partition runs its steps inline)');
+      }
+    }
+  }
+
   // ---- the heap ---------------------------------------------------------------------------------
 
-  private push(timeNs: number, kind: number, a: number, b: number): number {
+  private push(timeNs: number, kind: number, a: number, b: number, hi: number, lo: number): number {
     let slot = this.freeSlots.pop();
     if (slot === undefined) {
       slot = this.nextSlot++;
       if (slot >= this.time.length) this.growSlots();
     }
-    const seq = this.seq++;
     this.time[slot] = timeNs;
-    this.seqOf[slot] = seq;
+    this.keyHi[slot] = hi;
+    this.keyLo[slot] = lo;
     this.kind[slot] = kind;
     this.argA[slot] = a;
     this.argB[slot] = b;
@@ -185,13 +233,14 @@ export class Simulator {
     // Sift up with a hole.
     const heap = this.heap;
     const time = this.time;
-    const seqs = this.seqOf;
+    const his = this.keyHi;
+    const los = this.keyLo;
     let i = this.size++;
     while (i > 0) {
       const p = (i - 1) >> 1;
       const ps = heap[p]!;
       const pt = time[ps]!;
-      if (pt < timeNs || (pt === timeNs && seqs[ps]! < seq)) break;
+      if (pt < timeNs || (pt === timeNs && (his[ps]! < hi || (his[ps] === hi && los[ps]! < lo)))) break;
       heap[i] = ps;
       i = p;
     }
@@ -202,13 +251,15 @@ export class Simulator {
   private pop(): number {
     const heap = this.heap;
     const time = this.time;
-    const seqs = this.seqOf;
+    const his = this.keyHi;
+    const los = this.keyLo;
     const top = heap[0]!;
     const n = --this.size;
     if (n > 0) {
       const last = heap[n]!;
       const lt = time[last]!;
-      const ls = seqs[last]!;
+      const lh = his[last]!;
+      const ll = los[last]!;
       let i = 0;
       for (;;) {
         const l = 2 * i + 1;
@@ -218,13 +269,13 @@ export class Simulator {
         const r = l + 1;
         if (r < n) {
           const rs = heap[r]!;
-          if (time[rs]! < time[ms]! || (time[rs] === time[ms] && seqs[rs]! < seqs[ms]!)) {
+          if (time[rs]! < time[ms]! || (time[rs] === time[ms] && (his[rs]! < his[ms]! || (his[rs] === his[ms] && los[rs]! < los[ms]!)))) {
             m = r;
             ms = rs;
           }
         }
         const mt = time[ms]!;
-        if (mt > lt || (mt === lt && seqs[ms]! > ls)) break;
+        if (mt > lt || (mt === lt && (his[ms]! > lh || (his[ms] === lh && los[ms]! > ll)))) break;
         heap[i] = ms;
         i = m;
       }
@@ -238,7 +289,8 @@ export class Simulator {
     const f64 = (a: Float64Array) => { const x = new Float64Array(n); x.set(a); return x; };
     const i32 = (a: Int32Array) => { const x = new Int32Array(n); x.set(a); return x; };
     this.time = f64(this.time);
-    this.seqOf = f64(this.seqOf);
+    this.keyHi = i32(this.keyHi);
+    this.keyLo = f64(this.keyLo);
     this.kind = i32(this.kind);
     this.argA = i32(this.argA);
     this.argB = i32(this.argB);

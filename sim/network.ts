@@ -185,7 +185,10 @@ export class Network {
   readonly links: Links<SimPacket, SimNode>;
   private readonly stepper: Stepper;
   private readonly nodeByName = new Map<string, number>();
-  private nextPacketId = 0;
+  /** Per node: packets it originated so far (packet ids, see {@link newPacket}). */
+  private readonly originated: Float64Array;
+  /** Per node: ENTER events it posted (their tie key, sim/engine.ts). */
+  private readonly enterPosted: Float64Array;
   private readonly ENTER: number;
   pool!: DataplanePool;
   /** Packet-node dataplane steps (a packet processed at one node = one packet-hop). */
@@ -214,6 +217,8 @@ export class Network {
     this.l2Overhead = t.l2_overhead ?? 14;
     this.tickNs = t.dataplane_tick ?? 0;
     this.build();
+    this.originated = new Float64Array(this.nodes.length);
+    this.enterPosted = new Float64Array(this.nodes.length);
     this.links = new Links<SimPacket, SimNode>(this);
     this.stepper = new Stepper(this);
     this.ENTER = this.sim.handler((node, h) => this.enter(node, h));
@@ -441,16 +446,21 @@ export class Network {
 
   // ---- packets in -----------------------------------------------------------------------------
 
-  /** A new packet of `len` zeroed bytes (its id assigned); returns the handle. Fill `store.bytes(h)`, then {@link originate}. */
-  newPacket(len: number): number {
+  /**
+   * A new packet of `len` zeroed bytes originated by node `from` (its id assigned); returns the
+   * handle. Fill `store.bytes(h)`, then {@link originate}. Ids are per originating node (its
+   * count × node count + its index): unique, and the same whichever partition runs the node.
+   */
+  newPacket(from: number, len: number): number {
     const h = this.store.alloc(len);
-    this.store.id[h] = this.nextPacketId++;
+    this.store.id[h] = this.nextId(from);
+    this.originated[from]!++;
     return h;
   }
 
-  /** The id the next packet will get. */
-  nextId(): number {
-    return this.nextPacketId;
+  /** The id node `from`'s next packet will get. */
+  nextId(from: number): number {
+    return this.originated[from]! * this.nodes.length + from;
   }
 
   /** The {@link SimPacket} view of a handle. */
@@ -503,7 +513,7 @@ export class Network {
     const now = this.sim.now();
     const rem = this.tickNs > 0 ? now % this.tickNs : 0;
     if (rem !== 0) {
-      this.sim.post(now + this.tickNs - rem, this.ENTER, node, h);
+      this.sim.post(now + this.tickNs - rem, this.ENTER, node, h, 1 + this.devices.length + node, this.enterPosted[node]!++);
       return;
     }
     this.stepper.add(this.nodes[node]!, h);

@@ -86,20 +86,30 @@ function nextGap(p: { pattern?: string; rate_pps: number; on?: number; off?: num
 /** Flows and exchanges of a run. */
 export class Traffic {
   readonly exchanges = new Map<string, ExchangeStats>();
-  private nextRequestId = 0;
-  private readonly pendingCalls = new Map<number, CallOptions>();
+  /** Per client node: requests it sent so far (request ids, see {@link call}). */
+  private readonly requestsSent: Float64Array;
+  /** The client's calls waiting for their response, by request id (client side only). */
+  private readonly pendingCalls = new Map<number, { o: CallOptions; sentNs: number }>();
+  /** The server side of the topology's exchanges, by the request flow's index in the packet store. */
+  private readonly serverOf: (CallOptions | undefined)[] = [];
+  /** Flow index of the responses of a request flow. */
+  private readonly responseFlowOf: number[] = [];
+  /** Which nodes this run originates traffic at (a partition's own nodes, sim/partition.ts); all when undefined. */
+  owned: Uint8Array | undefined;
   private readonly tcpSeq = new Map<string, number>();
 
   private readonly spec: PacketSpec = { src: new Uint8Array(16), dst: new Uint8Array(16), proto: 'udp', sport: 0, dport: 0, size: 0, hopLimit: 64, trafficClass: 0, flowLabel: 0, tcpSeq: 0, tag: 0 };
   private lastHandle = -1;
+  private allocFrom = 0;
   /** Allocator of {@link buildPacket}: a new packet in the store (handle kept in `lastHandle`). */
   private readonly alloc = (len: number): Uint8Array => {
-    this.lastHandle = this.net.newPacket(len);
+    this.lastHandle = this.net.newPacket(this.allocFrom, len);
     return this.net.store.bytes(this.lastHandle);
   };
 
   constructor(private readonly net: Network, private readonly stopNs: number) {
     net.deliverListeners.push((node, h) => this.onDeliver(node, h));
+    this.requestsSent = new Float64Array(net.nodes.length);
   }
 
   /** Originates one packet at `from` (processed by the node's dataplane at this instant). */
@@ -134,7 +144,8 @@ export class Traffic {
     spec.trafficClass = o.trafficClass ?? 0;
     spec.flowLabel = (o.flow.index * 2654435761 + (o.flow.kind === 'response' ? 1 : 0)) & 0xfffff;
     spec.tcpSeq = tcpSeq;
-    spec.tag = net.nextId();
+    spec.tag = net.nextId(o.from);
+    this.allocFrom = o.from;
     buildPacket(spec, this.alloc);
     const h = this.lastHandle;
     if (o.app !== undefined) net.store.app[h] = o.app;
@@ -142,15 +153,29 @@ export class Traffic {
     return h;
   }
 
-  /** Sends a request; the server answers with a response of `responseSize()` bytes. */
+  /**
+   * Sends a request; the server answers with a response of `responseSize()` bytes. Request ids are
+   * per client node (its count × node count + its index): the request and its response carry it
+   * as their `seq`, so the server answers from the packet alone (it may run in another partition).
+   */
   call(o: CallOptions): number {
-    const requestId = this.nextRequestId++;
+    const requestId = this.requestsSent[o.client]!++ * this.net.nodes.length + o.client;
     const st = this.exchangeStat(o.exchange.name);
     st.requests++;
-    this.pendingCalls.set(requestId, o);
-    const app: RequestApp = { requestId, exchange: o.exchange.name, response: false, sentNs: this.net.sim.now(), user: o.user };
-    this.sendPacket({ from: o.client, to: o.server, flow: o.exchange, proto: o.proto, sport: o.sport, dport: o.dport, size: o.requestSize, hopLimit: o.hopLimit, seq: requestId, app }, this.net.store.flowId(o.exchange));
+    const now = this.net.sim.now();
+    this.pendingCalls.set(requestId, { o, sentNs: now });
+    const flowId = this.net.store.flowId(o.exchange);
+    this.serverOf[flowId] ??= o;
+    const app: RequestApp = { requestId, exchange: o.exchange.name, response: false, sentNs: now, user: o.user };
+    this.sendPacket({ from: o.client, to: o.server, flow: o.exchange, proto: o.proto, sport: o.sport, dport: o.dport, size: o.requestSize, hopLimit: o.hopLimit, seq: requestId, app }, flowId);
     return requestId;
+  }
+
+  /** The response flow of request flow `ref` (its index registered once, see {@link install}). */
+  private responseFlow(ref: FlowRef, flowId: number): number {
+    let r = this.responseFlowOf[flowId];
+    if (r === undefined) r = this.responseFlowOf[flowId] = this.net.store.flowId({ ...ref, kind: 'response' });
+    return r;
   }
 
   private exchangeStat(name: string): ExchangeStats {
@@ -162,35 +187,54 @@ export class Traffic {
     return s;
   }
 
+  /** A request reached its server (answered) or a response its client (round-trip time); from the packet's flow and seq alone. */
   private onDeliver(node: number, h: number): void {
-    const app = this.net.store.app[h] as RequestApp | undefined;
-    if (!app || typeof app !== 'object' || typeof app.requestId !== 'number') return;
-    const c = this.pendingCalls.get(app.requestId);
-    if (!c) return;
-    if (!app.response && node === c.server) {
-      const resp: RequestApp = { ...app, response: true };
-      const flow: FlowRef = { ...c.exchange, kind: 'response' };
-      this.sendPacket({ from: c.server, to: c.client, flow, proto: c.proto, sport: c.dport, dport: c.sport, size: c.responseSize(), hopLimit: c.hopLimit, seq: app.requestId, app: resp }, this.net.store.flowId(flow));
-    } else if (app.response && node === c.client) {
-      this.pendingCalls.delete(app.requestId);
-      const rtt = this.net.sim.now() - app.sentNs;
-      const st = this.exchangeStat(c.exchange.name);
+    const store = this.net.store;
+    const flowId = store.flow[h]!;
+    const ref = store.flows[flowId]!;
+    if (ref.kind === 'request') {
+      const requestId = store.seq[h]!;
+      const c = this.pendingCalls.get(requestId)?.o ?? this.serverOf[flowId];
+      if (!c || node !== c.server) return;
+      const app = store.app[h] as RequestApp | undefined;
+      const resp: RequestApp | undefined = app ? { ...app, response: true } : undefined;
+      const rf = this.responseFlow(ref, flowId);
+      this.sendPacket({ from: c.server, to: c.client, flow: store.flows[rf]!, proto: c.proto, sport: c.dport, dport: c.sport, size: c.responseSize(), hopLimit: c.hopLimit, seq: requestId, app: resp }, rf);
+    } else if (ref.kind === 'response') {
+      const requestId = store.seq[h]!;
+      const p = this.pendingCalls.get(requestId);
+      if (!p || node !== p.o.client) return;
+      this.pendingCalls.delete(requestId);
+      const rtt = this.net.sim.now() - p.sentNs;
+      const st = this.exchangeStat(p.o.exchange.name);
       st.responses++;
       st.rttNs.add(rtt);
-      c.onResponse?.(rtt, this.net.view(h));
+      p.o.onResponse?.(rtt, this.net.view(h));
     }
   }
 
-  /** Schedules the topology's flows and exchanges. */
+  /**
+   * Schedules the topology's flows and exchanges (those whose source this run owns, see
+   * {@link owned}). Every flow, request and response flow is registered first, in file order, so
+   * flow indices are the same in every partition. A server draws its response sizes from its own
+   * stream (`response:<name>`), apart from the client's (`request:<name>`).
+   */
   install(flows: FlowInput[], requests: RequestInput[]): void {
     const seed = this.net.opts.seed;
+    const store = this.net.store;
+    const flowIds = flows.map((f, i) => store.flowId({ index: i, name: f.name, kind: 'flow' }));
+    requests.forEach((r, i) => {
+      const ref: FlowRef = { index: 1000 + i, name: r.name, kind: 'request' };
+      this.responseFlow(ref, store.flowId(ref));
+    });
     flows.forEach((f, i) => {
       const from = this.net.resolveTarget(f.from, ['traffic', 'flows', i, 'from']);
       const to = this.net.resolveTarget(f.to, ['traffic', 'flows', i, 'to']);
-      const rng = substream(seed, `flow:${f.name}`);
-      const ref: FlowRef = { index: i, name: f.name, kind: 'flow' };
-      const flowId = this.net.store.flowId(ref);
+      const ref = store.flows[flowIds[i]!]!;
+      const flowId = flowIds[i]!;
       this.net.flowStat(f.name);
+      if (this.owned && !this.owned[from]) return;
+      const rng = substream(seed, `flow:${f.name}`);
       const o: SendOptions = { from, to, flow: ref, proto: f.proto, sport: f.sport, dport: f.dport, size: 0, hopLimit: f.hop_limit, trafficClass: f.traffic_class, seq: 0 };
       this.pattern(f, rng, (n) => {
         o.size = drawSize(f.size, rng, 1000);
@@ -202,13 +246,17 @@ export class Traffic {
       const client = this.net.resolveTarget(r.client, ['traffic', 'requests', i, 'client']);
       const server = this.net.resolveTarget(r.server, ['traffic', 'requests', i, 'server']);
       const rng = substream(seed, `request:${r.name}`);
+      const responseRng = substream(seed, `response:${r.name}`);
       const ref: FlowRef = { index: 1000 + i, name: r.name, kind: 'request' };
       this.exchangeStat(r.name);
+      const base: CallOptions = {
+        client, server, exchange: ref, proto: r.proto ?? 'udp', sport: r.sport ?? 41000 + i, dport: r.dport ?? 8080,
+        requestSize: 0, responseSize: () => drawSize(r.response_size, responseRng, 1200), hopLimit: r.hop_limit ?? 64,
+      };
+      this.serverOf[store.flowId(ref)] = base;
+      if (this.owned && !this.owned[client]) return;
       this.pattern(r, rng, () => {
-        this.call({
-          client, server, exchange: ref, proto: r.proto ?? 'udp', sport: r.sport ?? 41000 + i, dport: r.dport ?? 8080,
-          requestSize: drawSize(r.request_size, rng, 200), responseSize: () => drawSize(r.response_size, rng, 1200), hopLimit: r.hop_limit ?? 64,
-        });
+        this.call({ ...base, requestSize: drawSize(r.request_size, rng, 200) });
       });
     });
   }
