@@ -240,6 +240,22 @@ export class Network {
     return i;
   }
 
+  /** Index of a node by name, or undefined. */
+  nodeIndexOrUndefined(name: string): number | undefined {
+    return this.nodeByName.get(name);
+  }
+
+  /** Packets leaving this partition (sim/partition.ts sets it; see {@link setPartition}). */
+  sendRemote?: (dev: SimDevice, h: number, timeNs: number, hi: number, lo: number) => void;
+
+  /**
+   * This network runs partition `part` of `owner` (sim/partition.ts): devices whose peer belongs to
+   * another partition hand their packets to {@link sendRemote} instead of the local queue.
+   */
+  setPartition(owner: Int32Array, part: number): void {
+    for (const d of this.devices) d.crossesPartition = owner[d.node.index] === part && owner[d.peer.node.index] !== part;
+  }
+
   /** Node owning an address given as text, or a node name. */
   resolveTarget(text: string, where: (string | number)[]): number {
     const byName = this.nodeByName.get(text);

@@ -183,19 +183,22 @@ export class RunOutputs {
    * Checks the capture points (always: a bad one is a topology error even without files) and,
    * with `outDir`, opens the files and attaches the capture and trace sinks to `net`.
    */
-  constructor(net: Network, topo: LoadedTopology, private readonly outDir: string | undefined, kinds: readonly OutputKind[]) {
+  constructor(net: Network, topo: LoadedTopology, private readonly outDir: string | undefined, kinds: readonly OutputKind[], part: { owned?: Uint8Array; dry?: boolean } = {}) {
     this.kinds = new Set(kinds);
     const t = topo.input;
-    if (outDir) fs.mkdirSync(outDir, { recursive: true });
+    if (outDir && !part.dry) fs.mkdirSync(outDir, { recursive: true });
+    // A partition (sim/partition.ts) writes the files of its own nodes; `dry` only lists every file of the run (to remove them all if it fails).
+    const mine = (node: number) => !part.owned || part.owned[node] === 1;
     (t.captures ?? []).forEach((c, ci) => {
       const ni = net.nodeIndex(c.node, ['captures', ci, 'node']);
       const node = net.nodes[ni]!;
       const devs = node.devices.filter((d) => d && (c.interface === undefined || d.name === c.interface));
       if (devs.length === 0) throw topologyError(topo, ['captures', ci, 'interface'], `${c.node} has no linked interface ${c.interface ?? ''}`.trim());
-      if (!outDir || !this.kinds.has('captures')) return;
+      if (!outDir || !this.kinds.has('captures') || !mine(ni)) return;
       for (const d of devs) {
         const file = path.join(outDir, `${node.name}-${d!.name}.pcapng`);
         this.files.push(file);
+        if (part.dry) continue;
         const w = createPcapngFile(file, {
           userAppl: 'ioamsim sim',
           interfaces: [{ name: `${node.name}:${d!.name}`, description: `ioamsim ${c.direction ?? 'both'} capture` }],
@@ -209,8 +212,25 @@ export class RunOutputs {
     const jsonl = this.kinds.has('traces');
     const parquet = this.kinds.has('traces-parquet');
     if (outDir && (jsonl || parquet)) {
-      for (const n of net.nodes) if (n.decapNs.size > 0) this.traces.set(n.name, new TraceFiles(outDir, n.name, jsonl, parquet, this.files));
-      net.traceSink = (rec: TraceRecord) => this.traces.get(rec.node)!.add(rec);
+      for (const n of net.nodes) {
+        if (n.decapNs.size === 0 || !mine(n.index)) continue;
+        if (part.dry) {
+          if (jsonl) this.files.push(path.join(outDir, `traces-${n.name}.jsonl`));
+          if (parquet) this.files.push(path.join(outDir, `traces-${n.name}.parquet`));
+        } else this.traces.set(n.name, new TraceFiles(outDir, n.name, jsonl, parquet, this.files));
+      }
+      if (!part.dry) net.traceSink = (rec: TraceRecord) => this.traces.get(rec.node)!.add(rec);
+    }
+  }
+
+  /** Completes the trace and capture files (a partition's part of {@link finish}). */
+  finishFiles(): void {
+    try {
+      for (const t of this.traces.values()) t.finish();
+      for (const w of this.pcaps) w.finish();
+    } catch (e) {
+      this.discard();
+      throw e;
     }
   }
 
@@ -218,9 +238,8 @@ export class RunOutputs {
   finish(summary: unknown, info: unknown): void {
     const outDir = this.outDir;
     if (!outDir) return;
+    this.finishFiles();
     try {
-      for (const t of this.traces.values()) t.finish();
-      for (const w of this.pcaps) w.finish();
       const last: [string, unknown][] = [['run-info.json', info]];
       if (this.kinds.has('summary')) last.push(['summary.json', summary]);
       for (const [name, value] of last) {

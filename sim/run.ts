@@ -14,6 +14,8 @@ import { Network, type SimHooks } from './network';
 import { DEFAULT_OUTPUTS, RunOutputs, type OutputKind } from './outputs';
 import { PathTable, traceFlow } from './paths/table';
 import { PathTruth } from './paths/truth';
+import { mergeState, planPartitions } from './partition';
+import { runPartitions } from './partition-run';
 import { DataplanePool } from './pool';
 import { loadTopology, parseTopology, type LoadedTopology } from './topology';
 import { Traffic } from './traffic';
@@ -40,14 +42,48 @@ export interface RunOptions {
   inlineBelow?: number;
   /** Test hook: worker 0 exits after this many tasks. */
   crashAtTask?: number;
+  /** Test hook: partition 0 throws after this many windows, or its thread exits when negative (sim/partition.ts). */
+  crashAtWindow?: number;
 }
 
 export interface RunResult {
   summary: Record<string, unknown>;
-  info: { workers: number; batchSize: number; dataplane: string; setupMs: number; wallMs: number; packetHops: number; packetHopsPerSec: number; events: number; stepsOnWorkers: number; stepsInline: number };
+  info: { workers: number; batchSize: number; dataplane: string; setupMs: number; wallMs: number; packetHops: number; packetHopsPerSec: number; events: number; stepsOnWorkers: number; stepsInline: number; engine: string; partitions?: Record<string, unknown> };
   network: Network;
   traffic: Traffic;
 }
+
+/** A run's parts before its events run (shared by the one-queue run and each partition, sim/partition.ts). */
+export interface RunSetup {
+  net: Network;
+  traffic: Traffic;
+  paths: PathTable;
+  truth: PathTruth;
+}
+
+/** Builds the network, the path table and check, and the traffic (not installed yet). */
+export function setupRun(topo: LoadedTopology, o: { seed: bigint; durationNs: number; batchSize: number; hooks: SimHooks }): RunSetup {
+  const userHooks = o.hooks;
+  // The IOAM path table and its check against the routing tables (docs/ROUTING.md) see every trace.
+  const paths = new PathTable();
+  let truth: PathTruth | undefined;
+  const hooks: SimHooks = {
+    ...userHooks,
+    onTrace(rec, hbh, packet) {
+      const flow = traceFlow(rec.flow, rec.kind);
+      for (const opt of rec.options) paths.add(flow, opt.ns, rec.t_ns, opt.hops);
+      truth!.check(rec, hbh, packet);
+      userHooks.onTrace?.(rec, hbh, packet);
+    },
+  };
+  const net = new Network(topo, { seed: o.seed, batchSize: o.batchSize, hooks });
+  truth = new PathTruth(net);
+  const traffic = new Traffic(net, o.durationNs);
+  return { net, traffic, paths, truth };
+}
+
+/** Whether the caller's hooks need every packet in one thread (the CLT layer's objects ride on packets). */
+const hasHooks = (h: SimHooks | undefined) => h !== undefined && Object.values(h).some((f) => typeof f === 'function');
 
 /** Runs a topology file (path) or text (`{ text, file }`) or an already loaded topology. */
 export async function runSimulation(topology: string | { text: string; file: string } | LoadedTopology, opts: RunOptions = {}): Promise<RunResult> {
@@ -60,41 +96,49 @@ export async function runSimulation(topology: string | { text: string; file: str
   const batchSize = opts.batchSize ?? 256;
   if (!Number.isInteger(workers) || workers < 0) throw new RangeError(`workers must be an integer >= 0, got ${workers}`);
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batch size must be an integer >= 1, got ${batchSize}`);
-  const userHooks = opts.hooks ?? {};
-  // The IOAM path table and its check against the routing tables (docs/ROUTING.md) see every trace.
-  const paths = new PathTable();
-  let truth: PathTruth | undefined;
-  const hooks: SimHooks = {
-    ...userHooks,
-    onTrace(rec, hbh, packet) {
-      const flow = traceFlow(rec.flow, rec.kind);
-      for (const o of rec.options) paths.add(flow, o.ns, rec.t_ns, o.hops);
-      truth!.check(rec, hbh, packet);
-      userHooks.onTrace?.(rec, hbh, packet);
-    },
-  };
-  const net = new Network(topo, { seed, batchSize, hooks });
-  truth = new PathTruth(net);
-  const traffic = new Traffic(net, durationNs);
+  const { net, traffic, paths, truth } = setupRun(topo, { seed, durationNs, batchSize, hooks: opts.hooks ?? {} });
+  // Partitioned (sim/partition.ts) unless the caller's hooks need every packet in this thread.
+  const plan = workers > 0 && !hasHooks(opts.hooks) ? planPartitions(net, workers) : undefined;
+  const partitioned = plan !== undefined && plan.parts > 1 && topo.text !== undefined;
+  if (partitioned) traffic.owned = new Uint8Array(net.nodes.length);
   traffic.install(t.traffic?.flows ?? [], t.traffic?.requests ?? []);
-
-  const files = new RunOutputs(net, topo, opts.outDir, opts.outputs ?? DEFAULT_OUTPUTS);
-
-  net.pool = new DataplanePool({ workers, configs: net.nodes.map((n) => n.config), nodeNames: net.nodes.map((n) => n.name), crashAtTask: opts.crashAtTask, inlineBelow: opts.inlineBelow });
+  const kinds = opts.outputs ?? DEFAULT_OUTPUTS;
+  const files = new RunOutputs(net, topo, opts.outDir, kinds, { dry: partitioned });
+  // With hooks, workers run dataplane steps only (sim/pool.ts); a network that cannot be cut (or --workers 1) runs inline.
+  const offload = workers > 0 && plan === undefined;
+  net.pool = new DataplanePool({ workers: offload ? workers : 0, configs: net.nodes.map((n) => n.config), nodeNames: net.nodes.map((n) => n.name), crashAtTask: opts.crashAtTask, inlineBelow: opts.inlineBelow });
   net.sim.stopAt(durationNs);
-  const started = process.hrtime.bigint();
-  const setupMs = Number(started - setupStarted) / 1e6;
+  let started = process.hrtime.bigint();
+  let setupMs = Number(started - setupStarted) / 1e6;
+  let part: { parts: number; lookaheadNs: number; cutLinks: number; windows: number; maxOutboxBytes: number; busyMs: number[]; packetHops: number[]; note?: string } | undefined;
+  let recomputedAt: number[] | undefined;
+  let events = 0;
   let ok = false;
   try {
-    let lastReport = -1;
-    await net.sim.run((now) => {
-      if (!opts.onProgress) return;
-      const f = Math.min(1, now / durationNs);
-      if (f - lastReport >= 0.01) {
-        lastReport = f;
-        opts.onProgress(f);
-      }
-    });
+    if (partitioned) {
+      const r = await runPartitions(plan, { text: topo.text!, file: topo.file }, { seed, durationNs, batchSize, outDir: opts.outDir, outputs: [...kinds], crashAtWindow: opts.crashAtWindow, onProgress: opts.onProgress });
+      const m = mergeState(net, traffic, paths, truth, r.states);
+      recomputedAt = m.recomputedAt;
+      events = m.events;
+      // Set-up includes the partitions' own network build (they run in parallel).
+      setupMs += r.setupMs;
+      started += BigInt(Math.round(r.setupMs * 1e6));
+      part = {
+        parts: plan.parts, lookaheadNs: plan.lookaheadNs, cutLinks: plan.cutLinks, windows: r.states[0]!.windows, maxOutboxBytes: Math.max(...r.states.map((s) => s.maxOutboxBytes)),
+        busyMs: r.states.map((s) => s.busyMs), packetHops: r.states.map((s) => s.packetHops), note: plan.note,
+      };
+    } else {
+      let lastReport = -1;
+      await net.sim.run((now) => {
+        if (!opts.onProgress) return;
+        const f = Math.min(1, now / durationNs);
+        if (f - lastReport >= 0.01) {
+          lastReport = f;
+          opts.onProgress(f);
+        }
+      });
+      events = net.sim.eventsRun;
+    }
     ok = true;
   } finally {
     await net.pool.close();
@@ -102,13 +146,20 @@ export async function runSimulation(topology: string | { text: string; file: str
   }
   opts.onProgress?.(1);
   const wallMs = Number(process.hrtime.bigint() - started) / 1e6;
-  const summary = buildSummary(net, traffic, topo, seed, durationNs, paths, truth);
+  const summary = buildSummary(net, traffic, topo, seed, durationNs, paths, truth, recomputedAt);
   const info = {
     workers, batchSize, dataplane: net.pool.backend, setupMs: Math.round(setupMs), wallMs: Math.round(wallMs), packetHops: net.packetHops,
-    packetHopsPerSec: Math.round(net.packetHops / Math.max(wallMs / 1000, 1e-9)), events: net.sim.eventsRun,
+    packetHopsPerSec: Math.round(net.packetHops / Math.max(wallMs / 1000, 1e-9)), events,
     stepsOnWorkers: net.pool.stepsOnWorkers, stepsInline: net.pool.stepsInline,
+    engine: partitioned ? 'partitioned' : offload ? 'dataplane-offload' : 'inline',
+    ...(part ? { partitions: part } : workers > 0 ? { partitions: { parts: 1, note: offload ? 'hooks (the CLT layer) need every packet in one thread: workers run dataplane steps only' : `${plan?.note ?? 'one partition'}: runs inline` } } : {}),
   };
-  files.finish(summary, info);
+  try {
+    files.finish(summary, info);
+  } catch (e) {
+    files.discard();
+    throw e;
+  }
   return { summary, info, network: net, traffic };
 }
 
@@ -121,7 +172,7 @@ function reasonCounts(counts: Float64Array): Record<string, number> {
 }
 
 /** The deterministic summary (see module doc). */
-function buildSummary(net: Network, traffic: Traffic, topo: LoadedTopology, seed: bigint, durationNs: number, paths: PathTable, truth: PathTruth): Record<string, unknown> {
+function buildSummary(net: Network, traffic: Traffic, topo: LoadedTopology, seed: bigint, durationNs: number, paths: PathTable, truth: PathTruth, recomputedAt?: number[]): Record<string, unknown> {
   const byId = new Map(net.nodes.map((n) => [n.config.ioam6_id, n.name]));
   const overflowTraces = { traces: net.traces, traces_with_overflow: net.tracesWithOverflow };
   return {
@@ -172,7 +223,7 @@ function buildSummary(net: Network, traffic: Traffic, topo: LoadedTopology, seed
     routing: {
       ecmp: net.routing.input.ecmp,
       hash_policy: net.routing.input.policy,
-      recomputed_at_ns: net.routing.history.slice(1).map((h) => h.fromNs),
+      recomputed_at_ns: recomputedAt ?? net.routing.history.slice(1).map((h) => h.fromNs),
     },
     /** IOAM path table: per flow and namespace, the paths traces show (docs/ROUTING.md). */
     paths: paths.toJSON((id) => byId.get(id) ?? String(id)),
@@ -210,7 +261,12 @@ export function formatSummary(r: RunResult): string {
     lines.push(`paths (IOAM): ${flowsPt.length} flow(s), ${flowsPt.filter((f) => f.paths.length > 1).length} on more than one path, ${flowsPt.reduce((a, f) => a + f.changes_total, 0)} change(s); ` +
       `vs routing: ${pc.checked} checked, ${pc.mismatches} mismatch(es)${pc.unverifiable ? `, ${pc.unverifiable} unverifiable` : ''} (summary.json "paths", ioamsim paths)`);
   }
-  const where = r.info.workers > 0 ? ` (dataplane steps: ${r.info.stepsOnWorkers} on workers, ${r.info.stepsInline} inline)` : '';
+  const pt2 = r.info.partitions as { parts: number; lookaheadNs?: number; cutLinks?: number; note?: string } | undefined;
+  const where = r.info.engine === 'partitioned'
+    ? ` (${pt2!.parts} partitions, lookahead ${pt2!.lookaheadNs} ns, ${pt2!.cutLinks} cut link(s)${pt2!.note ? `; ${pt2!.note}` : ''})`
+    : r.info.engine === 'dataplane-offload'
+      ? ` (dataplane steps: ${r.info.stepsOnWorkers} on workers, ${r.info.stepsInline} inline; ${pt2?.note})`
+      : pt2?.note ? ` (${pt2.note})` : '';
   lines.push(`rate: ${r.info.packetHops} packet-hops in ${r.info.wallMs} ms = ${r.info.packetHopsPerSec} packet-hops/s${where}`);
   return lines.join('\n');
 }

@@ -46,6 +46,33 @@ export class Dist {
   get count(): number {
     return this.n;
   }
+  /** Everything needed to merge this distribution elsewhere (another thread: structured-clonable). */
+  toState(): DistState {
+    const sk = this.sketch;
+    const bins: number[] = [];
+    if (sk && this.n > 0) {
+      const st = sk.store;
+      for (let k = st.minKey; k <= st.maxKey; k++) {
+        const c = st.bins[k - st.offset] ?? 0;
+        if (c > 0) bins.push(k, c);
+      }
+    }
+    return { n: this.n, sum: this.sum, lo: this.lo, hi: this.hi, zero: sk?.zeroCount ?? 0, bins };
+  }
+  /**
+   * Adds the samples of another distribution's state. Exact: sketch bucket counts add, and count,
+   * sum, min and max of integer samples do too, so merged parts answer as one distribution would.
+   */
+  merge(st: DistState): void {
+    if (st.n === 0) return;
+    const sk = (this.sketch ??= new DDSketch({ relativeAccuracy: DIST_RELATIVE_ACCURACY }));
+    sk.zeroCount += st.zero;
+    for (let i = 0; i < st.bins.length; i += 2) sk.store.add(st.bins[i]!, st.bins[i + 1]!);
+    this.n += st.n;
+    this.sum += st.sum;
+    if (st.lo < this.lo) this.lo = st.lo;
+    if (st.hi > this.hi) this.hi = st.hi;
+  }
   /** `{count, min, mean, p50, p90, p99, max}`, or `{count: 0}` (see module doc). */
   toJSON(): Record<string, number> {
     const n = this.n;
@@ -62,9 +89,29 @@ export class Dist {
   }
 }
 
+/** {@link Dist.toState}. */
+export interface DistState {
+  n: number;
+  sum: number;
+  lo: number;
+  hi: number;
+  /** Samples in the sketch's zero bucket. */
+  zero: number;
+  /** `key, count` pairs of the sketch's (positive) store. */
+  bins: number[];
+}
+
 /** String-keyed counters with sorted JSON output. */
 export class Counter {
   private m = new Map<string, number>();
+  /** `[key, count]` pairs (to merge elsewhere). */
+  entries(): [string, number][] {
+    return [...this.m.entries()];
+  }
+  /** Adds another counter's {@link entries}. */
+  merge(e: [string, number][]): void {
+    for (const [k, v] of e) this.add(k, v);
+  }
   add(k: string, by = 1): void {
     this.m.set(k, (this.m.get(k) ?? 0) + by);
   }

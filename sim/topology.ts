@@ -263,6 +263,8 @@ export interface LoadedTopology {
   /** Raw JS object (YAML integers as BigInt) of each node's `ioam` object. */
   rawIoam: Record<string, unknown>[];
   source: YamlSource;
+  /** The file's text (partitions parse it again in their threads). */
+  text?: string;
 }
 
 /** A semantic error at `path` of the topology (`file:line: path: reason`). */
@@ -284,7 +286,7 @@ export function parseTopology(text: string, file = '<topology>'): LoadedTopology
   const parsed = topologySchema.safeParse(value ?? {});
   if (!parsed.success) throw configErrorFromZod(parsed.error.issues, source);
   const nodesRaw = ((value as { nodes?: { ioam?: Record<string, unknown> }[] }).nodes ?? []).map((n) => n.ioam ?? {});
-  return { file, input: parsed.data, rawIoam: nodesRaw, source };
+  return { file, input: parsed.data, rawIoam: nodesRaw, source, text };
 }
 
 /** Reads and validates a topology file. */

@@ -178,7 +178,8 @@ export class Traffic {
     return r;
   }
 
-  private exchangeStat(name: string): ExchangeStats {
+  /** The statistics of exchange `name` (made on first use). */
+  exchangeStat(name: string): ExchangeStats {
     let s = this.exchanges.get(name);
     if (!s) {
       s = { requests: 0, responses: 0, rttNs: new Dist() };

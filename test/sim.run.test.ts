@@ -165,7 +165,9 @@ describe('determinism and workers', () => {
   const runTo = async (workers: number, batchSize: number, inlineBelow = 0) => {
     const out = tmp(`det-${workers}-${batchSize}`);
     const r = await runSimulation(EX('leaf-spine.yaml'), { outDir: out, durationNs: 600_000, workers, batchSize, seed: 9, inlineBelow });
-    if (workers > 0 && inlineBelow === 0) assert.equal(r.info.stepsInline, 0);
+    // More than one worker: the partitioned engine (sim/partition.ts), one partition per worker here.
+    assert.equal(r.info.engine, workers > 1 ? 'partitioned' : 'inline');
+    if (workers > 1) assert.equal((r.info.partitions as { parts: number }).parts, workers);
     return outputs(out);
   };
   before(async () => {
@@ -196,10 +198,10 @@ describe('determinism and workers', () => {
     assert.ok(!readFileSync(join(out, 'summary.json')).equals(base.get('summary.json')!));
   });
 
-  test('a worker crash fails the run with a message naming the worker and node; no capture left', async () => {
+  test('with hooks, workers run dataplane steps only; a worker crash fails the run naming the worker and node; no capture left', async () => {
     const out = tmp('crash');
     await assert.rejects(
-      runSimulation(EX('linear.yaml'), { outDir: out, workers: 2, crashAtTask: 5, inlineBelow: 0 }),
+      runSimulation(EX('linear.yaml'), { outDir: out, workers: 2, crashAtTask: 5, inlineBelow: 0, hooks: { onDeliver: () => undefined } }),
       (e: unknown) => e instanceof WorkerFailure && /dataplane worker 0 failed while processing node \w+ at t=\d+ ns/.test(e.message),
     );
     assert.ok(!existsSync(join(out, 'r1-r1-r2.pcapng')));

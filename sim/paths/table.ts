@@ -69,6 +69,46 @@ export class PathTable {
     f.last = pi;
   }
 
+  /** The table as plain data (a partition's part, sim/partition.ts). */
+  exportState(): [string, Omit<FlowEntry, 'byKey'>][] {
+    return [...this.flows.entries()].map(([k, f]) => [k, { packets: f.packets, paths: f.paths, last: f.last, changes: f.changes, changesTotal: f.changesTotal }]);
+  }
+
+  /**
+   * Adds a partition's table. A flow seen in one partition only (its traces removed at one node,
+   * as in every example) merges exactly; a flow seen in several gets its paths summed and its
+   * changes joined in time order, but changes between packets removed in different partitions
+   * are not seen (docs/SIMULATOR.md §3).
+   */
+  mergeState(state: unknown): void {
+    for (const [k, f] of state as [string, Omit<FlowEntry, 'byKey'>][]) {
+      const mine = this.flows.get(k);
+      const byKey = new Map<string, number>();
+      if (!mine) {
+        f.paths.forEach((p, i) => byKey.set(JSON.stringify([p.nodeIds, p.ifs]), i));
+        this.flows.set(k, { ...f, byKey });
+        continue;
+      }
+      for (const p of f.paths) {
+        const pk = JSON.stringify([p.nodeIds, p.ifs]);
+        const i = mine.byKey.get(pk);
+        if (i === undefined) {
+          mine.byKey.set(pk, mine.paths.length);
+          mine.paths.push({ ...p });
+        } else {
+          const q = mine.paths[i]!;
+          q.packets += p.packets;
+          q.first = Math.min(q.first, p.first);
+          q.last = Math.max(q.last, p.last);
+        }
+      }
+      const remap = f.paths.map((p) => mine.byKey.get(JSON.stringify([p.nodeIds, p.ifs]))!);
+      mine.packets += f.packets;
+      mine.changesTotal += f.changesTotal;
+      mine.changes = [...mine.changes, ...f.changes.map((c) => ({ t_ns: c.t_ns, from: remap[c.from]!, to: remap[c.to]! }))].sort((a, b) => a.t_ns - b.t_ns).slice(0, MAX_CHANGES);
+    }
+  }
+
   /** Number of flows (flow × namespace). */
   get size(): number {
     return this.flows.size;

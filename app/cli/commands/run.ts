@@ -46,6 +46,11 @@ Runs a topology (YAML, docs/SIMULATOR.md) with the IOAM dataplane on every node 
   run-info.json          workers, wall time and the simulation rate (packet-hops per second)
 --outputs picks the files (default summary,traces,captures; run-info.json is always written).
 
+--workers K (K >= 2) splits the nodes into K partitions, each run by a worker thread with its own
+event loop in conservative windows (lookahead = the smallest delay of a cut link; docs/SIMULATOR.md
+§3); outputs are byte-identical to --workers 0. Links of zero delay are never cut: fewer partitions
+then, and the rate line says so. With --otlp, workers run only the dataplane steps (slower than 0).
+
 With --otlp FILE|URL: OpenTelemetry spans of the run (docs/CLT.md "CLT with ioamsim run"): a
 network span per traced packet (message direction) with a hop span per link, from the sending
 host's send time to the delivery, and for request exchanges (traffic.requests) a CLIENT and a
@@ -102,9 +107,9 @@ export function createCommands(ctx: CliContext): Command[] {
     .requiredOption('-o, --out <dir>', 'output directory (created if needed)')
     .option('--seed <n>', 'seed of all randomness (default: the topology\'s seed, else 1)')
     .option('--duration <t>', 'simulated time, e.g. 10ms, 1s, or ns (default: the topology\'s)')
-    .addOption(new Option('--workers <k>', 'dataplane worker threads; 0 = inline').default('0'))
+    .addOption(new Option('--workers <k>', 'partitions run by worker threads (parallel simulation); 0 or 1 = inline').default('0'))
     .addOption(new Option('--batch-size <n>', 'max packets per dataplane call').default('256'))
-    .addOption(new Option('--inline-below <n>', 'with workers: steps of fewer packets (and no k-of-n sampled encapsulation) run on the main thread').default('16'))
+    .addOption(new Option('--inline-below <n>', 'with workers and --otlp (dataplane-only workers): steps of fewer packets (and no k-of-n sampled encapsulation) run on the main thread').default('16'))
     .addOption(new Option('--outputs <list>', 'files to write: comma-separated summary, traces (JSON Lines), traces-parquet, captures').default('summary,traces,captures'))
     .option('--no-progress', 'no progress bar (it only shows on a TTY anyway)')
     .option('--otlp <file|url>', 'also write OpenTelemetry spans: OTLP JSON Lines to FILE, or OTLP/HTTP to an http(s) URL')

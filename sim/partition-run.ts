@@ -1,0 +1,57 @@
+/**
+ * The main thread's side of a partitioned run (sim/partition.ts): starts one worker per partition
+ * (piscina), reports progress from the shared clock, and fails the whole run — every partition
+ * aborted — when one of them throws or dies.
+ * @module
+ */
+import { abortPartitions, partitionPool, partitionShared, type PartitionPlan, type PartitionState, type PartitionTask } from './partition';
+import { WorkerFailure } from './pool';
+
+export interface PartitionRunOptions {
+  seed: bigint;
+  durationNs: number;
+  batchSize: number;
+  outDir?: string;
+  outputs: string[];
+  crashAtWindow?: number;
+  onProgress?: (fraction: number) => void;
+}
+
+/** Runs the partitions to the end; their states in partition order, and the longest partition set-up. */
+export async function runPartitions(plan: PartitionPlan, topology: { text: string; file: string }, o: PartitionRunOptions): Promise<{ states: PartitionState[]; setupMs: number }> {
+  const shared = partitionShared(plan);
+  const pool = partitionPool(plan.parts);
+  const times = new Float64Array(shared.times);
+  const timer = o.onProgress
+    ? setInterval(() => {
+      let t = Infinity;
+      for (let p = 0; p < 2 * plan.parts; p++) if (times[p]! > 0) t = Math.min(t, times[p]!);
+      if (Number.isFinite(t) && t > 0) o.onProgress!(Math.min(1, t / o.durationNs));
+    }, 200)
+    : undefined;
+  let failure: WorkerFailure | undefined;
+  try {
+    const results = await Promise.all(
+      Array.from({ length: plan.parts }, async (_, part) => {
+        const task: PartitionTask = {
+          part, parts: plan.parts, owner: plan.owner, lookaheadNs: plan.lookaheadNs, shared, topology, seed: o.seed.toString(), durationNs: o.durationNs,
+          batchSize: o.batchSize, outDir: o.outDir, outputs: o.outputs, crashAtWindow: part === 0 ? o.crashAtWindow : undefined,
+        };
+        try {
+          return (await pool.run(task)) as { state: PartitionState; setupMs: number };
+        } catch (e) {
+          // The first failure is the cause; the others were aborted because of it.
+          failure ??= new WorkerFailure(`partition ${part} of ${plan.parts} (worker thread) failed: ${(e as Error).message}`, { cause: e });
+          abortPartitions(shared);
+          throw failure;
+        }
+      }),
+    ).catch(() => {
+      throw failure;
+    });
+    return { states: results.map((r) => r.state), setupMs: Math.max(...results.map((r) => r.setupMs)) };
+  } finally {
+    if (timer) clearInterval(timer);
+    await pool.close({ force: true }).catch(() => undefined);
+  }
+}

@@ -1,0 +1,493 @@
+/**
+ * Parallel discrete-event simulation: the nodes are split into partitions, each run by one worker
+ * thread with its own event loop (traffic generation, dataplane steps on its own native nodes,
+ * queues, links), in conservative windows (YAWNS; ns-3's "granted time window"):
+ *
+ * - **Lookahead** L = the smallest propagation delay of the links cut by the partition. A packet
+ *   that starts transmission at t ≥ window start W arrives at t + serialization + delay ≥ W + L, so
+ *   every partition may run all its events earlier than W + L without waiting for the others.
+ * - **Window loop** (every worker): publish the time of its earliest event; barrier; W = the
+ *   smallest of them (stop when past the run's end); run events < W + L; barrier; read the packets
+ *   the others sent in that window (their arrival events join the queue with the sender's tie key);
+ *   repeat. Two barriers per window, on `Atomics.wait/notify` over a SharedArrayBuffer (spinning
+ *   briefly first), never a message round trip.
+ * - **Packets crossing** go through one SharedArrayBuffer outbox per ordered pair of partitions:
+ *   fixed-size records (arrival time, tie key, receiving device, every per-packet field the far
+ *   end reads: id, flow, seq, creation time, domain, tunnel flag, last device, arrival time at
+ *   the previous node; application objects do not cross) followed by
+ *   the packet bytes. An outbox holds what its cut links can carry in one window (bandwidth × L plus
+ *   one largest packet per link, and a record per transmission that fits); it never silently drops:
+ *   overflow fails the run.
+ * - **Determinism**: the engine's tie order depends only on the entity that posted an event
+ *   (sim/engine.ts), packet and request ids are per node, and each random stream belongs to one
+ *   flow, link direction or server; so a partition runs exactly the events the whole network run in
+ *   one queue runs at its nodes, in the same order, and the outputs are byte-identical whatever the
+ *   number of partitions (test/sim.partition.test.ts).
+ * - **Partitioning**: links with zero delay are never cut (their ends are merged first); the
+ *   groups are grown from seeds far apart, each step giving the lightest partition its neighbouring
+ *   group with the most links into it; the load of a node is the packet rate its flows put through it
+ *   (routes walked once). Fewer groups than workers → fewer partitions, said in `run-info.json`.
+ *
+ * Each worker builds the whole network (routing for every node: the path check needs it), owns
+ * its partition's nodes, and writes its nodes' trace and capture files; the main thread merges the
+ * partitions' counters and sketches (exact: see sim/stats.ts) into the summary. A worker that fails
+ * or dies aborts every partition; the run fails and leaves no output that looks complete.
+ * @module
+ */
+import * as path from 'node:path';
+import { Piscina } from 'piscina';
+import type { Network } from './network';
+import type { PathTable } from './paths/table';
+import type { PathTruth } from './paths/truth';
+import type { Traffic } from './traffic';
+import type { DistState } from './stats';
+
+/** Words (float64) of an outbox record before the packet bytes. */
+const REC_WORDS = 13;
+const REC_BYTES = REC_WORDS * 8;
+/** Outbox header bytes (the byte count written, int32). */
+const HDR = 8;
+
+/** How the nodes are split. */
+export interface PartitionPlan {
+  parts: number;
+  /** Partition of each node. */
+  owner: Int32Array;
+  /** Smallest delay of a cut link (ns); Infinity with one partition. */
+  lookaheadNs: number;
+  cutLinks: number;
+  /** Outbox bytes per ordered pair `from * parts + to` (0 when no link joins them). */
+  outboxBytes: number[];
+  /** Why there are fewer partitions than asked, if so. */
+  note?: string;
+}
+
+/** Splits `net`'s nodes into at most `k` partitions (see module doc). */
+export function planPartitions(net: Network, k: number): PartitionPlan {
+  const n = net.nodes.length;
+  // Groups: nodes joined by zero-delay links stay together.
+  const parent = Int32Array.from({ length: n }, (_, i) => i);
+  const find = (x: number): number => {
+    while (parent[x] !== x) x = parent[x] = parent[parent[x]!]!;
+    return x;
+  };
+  for (const [a, b] of net.linkDevices) if (a.link.delayNs <= 0) parent[find(a.node.index)] = find(b.node.index);
+  const groupOf = new Int32Array(n);
+  const groups: number[][] = [];
+  const gid = new Map<number, number>();
+  for (let i = 0; i < n; i++) {
+    const r = find(i);
+    let g = gid.get(r);
+    if (g === undefined) gid.set(r, (g = groups.push([]) - 1));
+    groups[g]!.push(i);
+    groupOf[i] = g;
+  }
+  const parts = Math.max(1, Math.min(k, groups.length));
+  const owner = new Int32Array(n);
+  const one = (note?: string): PartitionPlan => ({ parts: 1, owner, lookaheadNs: Infinity, cutLinks: 0, outboxBytes: [0], note });
+  if (parts <= 1) return one(k > 1 ? (groups.length <= 1 ? 'every link has zero delay (nothing to cut): one partition' : 'one partition') : undefined);
+
+  // Load per node: packets per second its flows put through it (the routes walked once).
+  const load = new Float64Array(n).fill(1);
+  const walk = (from: number, to: number, pps: number) => {
+    let at = from;
+    for (let hops = 0; hops <= n; hops++) {
+      load[at]! += pps;
+      if (at === to) return;
+      const ifi = net.nextHop(at, to);
+      if (ifi === undefined || ifi < 0) return;
+      const d = net.nodes[at]!.devices[ifi];
+      if (!d) return;
+      at = d.peer.node.index;
+    }
+  };
+  const tr = net.topo.input.traffic;
+  for (const f of tr?.flows ?? []) {
+    const a = net.nodeIndexOrUndefined(f.from);
+    const b = net.nodeIndexOrUndefined(f.to);
+    if (a !== undefined && b !== undefined) walk(a, b, f.rate_pps);
+  }
+  for (const r of tr?.requests ?? []) {
+    const a = net.nodeIndexOrUndefined(r.client);
+    const b = net.nodeIndexOrUndefined(r.server);
+    if (a !== undefined && b !== undefined) {
+      walk(a, b, r.rate_pps);
+      walk(b, a, r.rate_pps);
+    }
+  }
+  const gLoad = groups.map((g) => g.reduce((s, i) => s + load[i]!, 0));
+  // Group adjacency (link counts).
+  const adj: Map<number, number>[] = groups.map(() => new Map());
+  for (const [a, b] of net.linkDevices) {
+    const ga = groupOf[a.node.index]!;
+    const gb = groupOf[b.node.index]!;
+    if (ga === gb) continue;
+    adj[ga]!.set(gb, (adj[ga]!.get(gb) ?? 0) + 1);
+    adj[gb]!.set(ga, (adj[gb]!.get(ga) ?? 0) + 1);
+  }
+  // Seeds far apart (farthest-point sampling over hop distance between groups).
+  const bfs = (srcs: number[]): Int32Array => {
+    const dist = new Int32Array(groups.length).fill(-1);
+    const q: number[] = [];
+    for (const s of srcs) {
+      dist[s] = 0;
+      q.push(s);
+    }
+    for (let i = 0; i < q.length; i++) for (const v of adj[q[i]!]!.keys()) if (dist[v]! < 0) { dist[v] = dist[q[i]!]! + 1; q.push(v); }
+    return dist;
+  };
+  const farthest = (dist: Int32Array) => {
+    let best = 0;
+    for (let g = 1; g < dist.length; g++) if (dist[g]! > dist[best]! || (dist[best]! < 0 && dist[g]! >= 0)) best = g;
+    return best;
+  };
+  const seeds = [farthest(bfs([0]))];
+  while (seeds.length < parts) seeds.push(farthest(bfs(seeds)));
+  // Grow: the lightest partition takes its neighbouring group with the most links into it.
+  const part = new Int32Array(groups.length).fill(-1);
+  const pLoad = new Float64Array(parts);
+  const frontier: Map<number, number>[] = seeds.map(() => new Map());
+  const take = (p: number, g: number) => {
+    part[g] = p;
+    pLoad[p]! += gLoad[g]!;
+    for (const f of frontier) f.delete(g);
+    for (const [v, c] of adj[g]!) if (part[v]! < 0) frontier[p]!.set(v, (frontier[p]!.get(v) ?? 0) + c);
+  };
+  seeds.forEach((g, p) => { if (part[g]! < 0) take(p, g); });
+  let left = groups.length - seeds.length;
+  while (left > 0) {
+    let p = -1;
+    for (let q = 0; q < parts; q++) if (frontier[q]!.size > 0 && (p < 0 || pLoad[q]! < pLoad[p]!)) p = q;
+    let g = -1;
+    if (p < 0) {
+      // Disconnected rest: the lightest partition takes the first free group.
+      p = 0;
+      for (let q = 1; q < parts; q++) if (pLoad[q]! < pLoad[p]!) p = q;
+      g = part.indexOf(-1);
+    } else {
+      let best = -1;
+      for (const [v, c] of frontier[p]!) if (c > best || (c === best && v < g)) { best = c; g = v; }
+    }
+    take(p, g);
+    left--;
+  }
+  for (let i = 0; i < n; i++) owner[i] = part[groupOf[i]!]!;
+  // Lookahead, cut links, outbox sizes.
+  let lookaheadNs = Infinity;
+  let cutLinks = 0;
+  for (const [a] of net.linkDevices) if (owner[a.node.index] !== owner[a.peer.node.index]) { cutLinks++; lookaheadNs = Math.min(lookaheadNs, a.link.delayNs); }
+  const outboxBytes = new Array<number>(parts * parts).fill(0);
+  for (const d of net.devices) {
+    const from = owner[d.node.index]!;
+    const to = owner[d.peer.node.index]!;
+    if (from === to) continue;
+    const l2 = net.l2Overhead;
+    const minTx = Math.max(1, Math.ceil(((40 + l2) * 8 * 1e9) / d.link.bandwidthBps));
+    const starts = Math.floor(lookaheadNs / minTx) + 2;
+    outboxBytes[from * parts + to]! += starts * (REC_BYTES + 8) + Math.ceil((lookaheadNs * d.link.bandwidthBps) / 8e9) + 65_600;
+  }
+  return { parts, owner, lookaheadNs, cutLinks, outboxBytes, note: parts < k ? `${groups.length} group(s) of nodes joined by zero-delay links: ${parts} partition(s)` : undefined };
+}
+
+/** Shared memory of a partitioned run. */
+export interface PartitionShared {
+  /** Int32: [0] arrivals at the barrier, [1] barrier generation, [2] abort flag. */
+  ctrl: SharedArrayBuffer;
+  /** Float64 per window parity and partition: the time of its earliest event (published at the barrier). */
+  times: SharedArrayBuffer;
+  /** Outbox per ordered pair `from * parts + to`, two halves (window parity); null on the diagonal / without cut links. */
+  outboxes: (SharedArrayBuffer | null)[];
+}
+
+export function partitionShared(plan: PartitionPlan): PartitionShared {
+  return {
+    ctrl: new SharedArrayBuffer(16),
+    times: new SharedArrayBuffer(16 * plan.parts),
+    outboxes: plan.outboxBytes.map((b) => (b > 0 ? new SharedArrayBuffer(2 * (HDR + Math.ceil(b / 8) * 8)) : null)),
+  };
+}
+
+/** Thrown in a partition when another one failed (the run aborts). */
+export class PartitionAborted extends Error {}
+
+/**
+ * Waits until all `n` partitions arrive; throws when the run aborts. Spins (on the order of a
+ * millisecond) before sleeping in Atomics.wait: a futex wake-up costs ~40 µs on this kind of
+ * 2-vCPU machine, a spin hand-off ~0.3 µs, and a window carries ~100 µs of work.
+ */
+function barrier(ctrl: Int32Array, n: number): void {
+  const gen = Atomics.load(ctrl, 1);
+  if (Atomics.add(ctrl, 0, 1) === n - 1) {
+    Atomics.store(ctrl, 0, 0);
+    Atomics.add(ctrl, 1, 1);
+    Atomics.notify(ctrl, 1);
+    return;
+  }
+  let spins = 0;
+  while (Atomics.load(ctrl, 1) === gen) {
+    if (Atomics.load(ctrl, 2) !== 0) throw new PartitionAborted('another partition failed');
+    if (++spins > 1_000_000) Atomics.wait(ctrl, 1, gen, 50);
+  }
+}
+
+/** Marks the run failed and wakes every partition waiting at a barrier. */
+export function abortPartitions(sh: PartitionShared): void {
+  const ctrl = new Int32Array(sh.ctrl);
+  Atomics.store(ctrl, 2, 1);
+  Atomics.add(ctrl, 1, 1);
+  Atomics.notify(ctrl, 1);
+}
+
+/** What one partition hands back: its counters and sketches, to merge (see {@link mergeState}). */
+export interface PartitionState {
+  counters: Record<string, number>;
+  drops: [string, number][];
+  nodes: { input: Float64Array; encap: Float64Array; drops: [string, number][]; overflowSet: number; delivered: number; steps: number }[];
+  devices: { tx: number; bytes: number; q: DistState; backlog: DistState; maxBacklog: number; hop: DistState; drops: [string, number][]; queued: number }[];
+  flows: [string, number, number, number, DistState][];
+  exchanges: [string, number, number, DistState][];
+  paths: unknown;
+  truth: { checked: number; mismatches: number; unverifiable: number; examples: string[] };
+  recomputedAt: number[];
+  windows: number;
+  maxOutboxBytes: number;
+  /** Milliseconds spent running events (the rest of the run: waiting at barriers, exchanging packets). */
+  busyMs: number;
+  packetHops: number;
+}
+
+/** A partition's part of the run, to merge on the main thread. */
+export function exportState(net: Network, traffic: Traffic, paths: PathTable, truth: PathTruth, run: { windows: number; maxOutboxBytes: number; busyMs: number }): PartitionState {
+  return {
+    counters: {
+      generated: net.generated, delivered: net.delivered, packetHops: net.packetHops, onWire: net.onWire, ioamBytesInserted: net.ioamBytesInserted,
+      bytesSentOnLinks: net.bytesSentOnLinks, encapsulated: net.encapsulated, decapsulated: net.decapsulated, traces: net.traces,
+      tracesWithOverflow: net.tracesWithOverflow, events: net.sim.eventsRun,
+    },
+    drops: net.drops.entries(),
+    nodes: net.nodes.map((x) => ({ input: x.stats.input, encap: x.stats.encap, drops: x.stats.drops.entries(), overflowSet: x.stats.overflowSet, delivered: x.stats.delivered, steps: x.stats.steps })),
+    devices: net.devices.map((d) => ({
+      tx: d.stats.txPackets, bytes: d.stats.txBytes, q: d.stats.queueDelayNs.toState(), backlog: d.stats.backlogAtEnqueueBytes.toState(), maxBacklog: d.stats.maxBacklogBytes,
+      hop: d.stats.hopDelayNs.toState(), drops: d.stats.drops.entries(), queued: d.queued,
+    })),
+    flows: [...net.flowStats.entries()].map(([k, s]) => [k, s.sent, s.delivered, s.bytesSent, s.delayNs.toState()]),
+    exchanges: [...traffic.exchanges.entries()].map(([k, s]) => [k, s.requests, s.responses, s.rttNs.toState()]),
+    paths: paths.exportState(),
+    truth: { checked: truth.checked, mismatches: truth.mismatches, unverifiable: truth.unverifiable, examples: [...truth.examples] },
+    recomputedAt: net.routing.history.slice(1).map((h) => h.fromNs),
+    ...run,
+    busyMs: Math.round(run.busyMs),
+    packetHops: net.packetHops,
+  };
+}
+
+/** Adds the partitions' states (in partition order) into the main thread's network, which ran nothing. */
+export function mergeState(net: Network, traffic: Traffic, paths: PathTable, truth: PathTruth, states: PartitionState[]): { events: number; recomputedAt: number[] } {
+  let events = 0;
+  for (const s of states) {
+    const c = s.counters;
+    net.generated += c['generated']!;
+    net.delivered += c['delivered']!;
+    net.packetHops += c['packetHops']!;
+    net.onWire += c['onWire']!;
+    net.ioamBytesInserted += c['ioamBytesInserted']!;
+    net.bytesSentOnLinks += c['bytesSentOnLinks']!;
+    net.encapsulated += c['encapsulated']!;
+    net.decapsulated += c['decapsulated']!;
+    net.traces += c['traces']!;
+    net.tracesWithOverflow += c['tracesWithOverflow']!;
+    events += c['events']!;
+    net.drops.merge(s.drops);
+    s.nodes.forEach((x, i) => {
+      const st = net.nodes[i]!.stats;
+      for (let r = 0; r < st.input.length; r++) { st.input[r]! += x.input[r]!; st.encap[r]! += x.encap[r]!; }
+      st.drops.merge(x.drops);
+      st.overflowSet += x.overflowSet;
+      st.delivered += x.delivered;
+      st.steps += x.steps;
+    });
+    s.devices.forEach((x, i) => {
+      const st = net.devices[i]!.stats;
+      st.txPackets += x.tx;
+      st.txBytes += x.bytes;
+      st.queueDelayNs.merge(x.q);
+      st.backlogAtEnqueueBytes.merge(x.backlog);
+      st.maxBacklogBytes = Math.max(st.maxBacklogBytes, x.maxBacklog);
+      st.hopDelayNs.merge(x.hop);
+      st.drops.merge(x.drops);
+      net.onWire += x.queued;
+    });
+    for (const [k, sent, delivered, bytes, delay] of s.flows) {
+      const f = net.flowStat(k);
+      f.sent += sent;
+      f.delivered += delivered;
+      f.bytesSent += bytes;
+      f.delayNs.merge(delay);
+    }
+    for (const [k, req, resp, rtt] of s.exchanges) {
+      const x = traffic.exchangeStat(k);
+      x.requests += req;
+      x.responses += resp;
+      x.rttNs.merge(rtt);
+    }
+    paths.mergeState(s.paths);
+    truth.checked += s.truth.checked;
+    truth.mismatches += s.truth.mismatches;
+    truth.unverifiable += s.truth.unverifiable;
+    for (const e of s.truth.examples) if (truth.examples.length < 5) truth.examples.push(e);
+  }
+  return { events, recomputedAt: states[0]?.recomputedAt ?? [] };
+}
+
+/** One partition's task (what crosses to its worker). */
+export interface PartitionTask {
+  part: number;
+  parts: number;
+  owner: Int32Array;
+  lookaheadNs: number;
+  shared: PartitionShared;
+  topology: { text: string; file: string };
+  seed: string;
+  durationNs: number;
+  batchSize: number;
+  outDir?: string;
+  outputs: string[];
+  /** Test hook: this partition throws after this many windows (its thread exits when negative). */
+  crashAtWindow?: number;
+}
+
+/** The window loop of one partition (see module doc), on an already built network. */
+export function runWindows(task: PartitionTask, net: Network): { windows: number; maxOutboxBytes: number; busyMs: number } {
+  const { part, parts, shared } = task;
+  const ctrl = new Int32Array(shared.ctrl);
+  const times = new Float64Array(shared.times);
+  const L = task.lookaheadNs;
+  const store = net.store;
+  const devices = net.devices;
+  const owner = task.owner;
+  // Two buffers per outbox (window parity): a window's packets are read during the next window
+  // while the sender fills the other buffer.
+  const box = (b: SharedArrayBuffer, half: number) => {
+    const bytes = b.byteLength / 2;
+    return { f64: new Float64Array(b, half * bytes, bytes / 8), u8: new Uint8Array(b, half * bytes, bytes), i32: new Int32Array(b, half * bytes, 2), pos: HDR, cap: bytes };
+  };
+  type Box = ReturnType<typeof box>;
+  const outTo: (Box[] | undefined)[] = [];
+  const inboxes: Box[][] = [];
+  shared.outboxes.forEach((b, i) => {
+    if (!b) return;
+    if (Math.floor(i / parts) === part) outTo[i % parts] = [box(b, 0), box(b, 1)];
+    if (i % parts === part) inboxes.push([box(b, 0), box(b, 1)]);
+  });
+  let parity = 0;
+  let maxOutboxBytes = 0;
+  /** Earliest arrival time of the packets sent in this window (part of the published next time). */
+  let minSent = Infinity;
+  net.sendRemote = (dev, h, timeNs, hi, lo) => {
+    const to = owner[dev.node.index]!;
+    const ob = outTo[to]![parity]!;
+    const len = store.len(h);
+    const need = REC_BYTES + ((len + 7) & ~7);
+    if (ob.pos + need > ob.cap) {
+      throw new Error(`partition ${part}: the outbox to partition ${to} is full (${ob.cap} bytes) at t=${net.sim.now()} ns; the outbox bound (docs/SIMULATOR.md §3) is wrong for this topology: run with fewer workers`);
+    }
+    const w = ob.pos / 8;
+    const f = ob.f64;
+    f[w] = timeNs;
+    f[w + 1] = hi;
+    f[w + 2] = lo;
+    f[w + 3] = dev.index;
+    f[w + 4] = store.id[h]!;
+    f[w + 5] = store.flow[h]!;
+    f[w + 6] = store.seq[h]!;
+    f[w + 7] = store.createdNs[h]!;
+    f[w + 8] = store.domainNs[h]!;
+    f[w + 9] = store.tunneled[h]!;
+    f[w + 10] = store.lastDev[h]!;
+    f[w + 11] = len;
+    f[w + 12] = store.arrivedNs[h]!;
+    const off = store.off(h);
+    ob.u8.set(store.buf.subarray(off, off + len), ob.pos + REC_BYTES);
+    ob.pos += need;
+    if (timeNs < minSent) minSent = timeNs;
+    store.free(h);
+  };
+  /** Posts the arrivals the other partitions sent in the window of parity `par`. */
+  const receive = (par: number) => {
+    for (const pair of inboxes) {
+      const ib = pair[par]!;
+      const used = Atomics.load(ib.i32, 0);
+      let pos = HDR;
+      while (pos < used) {
+        const w = pos / 8;
+        const f = ib.f64;
+        const len = f[w + 11]!;
+        const h = store.alloc(len);
+        store.id[h] = f[w + 4]!;
+        store.flow[h] = f[w + 5]!;
+        store.seq[h] = f[w + 6]!;
+        store.createdNs[h] = f[w + 7]!;
+        store.domainNs[h] = f[w + 8]!;
+        store.tunneled[h] = f[w + 9]!;
+        store.lastDev[h] = f[w + 10]!;
+        store.arrivedNs[h] = f[w + 12]!;
+        const off = store.off(h);
+        store.buf.set(ib.u8.subarray(pos + REC_BYTES, pos + REC_BYTES + len), off);
+        net.links.arriveFromRemote(devices[f[w + 3]!]!, h, f[w]!, f[w + 1]!, f[w + 2]!);
+        pos += REC_BYTES + ((len + 7) & ~7);
+      }
+    }
+  };
+  // One barrier per window. Before it, each partition publishes (in the slot of this window's
+  // parity) the earliest of its next event and the arrivals it just sent; after it, everyone
+  // computes the same next window start from those, and reads what was sent to it.
+  const stop = task.durationNs;
+  let windows = 0;
+  let busyMs = 0;
+  let recvMs = 0;
+  let waitMs = 0;
+  times[part] = net.sim.nextTime();
+  barrier(ctrl, parts);
+  for (;;) {
+    let gt = Infinity;
+    for (let q = 0; q < parts; q++) gt = Math.min(gt, times[parity * parts + q]!);
+    const r0 = performance.now();
+    if (windows > 0) receive(1 - parity);
+    recvMs += performance.now() - r0;
+    if (!(gt <= stop)) break;
+    if (task.crashAtWindow !== undefined && windows >= Math.abs(task.crashAtWindow)) {
+      if (task.crashAtWindow < 0) process.exit(70); // test hook: the thread dies
+      throw new Error(`partition ${part}: test crash after ${windows} windows`);
+    }
+    // This window's buffers were read during the previous window by their receivers: reuse them.
+    for (const ob of outTo) if (ob) ob[parity]!.pos = HDR;
+    minSent = Infinity;
+    const w0 = performance.now();
+    const next = net.sim.runWindow(gt + L);
+    busyMs += performance.now() - w0;
+    windows++;
+    for (const ob of outTo) {
+      if (!ob) continue;
+      const b = ob[parity]!;
+      Atomics.store(b.i32, 0, b.pos);
+      if (b.pos > maxOutboxBytes) maxOutboxBytes = b.pos;
+    }
+    parity = 1 - parity;
+    times[parity * parts + part] = Math.min(next, minSent);
+    const b0 = performance.now();
+    barrier(ctrl, parts);
+    waitMs += performance.now() - b0;
+  }
+  if (process.env['IOAMSIM_PARTITION_DEBUG']) console.error(`partition ${part}: busy ${busyMs.toFixed(0)} ms, receive ${recvMs.toFixed(0)} ms, barrier ${waitMs.toFixed(0)} ms, windows ${windows}`);
+  // Everyone is past the end: a last barrier so no partition completes its files before all finished simulating.
+  barrier(ctrl, parts);
+  return { windows, maxOutboxBytes, busyMs };
+}
+
+/** The piscina hosting the partitions (one thread each). */
+export function partitionPool(parts: number): Piscina {
+  const ext = path.extname(__filename);
+  const filename = path.join(__dirname, `partition-worker${ext === '.ts' ? '.ts' : '.js'}`);
+  const execArgv = ext === '.ts' ? ['--import', 'tsx'] : [];
+  return new Piscina({ filename, execArgv, minThreads: parts, maxThreads: parts, concurrentTasksPerWorker: 1, idleTimeout: Number.POSITIVE_INFINITY });
+}
