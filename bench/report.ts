@@ -262,10 +262,84 @@ export const TABLES: TableSpec[] = [
     render: (r) => {
       const s = r.sim;
       const head = s?.command ? `Command: \`${s.command}\`${s.date ? ` (${s.date})` : ''}.\n\n` : '';
-      return head + (s?.rows?.length ? sectionTable(r, 'sim.rows') : `(${s?.note ?? 'no sim section in bench/results.json'})`);
+      return head + (s?.rows?.length ? renderTable(s.rows as SimRowLike[], simColumns(s.rows as SimRowLike[])) : `(${s?.note ?? 'no sim section in bench/results.json'})`);
     },
   },
 ];
+
+/** A row of the `sim` section (bench/sim.ts SimRow). */
+interface SimRowLike {
+  what: string;
+  topology: string;
+  durationNs: number;
+  workers: number;
+  outputs: string;
+  packetHops: number;
+  setupMs: number;
+  wallMs: number;
+  packetHopsPerSec: number;
+  maxRssMiB: number;
+}
+
+/** The simulator table's columns; `× workers 0`: the rate against the same topology's `workers` row with 0 workers. */
+function simColumns(rows: SimRowLike[]): Column<SimRowLike>[] {
+  const base = (r: SimRowLike) => rows.find((x) => x.what === 'workers' && x.workers === 0 && x.topology === r.topology && x.durationNs === r.durationNs);
+  return [
+    { head: 'run', cell: 'what' },
+    { head: 'topology', cell: 'topology' },
+    { head: 'simulated ms', cell: (r) => r.durationNs / 1e6 },
+    { head: 'workers', cell: 'workers' },
+    { head: 'outputs', cell: 'outputs' },
+    { head: 'packet-hops', cell: 'packetHops' },
+    { head: 'set-up ms', cell: 'setupMs' },
+    { head: 'wall ms', cell: 'wallMs' },
+    { head: 'packet-hops/s', cell: 'packetHopsPerSec' },
+    { head: '× workers 0', cell: (r) => { const b = base(r); return b && (r.what === 'workers' || r.what.startsWith('ceiling')) ? `${(r.packetHopsPerSec / b.packetHopsPerSec).toFixed(2)}×` : undefined; } },
+    { head: 'peak RSS MiB', cell: 'maxRssMiB' },
+  ];
+}
+
+/** Generated images: path (from the repository root) → SVG text rendered from the results. */
+export const IMAGES: { path: string; render: (r: Results) => string }[] = [{ path: 'docs/img/sim-growth.svg', render: (r) => simGrowthSvg((r.sim?.rows ?? []) as SimRowLike[]) }];
+
+/**
+ * How the simulator's cost grows (docs/BENCHMARKS.md): four bar panels, packet-hops/s and peak RSS
+ * against simulated duration (`duration` rows) and against topology size (`size` rows).
+ */
+export function simGrowthSvg(rows: SimRowLike[]): string {
+  const W = 880;
+  const H = 520;
+  const panels: { title: string; bars: [string, number][]; unit: string }[] = [];
+  const dur = rows.filter((r) => r.what === 'duration');
+  const size = rows.filter((r) => r.what === 'size');
+  const sizeLabel = (r: SimRowLike) => /k(\d+)/.exec(r.topology)?.[0] ?? r.topology;
+  panels.push({ title: 'packet-hops/s vs simulated time (leaf-spine-heavy)', bars: dur.map((r) => [`${r.durationNs / 1e9} s`, r.packetHopsPerSec]), unit: '/s' });
+  panels.push({ title: 'peak RSS (MiB) vs simulated time', bars: dur.map((r) => [`${r.durationNs / 1e9} s`, r.maxRssMiB]), unit: ' MiB' });
+  panels.push({ title: 'packet-hops/s vs fat-tree size', bars: size.map((r) => [sizeLabel(r), r.packetHopsPerSec]), unit: '/s' });
+  panels.push({ title: 'peak RSS (MiB) vs fat-tree size', bars: size.map((r) => [sizeLabel(r), r.maxRssMiB]), unit: ' MiB' });
+  const esc = (t: string) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;');
+  const out: string[] = [`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`, `<rect width="${W}" height="${H}" fill="white"/>`];
+  panels.forEach((p, i) => {
+    const x0 = (i % 2) * (W / 2) + 50;
+    const y0 = Math.floor(i / 2) * (H / 2) + 30;
+    const pw = W / 2 - 80;
+    const ph = H / 2 - 80;
+    out.push(`<text x="${x0}" y="${y0 - 10}" font-weight="bold">${esc(p.title)}</text>`);
+    out.push(`<line x1="${x0}" y1="${y0 + ph}" x2="${x0 + pw}" y2="${y0 + ph}" stroke="black"/>`);
+    const max = Math.max(1, ...p.bars.map((b) => b[1]));
+    const bw = pw / Math.max(1, p.bars.length) * 0.6;
+    p.bars.forEach(([label, v], k) => {
+      const cx = x0 + (pw / Math.max(1, p.bars.length)) * (k + 0.5);
+      const h = (v / max) * (ph - 20);
+      out.push(`<rect x="${(cx - bw / 2).toFixed(1)}" y="${(y0 + ph - h).toFixed(1)}" width="${bw.toFixed(1)}" height="${h.toFixed(1)}" fill="#4a7bb7"/>`);
+      out.push(`<text x="${cx.toFixed(1)}" y="${(y0 + ph - h - 4).toFixed(1)}" text-anchor="middle">${esc(fmt(v))}</text>`);
+      out.push(`<text x="${cx.toFixed(1)}" y="${y0 + ph + 16}" text-anchor="middle">${esc(label)}</text>`);
+    });
+    if (p.bars.length === 0) out.push(`<text x="${x0 + 10}" y="${y0 + ph / 2}">(no rows in bench/results.json)</text>`);
+  });
+  out.push('</svg>');
+  return out.join('\n') + '\n';
+}
 
 /** The block contents every doc file should hold, by marker name. */
 export function renderAll(results: unknown): Map<string, string> {
@@ -290,6 +364,16 @@ export function updateDocs(results: unknown, opts: { root?: string; check?: bool
   const root = opts.root ?? ROOT;
   const blocks = renderAll(results);
   const changed: string[] = [];
+  for (const img of IMAGES) {
+    const p = join(root, img.path);
+    const want = img.render(results as Results);
+    let have = '';
+    try { have = readFileSync(p, 'utf8'); } catch { /* not there yet */ }
+    if (have !== want) {
+      changed.push(img.path);
+      if (!opts.check) writeFileSync(p, want);
+    }
+  }
   for (const f of DOC_FILES) {
     const p = join(root, f);
     const before = readFileSync(p, 'utf8');

@@ -7,7 +7,7 @@ import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { blockNames, DOC_FILES, readBlock, renderAll, renderDoc, renderTable, replaceBlock, sectionTable, TABLES } from '../bench/report';
+import { blockNames, DOC_FILES, IMAGES, readBlock, renderAll, renderDoc, renderTable, replaceBlock, sectionTable, TABLES } from '../bench/report';
 
 const ROOT = join(__dirname, '..');
 const results = JSON.parse(readFileSync(join(ROOT, 'bench', 'results.json'), 'utf8')) as { command: string; smoke: boolean; dataplane: unknown[] };
@@ -22,6 +22,12 @@ test('every generated block of README.md and docs/BENCHMARKS.md equals what benc
       assert.equal(readBlock(text, name), blocks.get(name), `${file}: block bench:${name} is not what \`npm run bench:report\` renders from bench/results.json`);
     }
     assert.equal(renderDoc(text, blocks, file), text, `${file}: out of date (run npm run bench:report)`);
+  }
+});
+
+test('every generated image (docs/img/sim-growth.svg) equals what bench/results.json renders', () => {
+  for (const img of IMAGES) {
+    assert.equal(readFileSync(join(ROOT, img.path), 'utf8'), img.render(results), `${img.path} is not what \`npm run bench:report\` renders from bench/results.json`);
   }
 });
 
