@@ -257,6 +257,7 @@ export const TABLES: TableSpec[] = [
         { head: 'plain TS ns/pkt', cell: 'tsNs' },
       ]),
   },
+  { name: 'sim-targets', render: (r) => simTargets(r) },
   {
     name: 'sim',
     render: (r) => {
@@ -297,6 +298,40 @@ function simColumns(rows: SimRowLike[]): Column<SimRowLike>[] {
     { head: '× workers 0', cell: (r) => { const b = base(r); return b && (r.what === 'workers' || r.what.startsWith('ceiling')) ? `${(r.packetHopsPerSec / b.packetHopsPerSec).toFixed(2)}×` : undefined; } },
     { head: 'peak RSS MiB', cell: 'maxRssMiB' },
   ];
+}
+
+/** The simulator's targets (issue "Simulator v2") against the `sim` rows, with a verdict each. */
+function simTargets(r: Results): string {
+  const rows = (r.sim?.rows ?? []) as SimRowLike[];
+  const lines: { target: string; measured: string; ok: boolean | null }[] = [];
+  const rate = rows.find((x) => x.what === 'rate, outputs on' && x.workers === 0);
+  lines.push({ target: 'leaf-spine-heavy 200 ms, captures on, --workers 0: ≥ 1 200 000 packet-hops/s', measured: rate ? `${rate.packetHopsPerSec} packet-hops/s (outputs ${rate.outputs})` : '–', ok: rate ? rate.packetHopsPerSec >= 1.2e6 : null });
+  const ns3 = rows.find((x) => x.what.startsWith('ns-3'));
+  if (rate && ns3) lines.push({ target: 'the same ≥ 4 × ns-3 on the same scenario', measured: `${x(rate.packetHopsPerSec / ns3.packetHopsPerSec)} (ns-3 ${ns3.packetHopsPerSec} packet-hops/s)`, ok: rate.packetHopsPerSec >= 4 * ns3.packetHopsPerSec });
+  const w = (k: number) => rows.find((x) => x.what === 'workers' && x.workers === k);
+  const w0 = w(0);
+  const w2 = w(2);
+  const ceil = rows.find((x) => x.what.startsWith('ceiling'));
+  lines.push({
+    target: 'fat-tree-k8: --workers 2 ≥ 1.7 × --workers 0',
+    measured: w0 && w2 ? `${x(w2.packetHopsPerSec / w0.packetHopsPerSec)}${ceil ? `; two independent inline runs at once: ${x(ceil.packetHopsPerSec / w0.packetHopsPerSec)}` : ''}` : '–',
+    ok: w0 && w2 ? w2.packetHopsPerSec >= 1.7 * w0.packetHopsPerSec : null,
+  });
+  for (const d of [100e6, 2000e6]) {
+    const row = rows.find((x) => x.what === 'duration' && x.durationNs === d);
+    lines.push({ target: `leaf-spine-heavy, no captures, ${d / 1e9} s: peak RSS ≤ 150 MiB`, measured: row ? `${row.maxRssMiB} MiB` : '–', ok: row ? row.maxRssMiB <= 150 : null });
+  }
+  const size = (k: number) => rows.find((x) => x.what === 'size' && new RegExp(`k${k}\\b`).test(x.topology));
+  const k4 = size(4);
+  const k16 = size(16);
+  lines.push({ target: 'fat-tree k = 16: set-up ≤ 2 000 ms', measured: k16 ? `${k16.setupMs} ms` : '–', ok: k16 ? k16.setupMs <= 2000 : null });
+  lines.push({ target: 'fat-tree k = 16: peak RSS ≤ 300 MiB', measured: k16 ? `${k16.maxRssMiB} MiB` : '–', ok: k16 ? k16.maxRssMiB <= 300 : null });
+  lines.push({ target: 'fat-tree k = 16: packet-hops/s ≥ ½ of k = 4 (same per-host load)', measured: k4 && k16 ? `${x(k16.packetHopsPerSec / k4.packetHopsPerSec)} of k = 4` : '–', ok: k4 && k16 ? k16.packetHopsPerSec >= 0.5 * k4.packetHopsPerSec : null });
+  return renderTable(lines, [
+    { head: 'target', cell: 'target' },
+    { head: 'measured (this run)', cell: 'measured' },
+    { head: 'verdict', cell: (l) => (l.ok === null ? '–' : l.ok ? 'met' : '**missed**') },
+  ]);
 }
 
 /** Generated images: path (from the repository root) → SVG text rendered from the results. */
