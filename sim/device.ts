@@ -68,6 +68,9 @@ export class Device<P = unknown, N extends DeviceNode = DeviceNode> {
   peer!: Device<P, N>;
   captureTx?: CaptureFn<P>;
   captureRx?: CaptureFn<P>;
+  /** Capture points on the packet handle itself (the run's pcapng files: no view object per packet). */
+  captureTxH?: (h: number, timeNs: number) => void;
+  captureRxH?: (h: number, timeNs: number) => void;
   readonly stats: DeviceStats = {
     txPackets: 0, txBytes: 0, queueDelayNs: new Dist(), backlogAtEnqueueBytes: new Dist(), maxBacklogBytes: 0, hopDelayNs: new Dist(), drops: new Counter(),
   };
@@ -193,6 +196,7 @@ export class Links<P, N extends DeviceNode> {
     dev.stats.txPackets++;
     dev.stats.txBytes += len;
     host.bytesSentOnLinks += len;
+    if (dev.captureTxH) dev.captureTxH(h, now);
     if (dev.captureTx) dev.captureTx(host.view(h), now);
     const tx = this.txTimeNs(dev, h);
     const lost = dev.link.loss > 0 && dev.rng.float() < dev.link.loss;
@@ -227,6 +231,7 @@ export class Links<P, N extends DeviceNode> {
     const last = store.lastDev[h]!;
     if (last >= 0) host.devices[last]!.stats.hopDelayNs.add(now - store.arrivedNs[h]!);
     store.arrivedNs[h] = now;
+    if (dev.captureRxH) dev.captureRxH(h, now);
     if (dev.captureRx) dev.captureRx(host.view(h), now);
     host.arrive(dev, h);
   }

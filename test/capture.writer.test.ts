@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import fc from 'fast-check';
 import {
-  CaptureError, createPcapFile, createPcapngFile, encodePcap, encodePcapng, readCapture, readCaptureSync,
+  CaptureError, MemorySink, PcapngWriter, splitTimestampNs, createPcapFile, createPcapngFile, encodePcap, encodePcapng, readCapture, readCaptureSync,
   LINKTYPE_ETHERNET, LINKTYPE_RAW, type WriterPacket,
 } from '../src/capture';
 
@@ -216,5 +216,39 @@ describe('async streaming reader', () => {
     // background sweeper has not released yet (measured: up to 16 MiB).
     assert.ok(out.peakExternal < 32 * 1024 * 1024, `array buffers grew by ${out.peakExternal} bytes`);
     assert.ok(out.peakHeap < 8 * 1024 * 1024, `heap grew by ${out.peakHeap} bytes`);
+  });
+});
+
+describe('PcapngWriter.writeEnhanced (the simulator\'s allocation-free path)', () => {
+  test('splitTimestampNs is exact against BigInt arithmetic on random and edge values', () => {
+    const rnd = (() => { let x = 12345; return () => ((x = (x * 1103515245 + 12345) % 2147483648) / 2147483648); })();
+    const cases: [number, number][] = [[0, 0], [0xffffffff, 999_999_999], [1_767_225_600, 0], [1_767_225_600, 2 ** 52]];
+    for (let i = 0; i < 2000; i++) cases.push([Math.floor(rnd() * 0xffffffff), Math.floor(rnd() * 2 ** 40)]);
+    for (const [sec, ns] of cases) {
+      const want = BigInt(sec) * 1_000_000_000n + BigInt(ns);
+      const [hi, lo] = splitTimestampNs(sec, ns);
+      assert.equal((BigInt(hi) << 32n) | BigInt(lo), want, `${sec} s + ${ns} ns`);
+    }
+  });
+
+  test('the same bytes as write() for random packets, comments and timestamps', () => {
+    const a = new MemorySink();
+    const b = new MemorySink();
+    const ifs = [{ name: 'r1:r1-r2' }];
+    const wa = new PcapngWriter(a, { interfaces: ifs });
+    const wb = new PcapngWriter(b, { interfaces: ifs });
+    const slab = new Uint8Array(10_000).map((_, i) => (i * 7 + 3) & 0xff);
+    for (let i = 0; i < 300; i++) {
+      const start = (i * 37) % 5000;
+      const len = (i * 13) % 1600;
+      const sec = 1_767_225_600 + i;
+      const ns = i * 7_777_777;
+      const comment = i % 3 === 0 ? undefined : `tx flow-${i} #${i * 11}`;
+      wa.write({ timestampNs: BigInt(sec) * 1_000_000_000n + BigInt(ns), bytes: slab.subarray(start, start + len), comment });
+      const [hi, lo] = splitTimestampNs(sec, ns);
+      const c = comment === undefined ? undefined : new TextEncoder().encode(comment + 'trailing junk');
+      wb.writeEnhanced(0, hi, lo, slab, start, len, c, comment === undefined ? 0 : comment.length);
+    }
+    assert.deepEqual(Buffer.from(b.bytes()), Buffer.from(a.bytes()));
   });
 });

@@ -13,6 +13,6 @@ export {
   type ReadCaptureOptions,
 } from './reader';
 export {
-  PcapngWriter, PcapWriter, FileSink, MemorySink, createPcapngFile, createPcapFile, encodePcapng, encodePcap,
+  PcapngWriter, PcapWriter, FileSink, MemorySink, createPcapngFile, createPcapFile, encodePcapng, encodePcap, splitTimestampNs,
   PARTIAL_SUFFIX, type ByteSink, type WriterInterface, type WriterPacket,
 } from './writer';
