@@ -251,4 +251,27 @@ describe('PcapngWriter.writeEnhanced (the simulator\'s allocation-free path)', (
     }
     assert.deepEqual(Buffer.from(b.bytes()), Buffer.from(a.bytes()));
   });
+
+  test('into a file (straight into the file sink\'s buffer, across its flushes): the same file as write()', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ioamsim-epb-'));
+    try {
+      const ifs = [{ name: 'r1:r1-r2' }];
+      const wa = createPcapngFile(join(dir, 'a.pcapng'), { interfaces: ifs });
+      const wb = createPcapngFile(join(dir, 'b.pcapng'), { interfaces: ifs });
+      const slab = new Uint8Array(70_000).map((_, i) => (i * 5 + 1) & 0xff);
+      for (let i = 0; i < 3000; i++) {
+        const start = (i * 91) % 4000;
+        const len = i === 7 ? 65_000 : (i * 17) % 1500; // one packet bigger than nothing but the stage
+        const comment = i % 2 ? `rx f #${i}` : undefined;
+        wa.write({ timestampNs: 1_767_225_600_000_000_000n + BigInt(i), bytes: slab.subarray(start, start + len), comment });
+        const [hi, lo] = splitTimestampNs(1_767_225_600, i);
+        wb.writeEnhanced(0, hi, lo, slab, start, len, comment === undefined ? undefined : new TextEncoder().encode(comment));
+      }
+      wa.finish();
+      wb.finish();
+      assert.ok(readFileSync(join(dir, 'b.pcapng')).equals(readFileSync(join(dir, 'a.pcapng'))));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -44,6 +44,20 @@ export class FileSink implements ByteSink {
     this.stage = Buffer.allocUnsafe(bufferBytes);
   }
 
+  /**
+   * Room for `n` bytes in the stage buffer (flushed first if needed), to be filled by the caller
+   * before the next call: `[buffer, offset]`, or undefined when `n` exceeds the stage buffer.
+   */
+  reserve(n: number): [Buffer, number] | undefined {
+    if (this.fd === null) throw new CaptureError('ERR_CAPTURE_USAGE', this.path, this.bytesWritten, 'write after finish/abort');
+    if (n > this.stage.length) return undefined;
+    if (this.used + n > this.stage.length) this.flush();
+    const at = this.used;
+    this.used += n;
+    this.bytesWritten += n;
+    return [this.stage, at];
+  }
+
   write(bytes: Uint8Array): void {
     if (this.fd === null) throw new CaptureError('ERR_CAPTURE_USAGE', this.path, this.bytesWritten, 'write after finish/abort');
     if (this.used + bytes.length > this.stage.length) this.flush();
@@ -275,27 +289,38 @@ export class PcapngWriter {
       throw new CaptureError('ERR_CAPTURE_USAGE', '<writer>', 0, `packet refers to interface ${id}, ${this.ifaces.length} described`);
     }
     if (commentLen > 0xffff) throw new CaptureError('ERR_CAPTURE_USAGE', '<writer>', 0, 'option 1 longer than 65535 bytes');
-    const opts = comment && commentLen >= 0 && comment !== undefined ? 4 + pad4(commentLen) + 4 : 0;
+    const opts = comment !== undefined ? 4 + pad4(commentLen) + 4 : 0;
     const total = 12 + 20 + pad4(len) + opts;
-    if (this.scratch.length < total) this.scratch = Buffer.alloc(2 * total);
-    const b = this.scratch;
-    b.fill(0, 0, total);
-    b.writeUInt32LE(6, 0);
-    b.writeUInt32LE(total, 4);
-    b.writeUInt32LE(id, 8);
-    b.writeUInt32LE(tsHi >>> 0, 12);
-    b.writeUInt32LE(tsLo >>> 0, 16);
-    b.writeUInt32LE(len, 20);
-    b.writeUInt32LE(len, 24);
-    b.set(src.subarray(start, start + len), 28);
+    // Straight into a file sink's stage buffer when it has room, else through a reused buffer.
+    const direct = this.sink instanceof FileSink ? this.sink.reserve(total) : undefined;
+    let b: Buffer;
+    let at = 0;
+    if (direct) [b, at] = direct;
+    else {
+      if (this.scratch.length < total) this.scratch = Buffer.alloc(2 * total);
+      b = this.scratch;
+    }
+    b.writeUInt32LE(6, at);
+    b.writeUInt32LE(total, at + 4);
+    b.writeUInt32LE(id, at + 8);
+    b.writeUInt32LE(tsHi >>> 0, at + 12);
+    b.writeUInt32LE(tsLo >>> 0, at + 16);
+    b.writeUInt32LE(len, at + 20);
+    b.writeUInt32LE(len, at + 24);
+    b.set(src.subarray(start, start + len), at + 28);
+    let o = at + 28 + len;
+    const dataEnd = at + 28 + pad4(len);
+    while (o < dataEnd) b[o++] = 0;
     if (opts) {
-      const o = 28 + pad4(len);
       b.writeUInt16LE(1, o);
       b.writeUInt16LE(commentLen, o + 2);
       b.set(comment!.subarray(0, commentLen), o + 4);
+      const end = o + opts;
+      o += 4 + commentLen;
+      while (o < end) b[o++] = 0;
     }
-    b.writeUInt32LE(total, total - 4);
-    this.sink.write(b.subarray(0, total));
+    b.writeUInt32LE(total, at + total - 4);
+    if (!direct) this.sink.write(b.subarray(0, total));
     this.packets++;
   }
 
