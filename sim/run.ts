@@ -12,7 +12,8 @@
  */
 import { Network, type SimHooks } from './network';
 import { DEFAULT_OUTPUTS, RunOutputs, type OutputKind } from './outputs';
-import { PathTable, traceFlow } from './paths/table';
+import { PathTable } from './paths/table';
+import { firstOption, nextOption, optionCount } from './trace';
 import { PathTruth } from './paths/truth';
 import { DataplanePool } from './pool';
 import { loadTopology, parseTopology, type LoadedTopology } from './topology';
@@ -61,16 +62,16 @@ export async function runSimulation(topology: string | { text: string; file: str
   if (!Number.isInteger(workers) || workers < 0) throw new RangeError(`workers must be an integer >= 0, got ${workers}`);
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batch size must be an integer >= 1, got ${batchSize}`);
   const userHooks = opts.hooks ?? {};
-  // The IOAM path table and its check against the routing tables (docs/ROUTING.md) see every trace.
+  // The IOAM path table and its check against the routing tables (docs/ROUTING.md) see every trace
+  // (as flat records: no objects unless the caller's own onTrace hook asks for them).
   const paths = new PathTable();
   let truth: PathTruth | undefined;
   const hooks: SimHooks = {
     ...userHooks,
-    onTrace(rec, hbh, packet) {
-      const flow = traceFlow(rec.flow, rec.kind);
-      for (const o of rec.options) paths.add(flow, o.ns, rec.t_ns, o.hops);
-      truth!.check(rec, hbh, packet);
-      userHooks.onTrace?.(rec, hbh, packet);
+    onTraceFlat(t, packet) {
+      for (let k = optionCount(t.w, t.at), o = firstOption(t.at); k > 0; k--, o = nextOption(t.w, o)) paths.addFlat(t.flow, t.kind, t.t_ns, t.w, o);
+      truth!.checkFlat(t, packet);
+      userHooks.onTraceFlat?.(t, packet);
     },
   };
   const net = new Network(topo, { seed, batchSize, hooks });

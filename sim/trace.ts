@@ -10,6 +10,7 @@
  * @module
  */
 import type { CltLayout } from '../src/decode';
+import type { Network, TraceRecord } from './network';
 import {
   decodeTraceFlat, TRACE_ERRORS, TRACE_FLAG_ACTIVE, TRACE_FLAG_LOOPBACK, TRACE_FLAG_OVERFLOW, TRACE_HOP_WORD as HW,
   TRACE_HOP_WORDS, TRACE_OPT_WORD as OW, TRACE_OPT_WORDS, TRACE_REC_WORD as RW, TRACE_REC_WORDS,
@@ -251,9 +252,16 @@ export interface TraceRowHead {
   hbh_len: number;
 }
 
-/** A row of the trace files: its fields and the JSON text of its `options` array. */
-export interface TraceRow extends TraceRowHead {
-  options: string;
+/**
+ * A decapsulated packet's trace as the simulator hands it to its consumers (trace files, path
+ * table, routing check): the record's fields and its flat record in place. One object, reused:
+ * valid only during the call it is passed to.
+ */
+export interface SimTrace extends TraceRowHead, FlatRecord {}
+
+/** A reusable {@link SimTrace}. */
+export function newSimTrace(): SimTrace {
+  return { t_ns: 0, node: '', flow: '', kind: '', seq: 0, packet: 0, hbh_len: 0, w: new Uint32Array(0), at: 0, bytes: new Uint8Array(0), base: 0, len: 0 };
 }
 
 const quoted = new Map<string, string>();
@@ -266,8 +274,26 @@ const q = (s: string): string => {
   return t;
 };
 
-/** The JSON Lines text of a row (`JSON.stringify` of the record, keys in record order). */
-export function traceLine(r: TraceRow): string {
+/** The JSON Lines text of a record (`JSON.stringify` of it: keys in record order), `options` being the array's JSON text. */
+export function traceLine(r: TraceRowHead, options: string): string {
   return '{"t_ns":' + r.t_ns + ',"node":' + q(r.node) + ',"flow":' + q(r.flow) + ',"kind":' + q(r.kind) + ',"seq":' + r.seq +
-    ',"packet":' + r.packet + ',"hbh_len":' + r.hbh_len + ',"options":' + r.options + '}';
+    ',"packet":' + r.packet + ',"hbh_len":' + r.hbh_len + ',"options":' + options + '}';
+}
+
+/**
+ * Hands a decapsulated packet's trace (packet handle `h`) to whoever reads traces: the Overflow
+ * count, the trace files (`net.traceSink`), the flat hook, and a user's `onTrace` hook (the only
+ * one that gets objects, built here for it).
+ */
+export function handTrace(net: Network, t: SimTrace, h: number): void {
+  if (recordOverflow(t.w, t.at)) net.tracesWithOverflow++;
+  net.traceSink?.(t);
+  const hooks = net.opts.hooks;
+  if (!hooks.onTraceFlat && !hooks.onTrace) return;
+  const p = net.view(h);
+  hooks.onTraceFlat?.(t, p);
+  if (hooks.onTrace) {
+    const rec: TraceRecord = { t_ns: t.t_ns, node: t.node, flow: t.flow, kind: t.kind as TraceRecord['kind'], seq: t.seq, packet: t.packet, hbh_len: t.hbh_len, options: recordOptions(t) };
+    hooks.onTrace(rec, t.bytes.slice(t.base, t.base + t.len), p);
+  }
 }
