@@ -79,10 +79,11 @@ fn same(hbh: &[u8]) {
                 _ => unreachable!(),
             };
             let o = &w[p..p + opt::WORDS];
-            let flags = u32::from(t.flags.overflow) * abi::TRACE_FLAG_OVERFLOW
-                | u32::from(t.flags.loopback) * abi::TRACE_FLAG_LOOPBACK
-                | u32::from(t.flags.active) * abi::TRACE_FLAG_ACTIVE
-                | u32::from(t.flags.bit3) * abi::TRACE_FLAG_BIT3;
+            let flag = |set: bool, bit: u32| if set { bit } else { 0 };
+            let flags = flag(t.flags.overflow, abi::TRACE_FLAG_OVERFLOW)
+                | flag(t.flags.loopback, abi::TRACE_FLAG_LOOPBACK)
+                | flag(t.flags.active, abi::TRACE_FLAG_ACTIVE)
+                | flag(t.flags.bit3, abi::TRACE_FLAG_BIT3);
             let head = [inc, u32::from(t.namespace_id), u32::from(t.node_len), flags, u32::from(t.remaining_len), t.trace_type];
             assert_eq!(o[..6], head, "{hbh:02x?}");
             assert_eq!(o[opt::HOPS] as usize, t.nodes.len(), "{hbh:02x?} {err:?}");
@@ -216,7 +217,7 @@ fn generated(r: &mut Rng) -> (Vec<u8>, TraceLayout) {
             node_len: ioam_core::wire::nodelen_for_type(ty),
             remaining_len: r.below(4) as u8,
             trace_type: ty,
-            clt: legacy.then(|| CltRepr { trace_id: [7; 16], span_id: [9; 8] }),
+            clt: legacy.then_some(CltRepr { trace_id: [7; 16], span_id: [9; 8] }),
             nodes,
             ..TraceRepr::default()
         };
@@ -361,8 +362,7 @@ fn batch_decodes_every_packet_and_resumes_when_out_is_short() {
         calls += 1;
         let k = decode_trace_batch(&arena, &desc[2 * done..], &layouts[done..], count - done, &mut out, &mut index);
         assert!(k > 0, "a 300-word out holds any generated record");
-        for j in 0..k {
-            let i = index[j];
+        for &i in &index[..k] {
             all.push((i != u32::MAX).then(|| {
                 let n = out[i as usize] as usize;
                 out[i as usize..i as usize + n].to_vec()

@@ -124,10 +124,11 @@ fn trace_option(data: &[u8], at: usize, layout: TraceLayout, w: &mut Words<'_>) 
     let o = w.take(opt::WORDS)?;
     let b2 = body.get(2).copied().unwrap_or(0);
     let b3 = body.get(3).copied().unwrap_or(0);
-    let flags = u32::from(b2 & FLAG_OVERFLOW != 0) * abi::TRACE_FLAG_OVERFLOW
-        | u32::from(b2 & FLAG_LOOPBACK != 0) * abi::TRACE_FLAG_LOOPBACK
-        | u32::from(b2 & FLAG_ACTIVE != 0) * abi::TRACE_FLAG_ACTIVE
-        | u32::from(b3 & FLAG_BIT3 != 0) * abi::TRACE_FLAG_BIT3;
+    let flag = |set: bool, bit: u32| if set { bit } else { 0 };
+    let flags = flag(b2 & FLAG_OVERFLOW != 0, abi::TRACE_FLAG_OVERFLOW)
+        | flag(b2 & FLAG_LOOPBACK != 0, abi::TRACE_FLAG_LOOPBACK)
+        | flag(b2 & FLAG_ACTIVE != 0, abi::TRACE_FLAG_ACTIVE)
+        | flag(b3 & FLAG_BIT3 != 0, abi::TRACE_FLAG_BIT3);
     let trace_type = h.trace_type();
     w.set(o + opt::OPTION_TYPE, u32::from(!prealloc))?;
     w.set(o + opt::NS, u32::from(h.namespace_id()))?;
