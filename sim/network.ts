@@ -31,7 +31,7 @@ import { substream } from './rng';
 import { Counter, Dist } from './stats';
 import { Stepper } from './stepper';
 import { formatIpv6, parseAddrLenText, topologyError, type LoadedTopology } from './topology';
-import type { TraceOption } from './trace';
+import type { SimTrace, TraceOption } from './trace';
 
 export type { FlowRef } from './packets';
 export type { DeviceStats } from './device';
@@ -99,8 +99,10 @@ export interface TraceRecord {
 export interface SimHooks {
   /** Encapsulating node, per packet it is about to encapsulate: 24 bytes (trace ID 16 + span ID 8) or undefined. */
   cltIds?(ctx: { node: string; packet: SimPacket; timeNs: number }): Uint8Array | undefined;
-  /** Decapsulating node: the removed Hop-by-Hop bytes and their decoding. */
+  /** Decapsulating node: the removed Hop-by-Hop bytes and their decoding (objects built only for this hook). */
   onTrace?(rec: TraceRecord, hbh: Uint8Array, packet: SimPacket): void;
+  /** Decapsulating node: the trace as a flat record in place (sim/trace.ts; valid during the call only). */
+  onTraceFlat?(t: SimTrace, packet: SimPacket): void;
   /** A packet reached its destination node. */
   onDeliver?(ctx: { node: string; packet: SimPacket; timeNs: number }): void;
   /** A packet was dropped. */
@@ -204,7 +206,7 @@ export class Network {
   /** Decoded traces, and those with the Overflow flag set. */
   traces = 0;
   tracesWithOverflow = 0;
-  traceSink?: (rec: TraceRecord) => void;
+  traceSink?: (t: SimTrace) => void;
   /** Local delivery listeners of the traffic layer: (node index, packet handle). */
   readonly deliverListeners: ((node: number, h: number) => void)[] = [];
 

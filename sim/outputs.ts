@@ -15,7 +15,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
 import { createPcapngFile, splitTimestampNs, type PcapngWriter } from '../src/capture';
-import type { Network, TraceRecord } from './network';
+import type { Network } from './network';
+import { optionsJson, traceLine, type SimTrace } from './trace';
 import { topologyError, type LoadedTopology } from './topology';
 
 export const OUTPUT_KINDS = ['summary', 'traces', 'traces-parquet', 'captures'] as const;
@@ -72,23 +73,36 @@ class FdWriter extends ByteWriter {
 const JSONL_BATCH = 1024;
 const TRACE_BATCH = 4096;
 
+/** Parquet columns of the rows not yet written (no object per row). */
+interface TraceColumns { t_ns: bigint[]; flow: string[]; kind: string[]; seq: bigint[]; packet: bigint[]; hbh_len: number[]; options: string[] }
+const emptyColumns = (): TraceColumns => ({ t_ns: [], flow: [], kind: [], seq: [], packet: [], hbh_len: [], options: [] });
+
 /** One decapsulating node's trace files. */
 class TraceFiles {
   private lines: string[] = [];
-  private rows: TraceRecord[] = [];
+  private rows: TraceColumns = emptyColumns();
   private fd: number | undefined;
   private pq: ParquetWriter | undefined;
   private pqFd: number | undefined;
   constructor(private readonly dir: string, readonly node: string, private readonly jsonl: boolean, private readonly parquet: boolean, private readonly files: string[]) {}
 
-  add(rec: TraceRecord): void {
+  /** One record: its JSON Lines text and Parquet row, built from the flat record (sim/trace.ts). */
+  add(t: SimTrace): void {
+    const options = optionsJson(t);
     if (this.jsonl) {
-      this.lines.push(JSON.stringify(rec));
+      this.lines.push(traceLine(t, options));
       if (this.lines.length >= JSONL_BATCH) this.flushJsonl();
     }
     if (this.parquet) {
-      this.rows.push(rec);
-      if (this.rows.length >= TRACE_BATCH) this.flushParquet();
+      const r = this.rows;
+      r.t_ns.push(BigInt(t.t_ns));
+      r.flow.push(t.flow);
+      r.kind.push(t.kind);
+      r.seq.push(BigInt(t.seq));
+      r.packet.push(BigInt(t.packet));
+      r.hbh_len.push(t.hbh_len);
+      r.options.push(options);
+      if (r.options.length >= TRACE_BATCH) this.flushParquet();
     }
   }
 
@@ -114,20 +128,19 @@ class TraceFiles {
       this.pq = new ParquetWriter({ writer: new FdWriter(this.pqFd, file), schema: TRACE_SCHEMA, createdBy: 'ioamsim' });
     }
     const r = this.rows;
-    if (r.length === 0) return;
-    const col = <T>(f: (x: TraceRecord) => T) => r.map(f);
+    if (r.options.length === 0) return;
     const columnData = [
-      { name: 't_ns', data: col((x) => BigInt(x.t_ns)) },
-      { name: 'node', data: col((x) => x.node) },
-      { name: 'flow', data: col((x) => x.flow) },
-      { name: 'kind', data: col((x) => x.kind) },
-      { name: 'seq', data: col((x) => BigInt(x.seq)) },
-      { name: 'packet', data: col((x) => BigInt(x.packet)) },
-      { name: 'hbh_len', data: col((x) => x.hbh_len) },
-      { name: 'options', data: col((x) => JSON.stringify(x.options)) },
+      { name: 't_ns', data: r.t_ns },
+      { name: 'node', data: r.options.map(() => this.node) },
+      { name: 'flow', data: r.flow },
+      { name: 'kind', data: r.kind },
+      { name: 'seq', data: r.seq },
+      { name: 'packet', data: r.packet },
+      { name: 'hbh_len', data: r.hbh_len },
+      { name: 'options', data: r.options },
     ];
     writing(file, () => this.pq!.write({ columnData, rowGroupSize: TRACE_BATCH }));
-    this.rows = [];
+    this.rows = emptyColumns();
   }
 
   /** Flushes and renames (a node that decapsulated nothing still gets its empty files). */
@@ -242,7 +255,7 @@ export class RunOutputs {
           if (parquet) this.files.push(path.join(outDir, `traces-${n.name}.parquet`));
         } else this.traces.set(n.name, new TraceFiles(outDir, n.name, jsonl, parquet, this.files));
       }
-      if (!part.dry) net.traceSink = (rec: TraceRecord) => this.traces.get(rec.node)!.add(rec);
+      if (!part.dry) net.traceSink = (t: SimTrace) => this.traces.get(t.node)!.add(t);
     }
   }
 

@@ -12,7 +12,8 @@
  */
 import { Network, type SimHooks } from './network';
 import { DEFAULT_OUTPUTS, RunOutputs, type OutputKind } from './outputs';
-import { PathTable, traceFlow } from './paths/table';
+import { PathTable } from './paths/table';
+import { firstOption, nextOption, optionCount } from './trace';
 import { PathTruth } from './paths/truth';
 import { mergeState, planPartitions } from './partition';
 import { runPartitions } from './partition-run';
@@ -65,15 +66,15 @@ export interface RunSetup {
 export function setupRun(topo: LoadedTopology, o: { seed: bigint; durationNs: number; batchSize: number; hooks: SimHooks }): RunSetup {
   const userHooks = o.hooks;
   // The IOAM path table and its check against the routing tables (docs/ROUTING.md) see every trace.
+  // (as flat records: no objects unless the caller's own onTrace hook asks for them).
   const paths = new PathTable();
   let truth: PathTruth | undefined;
   const hooks: SimHooks = {
     ...userHooks,
-    onTrace(rec, hbh, packet) {
-      const flow = traceFlow(rec.flow, rec.kind);
-      for (const opt of rec.options) paths.add(flow, opt.ns, rec.t_ns, opt.hops);
-      truth!.check(rec, hbh, packet);
-      userHooks.onTrace?.(rec, hbh, packet);
+    onTraceFlat(t, packet) {
+      for (let k = optionCount(t.w, t.at), o = firstOption(t.at); k > 0; k--, o = nextOption(t.w, o)) paths.addFlat(t.flow, t.kind, t.t_ns, t.w, o);
+      truth!.checkFlat(t, packet);
+      userHooks.onTraceFlat?.(t, packet);
     },
   };
   const net = new Network(topo, { seed: o.seed, batchSize: o.batchSize, hooks });

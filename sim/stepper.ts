@@ -9,7 +9,7 @@
  *    the IOAM inputs (meta) from the queues as they are now;
  * 2. run: the core on each chunk (sim/nodeproc.ts), inline or on the node's worker (sim/pool.ts);
  *    the packets stay in the packet slab;
- * 3. apply: in packet order, drops, traces (decoded by the core, sim/trace.ts), delivery or
+ * 3. apply: in packet order, drops, traces (decoded by the core into flat records, one call per chunk: sim/trace.ts), delivery or
  *    enqueue on the device decided in the plan.
  * @module
  */
@@ -17,10 +17,11 @@ import * as abi from '../src/batch';
 import { Reason, reasonString } from '../src/reasons';
 import * as np from './nodeproc';
 import { stepTables, type StepTables } from './nodeproc';
-import type { Network, SimNode, TraceRecord } from './network';
+import type { Network, SimNode } from './network';
 import { innerHeaderOffset } from './packet';
 import * as rt from './routing';
-import { decodeHopByHop, hopByHopOverflow } from './trace';
+import { handTrace, newSimTrace } from './trace';
+import { FlatTraces, layoutCode, TRACE_SKIP } from '../src/traceflat';
 
 // Module-local copies of imported constants (a hot loop then reads a constant, not an export binding).
 const { DESC_STRIDE: DESC, META_STRIDE: META, OUT_STRIDE: OUT, TRACE_DESC_STRIDE: TD, IF_NONE, UNAVAILABLE } = abi;
@@ -57,6 +58,9 @@ export class Stepper {
   /** Reusable chunks per node. */
   private readonly chunks: Chunk[][];
   private readonly ts: [number, number] = [0, 0];
+  /** Flat trace records of the chunk being applied, and the reused trace handed to consumers (sim/trace.ts). */
+  private readonly flat = new FlatTraces();
+  private readonly trace = newSimTrace();
   /** Per node, the pending list not in use (swapped at each step). */
   private readonly spare: number[][];
 
@@ -225,6 +229,7 @@ export class Stepper {
     const store = net.store;
     const t = c.t;
     const stats = node.stats;
+    let tracesDecoded = false;
     for (let j = 0; j < c.n; j++) {
       const h = c.hs[j]!;
       const flags = t.flags[j]!;
@@ -245,24 +250,24 @@ export class Stepper {
       store.desc[h * DESC + 3] = t.desc[j * DESC + 3]!;
       if (flags & F_DECAP && r1 === R_DECAPSULATED) {
         net.decapsulated++;
-        const at = t.traceDesc[j * TD]!;
-        const hbh = t.traceArena.slice(at, at + t.traceDesc[j * TD + 1]!);
         net.traces++;
-        const layout = net.traceLayout.get(store.domainNs[h]!) ?? 'standard';
+        if (!tracesDecoded) tracesDecoded = this.decodeTraces(c, j);
+        const flow = store.flows[store.flow[h]!]!;
+        const tr = this.trace;
+        tr.w = this.flat.out;
+        tr.at = this.flat.index[j]!;
+        tr.bytes = t.traceArena;
+        tr.base = t.traceDesc[j * TD]!;
+        tr.len = tr.hbh_len = t.traceDesc[j * TD + 1]!;
+        tr.t_ns = now;
+        tr.node = node.name;
+        tr.flow = flow.name;
+        tr.kind = flow.kind;
+        tr.seq = store.seq[h]!;
+        tr.packet = store.id[h]!;
         store.domainNs[h] = -1;
         store.tunneled[h] = 0;
-        if (net.traceSink || net.opts.hooks.onTrace) {
-          const flow = store.flows[store.flow[h]!]!;
-          const rec: TraceRecord = {
-            t_ns: now, node: node.name, flow: flow.name, kind: flow.kind, seq: store.seq[h]!, packet: store.id[h]!, hbh_len: hbh.length, options: decodeHopByHop(hbh, layout),
-          };
-          if (rec.options.some((o) => o.flags.overflow)) net.tracesWithOverflow++;
-          net.traceSink?.(rec);
-          net.opts.hooks.onTrace?.(rec, hbh, net.view(h));
-        } else if (hopByHopOverflow(hbh, layout)) {
-          // Nobody reads the record: only the summary's count (no record built).
-          net.tracesWithOverflow++;
-        }
+        handTrace(net, tr, h);
       }
       let route = c.out[j]!;
       if (flags & F_ENCAP && r2 === R_ENCAPSULATED) {
@@ -280,5 +285,19 @@ export class Stepper {
       else if (route === LOCAL) net.deliver(node, h);
       else net.links.enqueue(node.devices[route]!, h);
     }
+  }
+
+  /** The removed headers of a chunk's decapsulated packets from `from` on, as flat records (one native call). */
+  private decodeTraces(c: Chunk, from: number): true {
+    const net = this.net;
+    const t = c.t;
+    const f = this.flat;
+    f.reserve(c.n);
+    for (let k = 0; k < c.n; k++) {
+      const decap = k >= from && t.status[k] === S_ALIVE && (t.flags[k]! & F_DECAP) !== 0 && t.out1[k * OUT + 1] === R_DECAPSULATED;
+      f.layouts[k] = decap ? layoutCode(net.traceLayout.get(net.store.domainNs[c.hs[k]!]!) ?? 'standard') : TRACE_SKIP;
+    }
+    f.decode(t.traceArena, t.traceDesc, c.n);
+    return true;
   }
 }

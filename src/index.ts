@@ -77,6 +77,7 @@ export { Reason, Verdict, REASON_STRINGS, reasonName, reasonString, verdictOf, O
 export type { ReasonName } from './reasons';
 export { META_WORD, DESC_WORD, OUT_WORD, PKT_OUT_WORD, PKT_OUT_WORDS, REASON_DROP_MIN } from './generated/abi';
 export { decode, encode, decodeJson, u64, ioamOptions } from './decode';
+export { FlatTraces, decodeTraceFlat, layoutCode, TRACE_SKIP, TRACE_REC_WORD, TRACE_OPT_WORD, TRACE_HOP_WORD, TRACE_REC_WORDS, TRACE_OPT_WORDS, TRACE_HOP_WORDS, TRACE_ERRORS } from './traceflat';
 export { nodeLenForType, elementLayout, TRACE_BIT, TRACE_UNDEFINED_BITS, TRACE_OSS_BIT, TRACE_RESERVED_BIT } from './tracetype';
 export type { ElementField } from './tracetype';
 export type * from './decode';

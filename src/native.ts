@@ -49,6 +49,8 @@ export interface NativeBinding {
   decodePacket?(bytes: Uint8Array, layout: string): string;
   /** Wire layer: JSON text → packet bytes. */
   encodePacket?(json: string, linuxPadding: boolean): Buffer;
+  /** Flat trace records of a decap step's removed headers (src/traceflat.ts); returns packets done. */
+  decodeTraceBatch?(arena: Uint8Array, desc: Uint32Array, layouts: Uint8Array, count: number, out: Uint32Array, index: Uint32Array): number;
   [other: string]: unknown;
 }
 

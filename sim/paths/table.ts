@@ -5,7 +5,8 @@
  * changes over time. Same input order → same table (deterministic).
  * @module
  */
-import type { HopData } from '../trace';
+import { TRACE_HOP_WORD as HW, TRACE_OPT_WORD as OW } from '../../src/traceflat';
+import { hopAt, type HopData } from '../trace';
 
 export interface PathJson {
   /** `l1 > s2 > l3` (node names when known, else ids). */
@@ -38,25 +39,84 @@ export function traceFlow(flow: string, kind: unknown): string {
 }
 
 interface PathEntry { nodeIds: number[]; ifs: ([number, number] | null)[]; packets: number; first: number; last: number }
-interface FlowEntry { packets: number; paths: PathEntry[]; byKey: Map<string, number>; last: number; changes: { t_ns: number; from: number; to: number }[]; changesTotal: number }
+interface FlowEntry { packets: number; paths: PathEntry[]; byHash: Map<number, number[]>; last: number; changes: { t_ns: number; from: number; to: number }[]; changesTotal: number }
+
+/** A hop's interfaces when its Trace-Type has none (stands for `null`). */
+const NO_IF = -1;
+const TT_NODE_ID = 0x800000, TT_IFS = 0x400000, TT_NODE_ID_WIDE = 0x008000, TT_IFS_WIDE = 0x004000;
 
 export class PathTable {
   private readonly flows = new Map<string, FlowEntry>();
+  /** `flow` → `kind is response` → namespace → entry (no key text per packet). */
+  private readonly byFlow = new Map<string, Map<number, FlowEntry>>();
+  // The path of the packet being added (reused: nothing is allocated for a path seen before).
+  private ids: number[] = [];
+  private ins: number[] = [];
+  private outs: number[] = [];
 
   /** One packet of `flow` in namespace `ns` seen at `tNs` with these hops (path order). */
   add(flow: string, ns: number, tNs: number, hops: readonly HopData[]): void {
+    hops.forEach((h, i) => {
+      this.ids[i] = h.node_id ?? (h.node_id_wide !== undefined ? Number.parseInt(h.node_id_wide, 16) : -1);
+      const wide = h.ingress_if === undefined && h.ingress_if_wide !== undefined;
+      this.ins[i] = h.ingress_if ?? h.ingress_if_wide ?? NO_IF;
+      this.outs[i] = (wide ? h.egress_if_wide : h.egress_if) ?? NO_IF;
+    });
+    this.commit(this.entry(flow, ns), tNs, hops.length);
+  }
+
+  /**
+   * One packet of a trace record's flow (`flow`, `kind` as in traces-<node>.jsonl; see
+   * {@link traceFlow}) seen at `tNs`, from the trace option at word `o` of a flat record `w`
+   * (sim/trace.ts): node ids and interfaces read in place.
+   */
+  addFlat(flow: string, kind: string, tNs: number, w: Uint32Array, o: number): void {
+    const type = w[o + OW.traceType]!;
+    const n = w[o + OW.hops]!;
+    for (let i = 0; i < n; i++) {
+      const p = hopAt(w, o, i);
+      this.ids[i] = type & TT_NODE_ID ? w[p + HW.nodeId]! : type & TT_NODE_ID_WIDE ? w[p + HW.nodeIdWideHi]! * 2 ** 32 + w[p + HW.nodeIdWideLo]! : -1;
+      this.ins[i] = type & TT_IFS ? w[p + HW.ingressIf]! : type & TT_IFS_WIDE ? w[p + HW.ingressIfWide]! : NO_IF;
+      this.outs[i] = type & TT_IFS ? w[p + HW.egressIf]! : type & TT_IFS_WIDE ? w[p + HW.egressIfWide]! : NO_IF;
+    }
+    let byNs = this.byFlow.get(flow);
+    if (!byNs) this.byFlow.set(flow, (byNs = new Map()));
+    const k = w[o + OW.ns]! * 2 + (kind === 'response' ? 1 : 0);
+    let f = byNs.get(k);
+    if (!f) byNs.set(k, (f = this.entry(traceFlow(flow, kind), w[o + OW.ns]!)));
+    this.commit(f, tNs, n);
+  }
+
+  private entry(flow: string, ns: number): FlowEntry {
     const key = `${flow} ns ${ns}`;
     let f = this.flows.get(key);
-    if (!f) this.flows.set(key, (f = { packets: 0, paths: [], byKey: new Map(), last: -1, changes: [], changesTotal: 0 }));
-    const nodeIds = hops.map((h) => h.node_id ?? (h.node_id_wide !== undefined ? Number.parseInt(h.node_id_wide, 16) : -1));
-    const ifs = hops.map((h): [number, number] | null => (h.ingress_if !== undefined ? [h.ingress_if, h.egress_if!] : h.ingress_if_wide !== undefined ? [h.ingress_if_wide, h.egress_if_wide!] : null));
-    const pk = JSON.stringify([nodeIds, ifs]);
-    let pi = f.byKey.get(pk);
-    if (pi === undefined) {
-      pi = f.paths.length;
-      f.byKey.set(pk, pi);
-      f.paths.push({ nodeIds, ifs, packets: 0, first: tNs, last: tNs });
+    if (!f) this.flows.set(key, (f = { packets: 0, paths: [], byHash: new Map(), last: -1, changes: [], changesTotal: 0 }));
+    return f;
+  }
+
+  /** Index in `f.paths` of the path in `ids`/`ins`/`outs[0..n]` (added, first seen at `tNs`, if new). */
+  private find(f: FlowEntry, tNs: number, n: number): number {
+    let hash = n;
+    for (let i = 0; i < n; i++) {
+      hash = Math.imul(hash ^ this.ids[i]!, 0x9e3779b1) + Math.imul(this.ins[i]! + 1, 0x85ebca6b) + Math.imul(this.outs[i]! + 1, 0xc2b2ae35);
+      hash ^= hash >>> 15;
     }
+    let bucket = f.byHash.get(hash);
+    let pi = -1;
+    if (bucket) for (const c of bucket) if (this.sameAs(f.paths[c]!, n)) { pi = c; break; }
+    if (pi < 0) {
+      pi = f.paths.length;
+      if (!bucket) f.byHash.set(hash, (bucket = []));
+      bucket.push(pi);
+      const ifs = this.ins.slice(0, n).map((x, i): [number, number] | null => (x === NO_IF ? null : [x, this.outs[i]!]));
+      f.paths.push({ nodeIds: this.ids.slice(0, n), ifs, packets: 0, first: tNs, last: tNs });
+    }
+    return pi;
+  }
+
+  /** Counts the path in `ids`/`ins`/`outs[0..n]` for flow entry `f`. */
+  private commit(f: FlowEntry, tNs: number, n: number): void {
+    const pi = this.find(f, tNs, n);
     const p = f.paths[pi]!;
     p.packets++;
     p.first = Math.min(p.first, tNs);
@@ -69,8 +129,17 @@ export class PathTable {
     f.last = pi;
   }
 
+  private sameAs(p: PathEntry, n: number): boolean {
+    if (p.nodeIds.length !== n) return false;
+    for (let i = 0; i < n; i++) {
+      const x = p.ifs[i];
+      if (p.nodeIds[i] !== this.ids[i] || (x ? x[0] !== this.ins[i] || x[1] !== this.outs[i] : this.ins[i] !== NO_IF)) return false;
+    }
+    return true;
+  }
+
   /** The table as plain data (a partition's part, sim/partition.ts). */
-  exportState(): [string, Omit<FlowEntry, 'byKey'>][] {
+  exportState(): [string, Omit<FlowEntry, 'byHash'>][] {
     return [...this.flows.entries()].map(([k, f]) => [k, { packets: f.packets, paths: f.paths, last: f.last, changes: f.changes, changesTotal: f.changesTotal }]);
   }
 
@@ -81,31 +150,28 @@ export class PathTable {
    * are not seen (docs/SIMULATOR.md §3).
    */
   mergeState(state: unknown): void {
-    for (const [k, f] of state as [string, Omit<FlowEntry, 'byKey'>][]) {
-      const mine = this.flows.get(k);
-      const byKey = new Map<string, number>();
-      if (!mine) {
-        f.paths.forEach((p, i) => byKey.set(JSON.stringify([p.nodeIds, p.ifs]), i));
-        this.flows.set(k, { ...f, byKey });
-        continue;
-      }
-      for (const p of f.paths) {
-        const pk = JSON.stringify([p.nodeIds, p.ifs]);
-        const i = mine.byKey.get(pk);
-        if (i === undefined) {
-          mine.byKey.set(pk, mine.paths.length);
-          mine.paths.push({ ...p });
-        } else {
-          const q = mine.paths[i]!;
-          q.packets += p.packets;
-          q.first = Math.min(q.first, p.first);
-          q.last = Math.max(q.last, p.last);
+    for (const [k, f] of state as [string, Omit<FlowEntry, 'byHash'>][]) {
+      let mine = this.flows.get(k);
+      if (!mine) this.flows.set(k, (mine = { packets: 0, paths: [], byHash: new Map(), last: -1, changes: [], changesTotal: 0 }));
+      const remap = f.paths.map((p) => {
+        const n = p.nodeIds.length;
+        for (let i = 0; i < n; i++) {
+          const x = p.ifs[i];
+          this.ids[i] = p.nodeIds[i]!;
+          this.ins[i] = x ? x[0] : NO_IF;
+          this.outs[i] = x ? x[1] : NO_IF;
         }
-      }
-      const remap = f.paths.map((p) => mine.byKey.get(JSON.stringify([p.nodeIds, p.ifs]))!);
+        const pi = this.find(mine, p.first, n);
+        const q = mine.paths[pi]!;
+        q.packets += p.packets;
+        q.first = Math.min(q.first, p.first);
+        q.last = Math.max(q.last, p.last);
+        return pi;
+      });
       mine.packets += f.packets;
       mine.changesTotal += f.changesTotal;
       mine.changes = [...mine.changes, ...f.changes.map((c) => ({ t_ns: c.t_ns, from: remap[c.from]!, to: remap[c.to]! }))].sort((a, b) => a.t_ns - b.t_ns).slice(0, MAX_CHANGES);
+      if (f.last >= 0) mine.last = remap[f.last]!;
     }
   }
 

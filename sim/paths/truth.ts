@@ -15,7 +15,16 @@ import type { Fib } from '../routing/fib';
 import { multipathHash } from '../routing/hash';
 import { ROUTE_LOCAL, ROUTE_NONE } from '../routing/fib';
 import type { Network, SimNode, SimPacket, TraceRecord } from '../network';
-import type { HopData, TraceOption } from '../trace';
+import { TRACE_FLAG_OVERFLOW, TRACE_HOP_WORD as HW, TRACE_OPT_WORD as OW } from '../../src/traceflat';
+import { firstOption, hopAt, nextOption, optionCount, optionObject, type SimTrace, type TraceOption } from '../trace';
+
+/** Trace-Type bits the check reads: node id (0), interfaces (1), timestamp seconds + fraction (2, 3). */
+const TT_NODE_ID = 0x800000, TT_IFS = 0x400000, TT_TS = 0x300000;
+
+/** The packet's hash inputs, fingerprinted by its policy-0 and policy-1 hashes. */
+function fingerprint(orig: Uint8Array): string {
+  return `${multipathHash(0, orig, 0, 0x9e3779b9)}.${multipathHash(1, orig, 0, 0x7f4a7c15)}.${orig.length >= 40 ? orig[6] : -1}`;
+}
 
 /** Checks traces of one network against its routing; counts what it could and could not check. */
 export class PathTruth {
@@ -39,27 +48,55 @@ export class PathTruth {
 
   /** Checks every trace option of a record (`pkt` after decapsulation, `hbh` the removed header). */
   check(rec: TraceRecord, hbh: Uint8Array, pkt: SimPacket): void {
-    const orig = pkt.bytes;
-    const fp = `${multipathHash(0, orig, 0, 0x9e3779b9)}.${multipathHash(1, orig, 0, 0x7f4a7c15)}.${orig.length >= 40 ? orig[6] : -1}`;
+    const fp = fingerprint(pkt.bytes);
     for (const opt of rec.options) {
       let key = `${fp}|${opt.ns}|${rec.node}|${opt.flags.overflow ? 1 : 0}|${hbh.length}`;
       for (const h of opt.hops) {
-        const [lo, hi] = this.window(h, rec.t_ns);
+        const [lo, hi] = this.window(h.ts_sec, h.ts_frac, rec.t_ns);
         key += `|${h.node_id},${h.egress_if},${this.fibIndex(lo)},${this.fibIndex(hi)}`;
       }
-      let why = this.memo.get(key);
-      if (why === undefined && !this.memo.has(key)) {
-        why = this.mismatch(rec, opt, hbh, orig);
-        if (this.memo.size > 100_000) this.memo.clear();
-        this.memo.set(key, why);
+      this.count(key, rec.node, rec.t_ns, rec.flow, rec.seq, opt.ns, () => this.mismatch(rec.node, rec.t_ns, opt, hbh, pkt.bytes));
+    }
+  }
+
+  /**
+   * {@link check} of a flat record in place (sim/trace.ts; the header is `t.bytes[t.base ..
+   * t.base + t.len]`): the verdict's key is read from the words, the option is built as an object
+   * only when its verdict is not known yet.
+   */
+  checkFlat(t: SimTrace, pkt: SimPacket): void {
+    const fp = fingerprint(pkt.bytes);
+    const w = t.w;
+    let o = firstOption(t.at);
+    for (let k = optionCount(w, t.at); k > 0; k--, o = nextOption(w, o)) {
+      const type = w[o + OW.traceType]!;
+      const ns = w[o + OW.ns]!;
+      let key = `${fp}|${ns}|${t.node}|${w[o + OW.flags]! & TRACE_FLAG_OVERFLOW ? 1 : 0}|${t.len}`;
+      for (let i = 0, n = w[o + OW.hops]!; i < n; i++) {
+        const p = hopAt(w, o, i);
+        const ts = (type & TT_TS) === TT_TS;
+        const [lo, hi] = this.window(ts ? w[p + HW.tsSec]! : undefined, ts ? w[p + HW.tsFrac]! : undefined, t.t_ns);
+        key += `|${type & TT_NODE_ID ? w[p + HW.nodeId]! : undefined},${type & TT_IFS ? w[p + HW.egressIf]! : undefined},${this.fibIndex(lo)},${this.fibIndex(hi)}`;
       }
-      if (why === undefined) this.checked++;
-      else if (why === null) this.unverifiable++;
-      else {
-        this.checked++;
-        this.mismatches++;
-        if (this.examples.length < 10) this.examples.push(`${rec.node} t=${rec.t_ns} flow ${rec.flow} #${rec.seq} ns ${opt.ns}: ${why}`);
-      }
+      const at = o;
+      this.count(key, t.node, t.t_ns, t.flow, t.seq, ns, () => this.mismatch(t.node, t.t_ns, optionObject(t, at), t.bytes.subarray(t.base, t.base + t.len), pkt.bytes));
+    }
+  }
+
+  /** Counts one option's verdict (memoized by `key`; `compute` on a miss). */
+  private count(key: string, node: string, tNs: number, flow: string, seq: number, ns: number, compute: () => string | null | undefined): void {
+    let why = this.memo.get(key);
+    if (why === undefined && !this.memo.has(key)) {
+      why = compute();
+      if (this.memo.size > 100_000) this.memo.clear();
+      this.memo.set(key, why);
+    }
+    if (why === undefined) this.checked++;
+    else if (why === null) this.unverifiable++;
+    else {
+      this.checked++;
+      this.mismatches++;
+      if (this.examples.length < 10) this.examples.push(`${node} t=${tNs} flow ${flow} #${seq} ns ${ns}: ${why}`);
     }
   }
 
@@ -68,7 +105,7 @@ export class PathTruth {
   }
 
   /** undefined = agrees, null = cannot tell, else why not. */
-  private mismatch(rec: TraceRecord, opt: TraceOption, hbh: Uint8Array, orig: Uint8Array): string | null | undefined {
+  private mismatch(node: string, tNs: number, opt: TraceOption, hbh: Uint8Array, orig: Uint8Array): string | null | undefined {
     if (opt.error || opt.hops.length === 0) return null;
     const nodes = opt.hops.map((h) => (h.node_id === undefined ? undefined : this.byId.get(h.node_id)));
     if (nodes.some((n) => !n)) return null;
@@ -81,7 +118,7 @@ export class PathTruth {
     let cur = encapNode;
     for (let i = 0; i + 1 < nodes.length; i++) {
       const h = opt.hops[i]!;
-      const [lo, hi] = this.window(h, rec.t_ns);
+      const [lo, hi] = this.window(h.ts_sec, h.ts_frac, tNs);
       const fibs = this.fibsIn(lo, hi);
       const want = nodes[i + 1]!;
       const ok = fibs.some((fib) => {
@@ -100,7 +137,7 @@ export class PathTruth {
       cur = want;
     }
     // With Overflow set the later nodes had no room: the hops present are a prefix of the path.
-    return cur.name === rec.node || opt.flags.overflow ? undefined : `trace ends at ${cur.name}, removed at ${rec.node}`;
+    return cur.name === node || opt.flags.overflow ? undefined : `trace ends at ${cur.name}, removed at ${node}`;
   }
 
   /** From the device a packet arrives on, through nodes adding no data, to the next node that does. */
@@ -117,9 +154,9 @@ export class PathTruth {
   }
 
   /** Simulated time window of a hop: its timestamp (µs resolution), else [0, decapsulation time]. */
-  private window(h: HopData, tNs: number): [number, number] {
-    if (h.ts_sec === undefined || h.ts_frac === undefined) return [0, tNs];
-    const t = (h.ts_sec - this.net.epochSec) * 1e9 + h.ts_frac * 1000 - this.net.epochNsRem;
+  private window(tsSec: number | undefined, tsFrac: number | undefined, tNs: number): [number, number] {
+    if (tsSec === undefined || tsFrac === undefined) return [0, tNs];
+    const t = (tsSec - this.net.epochSec) * 1e9 + tsFrac * 1000 - this.net.epochNsRem;
     return [t, t + 999];
   }
 

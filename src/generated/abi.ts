@@ -133,6 +133,46 @@ export const LAYERS = [
   'batch',
 ] as const;
 
+// Flat trace records (core `wire::flat`; layout docs in crates/ioam-core/src/abi.rs).
+/** Words of a flat trace record's header. */
+export const TRACE_REC_WORDS = 2;
+/** Words per trace option (before its hops). */
+export const TRACE_OPT_WORDS = 11;
+/** Words per hop. */
+export const TRACE_HOP_WORDS = 33;
+/** Largest record a Hop-by-Hop header can give (words). */
+export const TRACE_REC_MAX_WORDS = 19109;
+/** Trace option flag: Overflow. */
+export const TRACE_FLAG_OVERFLOW = 1;
+/** Trace option flag: Loopback. */
+export const TRACE_FLAG_LOOPBACK = 2;
+/** Trace option flag: Active. */
+export const TRACE_FLAG_ACTIVE = 4;
+/** Trace option flag: bit 3 (unassigned). */
+export const TRACE_FLAG_BIT3 = 8;
+/** Batch layout code: standard (RFC 9197). */
+export const TRACE_LAYOUT_STANDARD = 0;
+/** Batch layout code: legacy (CLT ID block). */
+export const TRACE_LAYOUT_LEGACY = 1;
+/** Word index of each flat trace record header field */
+export const TRACE_REC_WORD = { words: 0, options: 1 } as const;
+/** Word index (from the option's first word) of each trace option field */
+export const TRACE_OPT_WORD = { optionType: 0, ns: 1, nodeLen: 2, flags: 3, remainingLen: 4, traceType: 5, hops: 6, error: 7, errorOffset: 8, errorNeeded: 9, errorGot: 10 } as const;
+/** Word index (from the hop's first word) of each hop field */
+export const TRACE_HOP_WORD = { hopLimit: 0, nodeId: 1, ingressIf: 2, egressIf: 3, tsSec: 4, tsFrac: 5, transitDelay: 6, nsData: 7, queueDepth: 8, checksumComplement: 9, hopLimitWide: 10, nodeIdWideHi: 11, nodeIdWideLo: 12, ingressIfWide: 13, egressIfWide: 14, nsDataWideHi: 15, nsDataWideLo: 16, bufferOccupancy: 17, undefCount: 18, undef0: 19, undef1: 20, undef2: 21, undef3: 22, undef4: 23, undef5: 24, undef6: 25, undef7: 26, undef8: 27, undef9: 28, ossLen: 29, ossSchema: 30, ossDataOff: 31, ossDataLen: 32 } as const;
+/** Trace option problems by `error` − 1: code, layer, what (core `abi::TRACE_ERRORS`). */
+export const TRACE_ERRORS = [
+  { code: 'ERR_IOAM_BAD_REMAININGLEN', layer: 'trace', what: 'RemainingLen × 4 beyond the option data' },
+  { code: 'ERR_IOAM_BAD_NODELEN', layer: 'trace', what: 'NodeLen differs from the value the Trace-Type implies' },
+  { code: 'ERR_IOAM_BAD_LENGTH', layer: 'node-data', what: 'node data present but the Trace-Type gives empty elements' },
+  { code: 'ERR_IOAM_TRUNCATED', layer: 'node-data', what: 'node data element' },
+  { code: 'ERR_IOAM_TRUNCATED', layer: 'oss', what: 'Opaque State Snapshot header' },
+  { code: 'ERR_IOAM_TRUNCATED', layer: 'oss', what: 'Opaque State Snapshot data' },
+  { code: 'ERR_IOAM_TRUNCATED', layer: 'node-data', what: 'node data field' },
+  { code: 'ERR_IOAM_TRUNCATED', layer: 'oss', what: 'OSS header' },
+  { code: 'ERR_IOAM_TRUNCATED', layer: 'oss', what: 'OSS data' },
+] as const;
+
 /** Code and layer of a native failure that is not a core error (a caught panic). */
 export const ERR_INTERNAL = 'ERR_IOAM_INTERNAL';
 export const LAYER_NATIVE = 'native';

@@ -149,6 +149,90 @@ pub const ERR_INTERNAL: &str = "ERR_IOAM_INTERNAL";
 /// Layer of such a failure.
 pub const LAYER_NATIVE: &str = "native";
 
+// ---------------------------------------------------------------------------------------------
+// Flat trace records (`wire::flat`): a removed Hop-by-Hop header's IOAM trace options as u32 words.
+
+/// Declares word-index constants in order and the array of their names (rendered as a TS object).
+macro_rules! words {
+    ($names:ident, $count:ident; $($c:ident = $s:literal),* $(,)?) => {
+        words!(@at 0usize; $($c),*);
+        /// Number of words.
+        pub const $count: usize = [$($s),*].len();
+        /// Field names, by word index.
+        pub const $names: [&str; $count] = [$($s),*];
+    };
+    (@at $i:expr; $c:ident $(, $rest:ident)*) => {
+        pub const $c: usize = $i;
+        words!(@at $i + 1; $($rest),*);
+    };
+    (@at $i:expr;) => {};
+}
+
+/// Record header words: `[words, options]` (words of the whole record, header included).
+pub mod trace_rec {
+    words!(FIELDS, WORDS; WORDS_USED = "words", OPTIONS = "options");
+}
+
+/// Per trace option, after the record header (options back to back, each followed by its hops).
+/// `error` is 0 or 1 + an index into [`TRACE_ERRORS`]; `error_offset` is from the first octet of
+/// the Hop-by-Hop header; `flags` uses the `TRACE_FLAG_*` bits.
+pub mod trace_opt {
+    words!(FIELDS, WORDS;
+        OPTION_TYPE = "option_type", NS = "ns", NODE_LEN = "node_len", FLAGS = "flags",
+        REMAINING_LEN = "remaining_len", TRACE_TYPE = "trace_type", HOPS = "hops", ERROR = "error",
+        ERROR_OFFSET = "error_offset", ERROR_NEEDED = "error_needed", ERROR_GOT = "error_got");
+}
+
+/// Per hop (`trace_opt::HOPS` of them after the option's words, newest first as on the wire):
+/// every field a Trace-Type can have, 0 when its bit is clear. 64-bit fields as hi/lo words;
+/// `undef0..9` are the words of bits 12-21 that are set, in bit order (`undef_count` of them);
+/// the Opaque State Snapshot's data is `oss_data_len` octets at `oss_data_off` from the first
+/// octet of the Hop-by-Hop header.
+pub mod trace_hop {
+    words!(FIELDS, WORDS;
+        HOP_LIMIT = "hop_limit", NODE_ID = "node_id", INGRESS_IF = "ingress_if", EGRESS_IF = "egress_if",
+        TS_SEC = "ts_sec", TS_FRAC = "ts_frac", TRANSIT_DELAY = "transit_delay", NS_DATA = "ns_data",
+        QUEUE_DEPTH = "queue_depth", CHECKSUM_COMPLEMENT = "checksum_complement",
+        HOP_LIMIT_WIDE = "hop_limit_wide", NODE_ID_WIDE_HI = "node_id_wide_hi", NODE_ID_WIDE_LO = "node_id_wide_lo",
+        INGRESS_IF_WIDE = "ingress_if_wide", EGRESS_IF_WIDE = "egress_if_wide",
+        NS_DATA_WIDE_HI = "ns_data_wide_hi", NS_DATA_WIDE_LO = "ns_data_wide_lo", BUFFER_OCCUPANCY = "buffer_occupancy",
+        UNDEF_COUNT = "undef_count", UNDEF0 = "undef0", UNDEF1 = "undef1", UNDEF2 = "undef2", UNDEF3 = "undef3",
+        UNDEF4 = "undef4", UNDEF5 = "undef5", UNDEF6 = "undef6", UNDEF7 = "undef7", UNDEF8 = "undef8", UNDEF9 = "undef9",
+        OSS_LEN = "oss_len", OSS_SCHEMA = "oss_schema", OSS_DATA_OFF = "oss_data_off", OSS_DATA_LEN = "oss_data_len");
+}
+
+/// `trace_opt::FLAGS` bits.
+pub const TRACE_FLAG_OVERFLOW: u32 = 1;
+pub const TRACE_FLAG_LOOPBACK: u32 = 2;
+pub const TRACE_FLAG_ACTIVE: u32 = 4;
+pub const TRACE_FLAG_BIT3: u32 = 8;
+/// Trace layout codes of the batch call's per-packet `layouts` (anything else: skip the packet).
+pub const TRACE_LAYOUT_STANDARD: u8 = 0;
+pub const TRACE_LAYOUT_LEGACY: u8 = 1;
+/// Largest record a Hop-by-Hop header can give: ≤ 2048 octets hold ≤ 204 options (10 octets
+/// each) or ≤ 511 hops (4 octets each).
+pub const TRACE_REC_MAX_WORDS: usize = trace_rec::WORDS + 204 * trace_opt::WORDS + 511 * trace_hop::WORDS;
+
+/// Every problem a trace option can report (code, layer, `what`), by `trace_opt::ERROR` − 1.
+pub const TRACE_ERRORS: [(ErrorCode, Layer, &str); 9] = [
+    (ErrorCode::BadRemainingLen, Layer::Trace, "RemainingLen × 4 beyond the option data"),
+    (ErrorCode::BadNodeLen, Layer::Trace, "NodeLen differs from the value the Trace-Type implies"),
+    (ErrorCode::BadLength, Layer::NodeData, "node data present but the Trace-Type gives empty elements"),
+    (ErrorCode::Truncated, Layer::NodeData, "node data element"),
+    (ErrorCode::Truncated, Layer::Oss, "Opaque State Snapshot header"),
+    (ErrorCode::Truncated, Layer::Oss, "Opaque State Snapshot data"),
+    (ErrorCode::Truncated, Layer::NodeData, "node data field"),
+    (ErrorCode::Truncated, Layer::Oss, "OSS header"),
+    (ErrorCode::Truncated, Layer::Oss, "OSS data"),
+];
+
+/// 1 + the index of `e` in [`TRACE_ERRORS`], or `TRACE_ERRORS.len() + 1` for an error not listed
+/// (a test keeps every reachable one listed).
+pub fn trace_error_code(e: &crate::Error) -> u32 {
+    let i = TRACE_ERRORS.iter().position(|(c, l, w)| *c == e.code && *l == e.layer && *w == e.what);
+    i.map_or(TRACE_ERRORS.len() as u32 + 1, |i| i as u32 + 1)
+}
+
 fn camel(snake: &str) -> String {
     let mut out = String::new();
     let mut up = false;
@@ -168,6 +252,33 @@ fn camel(snake: &str) -> String {
 fn words_object(out: &mut String, doc: &str, name: &str, fields: &[&str]) {
     let body: Vec<String> = fields.iter().enumerate().map(|(i, f)| format!("{}: {i}", camel(f))).collect();
     let _ = writeln!(out, "/** {doc} */\nexport const {name} = {{ {} }} as const;", body.join(", "));
+}
+
+fn render_trace_flat(o: &mut String) {
+    o.push_str("// Flat trace records (core `wire::flat`; layout docs in crates/ioam-core/src/abi.rs).\n");
+    let consts: [(&str, &str, String); 10] = [
+        ("Words of a flat trace record's header", "TRACE_REC_WORDS", trace_rec::WORDS.to_string()),
+        ("Words per trace option (before its hops)", "TRACE_OPT_WORDS", trace_opt::WORDS.to_string()),
+        ("Words per hop", "TRACE_HOP_WORDS", trace_hop::WORDS.to_string()),
+        ("Largest record a Hop-by-Hop header can give (words)", "TRACE_REC_MAX_WORDS", TRACE_REC_MAX_WORDS.to_string()),
+        ("Trace option flag: Overflow", "TRACE_FLAG_OVERFLOW", TRACE_FLAG_OVERFLOW.to_string()),
+        ("Trace option flag: Loopback", "TRACE_FLAG_LOOPBACK", TRACE_FLAG_LOOPBACK.to_string()),
+        ("Trace option flag: Active", "TRACE_FLAG_ACTIVE", TRACE_FLAG_ACTIVE.to_string()),
+        ("Trace option flag: bit 3 (unassigned)", "TRACE_FLAG_BIT3", TRACE_FLAG_BIT3.to_string()),
+        ("Batch layout code: standard (RFC 9197)", "TRACE_LAYOUT_STANDARD", TRACE_LAYOUT_STANDARD.to_string()),
+        ("Batch layout code: legacy (CLT ID block)", "TRACE_LAYOUT_LEGACY", TRACE_LAYOUT_LEGACY.to_string()),
+    ];
+    for (doc, name, v) in consts {
+        let _ = writeln!(o, "/** {doc}. */\nexport const {name} = {v};");
+    }
+    words_object(o, "Word index of each flat trace record header field", "TRACE_REC_WORD", &trace_rec::FIELDS);
+    words_object(o, "Word index (from the option's first word) of each trace option field", "TRACE_OPT_WORD", &trace_opt::FIELDS);
+    words_object(o, "Word index (from the hop's first word) of each hop field", "TRACE_HOP_WORD", &trace_hop::FIELDS);
+    o.push_str("/** Trace option problems by `error` − 1: code, layer, what (core `abi::TRACE_ERRORS`). */\nexport const TRACE_ERRORS = [\n");
+    for (c, l, w) in TRACE_ERRORS {
+        let _ = writeln!(o, "  {{ code: '{}', layer: '{}', what: '{}' }},", c.as_str(), l.as_str(), w);
+    }
+    o.push_str("] as const;\n");
 }
 
 /// `src/generated/abi.ts`: this module as TypeScript.
@@ -217,7 +328,9 @@ pub fn render_ts() -> String {
     for l in LAYERS {
         let _ = writeln!(o, "  '{}',", l.as_str());
     }
-    let _ = writeln!(o, "] as const;\n\n/** Code and layer of a native failure that is not a core error (a caught panic). */");
+    o.push_str("] as const;\n\n");
+    render_trace_flat(&mut o);
+    let _ = writeln!(o, "\n/** Code and layer of a native failure that is not a core error (a caught panic). */");
     let _ = writeln!(o, "export const ERR_INTERNAL = '{ERR_INTERNAL}';\nexport const LAYER_NATIVE = '{LAYER_NATIVE}';");
     o
 }

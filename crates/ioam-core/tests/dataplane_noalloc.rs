@@ -1,10 +1,12 @@
 //! The per-packet operations allocate nothing: a counting global allocator watches transit,
-//! encap, decap and the batch calls after the node is built.
+//! encap, decap and the batch calls after the node is built, and the flat decode of the removed
+//! Hop-by-Hop headers (`wire::flat`).
 use ioam_core::config::*;
 use ioam_core::dataplane::batch::{decap_batch, encap_batch, transit_batch};
 use ioam_core::dataplane::encap::EncapState;
 use ioam_core::dataplane::transit::transit;
 use ioam_core::dataplane::{Meta, Node, Reason};
+use ioam_core::wire::flat::decode_trace_batch;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
@@ -55,6 +57,8 @@ fn no_allocation_per_packet() {
     let mut arena = vec![0u8; 4096];
     let mut td = vec![0u32; 8];
     let mut st = EncapState::default();
+    let mut flat = vec![0u32; 4096];
+    let mut index = vec![0u32; 4];
     let before = allocs();
     for n in &nodes {
         for round in 0..50 {
@@ -73,6 +77,8 @@ fn no_allocation_per_packet() {
             transit_batch(n, &mut buf, &mut desc, &meta, &mut out).unwrap();
             decap_batch(n, &mut buf, &mut desc, &meta, &mut out, &mut arena, &mut td).unwrap();
             assert_eq!(out[1], Reason::Decapsulated as u32);
+            assert_eq!(decode_trace_batch(&arena, &td, &[0, 0, 0, 0], 4, &mut flat, &mut index), 4);
+            assert_eq!(flat[index[0] as usize + 1], 1, "one trace option decoded");
         }
     }
     assert_eq!(allocs() - before, 0, "allocations on the per-packet path");

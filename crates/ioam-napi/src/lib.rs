@@ -174,6 +174,30 @@ impl NativeNode {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Flat trace records (core `wire::flat`; layout in `ioam_core::abi`, src/generated/abi.ts)
+
+/// Decodes the removed Hop-by-Hop headers of `count` packets of a decap step (`arena` +
+/// `traceDesc`, 2 words per packet) into `out`, one record per packet whose `layouts` byte is
+/// standard (0) or legacy (1); `index[j]` = where packet j's record starts (`0xFFFFFFFF`:
+/// skipped). Returns how many packets are done: fewer than `count` when `out` ran short (grow
+/// it and call again from there). One call per step, no allocation.
+#[napi(catch_unwind)]
+pub fn decode_trace_batch(
+    env: Env,
+    arena: Uint8ArraySlice,
+    desc: Uint32ArraySlice,
+    layouts: Uint8ArraySlice,
+    count: u32,
+    mut out: Uint32ArraySlice,
+    mut index: Uint32ArraySlice,
+) -> Result<u32> {
+    disjoint(&env, &[span(&out), span(&index), span(&arena), span(&desc), span(&layouts)])?;
+    // SAFETY: see `borrow`: `out` and `index` are disjoint from each other and from the inputs.
+    let (out, index) = unsafe { (out.as_mut(), index.as_mut()) };
+    Ok(ioam_core::wire::flat::decode_trace_batch(&arena, &desc, &layouts, count as usize, out, index) as u32)
+}
+
+// ---------------------------------------------------------------------------------------------
 // Wire layer: whole-packet decode / encode (JSON schema: crates/ioam-core/src/wire/SCHEMA.md)
 
 mod wire_api {

@@ -32,6 +32,7 @@ pub mod decode;
 pub mod dex;
 pub mod e2e;
 pub mod exthdr;
+pub mod flat;
 pub mod ioam;
 pub mod ipv6;
 pub mod options;
