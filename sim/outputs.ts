@@ -43,9 +43,8 @@ export function writing<T>(file: string, f: () => T): T {
   }
 }
 
-/** `fs.writeSync` of a string may write only part of it (a nearly full disk): loop until all is written. */
-function writeAllSync(fd: number, text: string, file: string): void {
-  const b = Buffer.from(text);
+/** `fs.writeSync` may write only part of the bytes (a nearly full disk): loop until all is written. */
+function writeAllSync(fd: number, b: Uint8Array, file: string): void {
   writing(file, () => {
     for (let off = 0; off < b.length;) off += fs.writeSync(fd, b, off, b.length - off);
   });
@@ -69,8 +68,8 @@ class FdWriter extends ByteWriter {
   }
 }
 
-/** JSON Lines records per write; Parquet rows per row group (bounded memory either way). */
-const JSONL_BATCH = 1024;
+/** JSON Lines bytes per write; Parquet rows per row group (bounded memory either way). */
+const JSONL_STAGE = 1 << 20;
 const TRACE_BATCH = 4096;
 
 /** Parquet columns of the rows not yet written (no object per row). */
@@ -79,7 +78,9 @@ const emptyColumns = (): TraceColumns => ({ t_ns: [], flow: [], kind: [], seq: [
 
 /** One decapsulating node's trace files. */
 class TraceFiles {
-  private lines: string[] = [];
+  /** JSON Lines bytes not yet written (encoded as they come: no array of lines, no joined text). */
+  private stage: Buffer | undefined;
+  private used = 0;
   private rows: TraceColumns = emptyColumns();
   private fd: number | undefined;
   private pq: ParquetWriter | undefined;
@@ -90,8 +91,15 @@ class TraceFiles {
   add(t: SimTrace): void {
     const options = optionsJson(t);
     if (this.jsonl) {
-      this.lines.push(traceLine(t, options));
-      if (this.lines.length >= JSONL_BATCH) this.flushJsonl();
+      const line = traceLine(t, options);
+      const stage = (this.stage ??= Buffer.allocUnsafe(JSONL_STAGE));
+      // UTF-8 takes at most 3 bytes per UTF-16 unit (+ the newline).
+      if (this.used + 3 * line.length + 1 > stage.length) {
+        this.flushJsonl();
+        if (3 * line.length + 1 > stage.length) this.stage = Buffer.allocUnsafe(2 * (3 * line.length + 1));
+      }
+      this.used += this.stage!.write(line, this.used, 'utf8');
+      this.stage![this.used++] = 0x0a;
     }
     if (this.parquet) {
       const r = this.rows;
@@ -116,8 +124,8 @@ class TraceFiles {
       this.files.push(file);
       this.fd = writing(file, () => fs.openSync(file + '.partial', 'w'));
     }
-    if (this.lines.length) writeAllSync(this.fd, this.lines.join('\n') + '\n', file);
-    this.lines.length = 0;
+    if (this.used > 0) writeAllSync(this.fd, this.stage!.subarray(0, this.used), file);
+    this.used = 0;
   }
 
   private flushParquet(): void {
