@@ -86,10 +86,13 @@ export function ns3Binary(): string {
   return bin;
 }
 
-/** Runs the program for `durationNs` of simulated time (with the s1 capture into a temporary directory when `capture`). */
-export function ns3Run(durationNs: number, capture: boolean): Ns3Result {
+/**
+ * Runs the program for `durationNs` of simulated time. `capture`: the s1 capture into a temporary
+ * directory (removed), or into the directory given (kept: DIR/s1-0-K.pcap, K = s1's K-th link).
+ */
+export function ns3Run(durationNs: number, capture: boolean | string): Ns3Result {
   const bin = ns3Binary();
-  const caps = capture ? mkdtempSync(join(tmpdir(), 'ioamsim-ns3-pcap-')) : '';
+  const caps = typeof capture === 'string' ? capture : capture ? mkdtempSync(join(tmpdir(), 'ioamsim-ns3-pcap-')) : '';
   try {
     const args = ['--duration', String(durationNs)];
     if (caps) args.push('--pcap', caps);
@@ -97,7 +100,7 @@ export function ns3Run(durationNs: number, capture: boolean): Ns3Result {
     if (r.error || r.status !== 0) throw new Error(`ns-3 run failed (${bin} ${args.join(' ')}): ${r.error?.message ?? r.stderr.slice(-800)}`);
     return JSON.parse(r.stdout.trim().split('\n').pop()!) as Ns3Result;
   } finally {
-    if (caps) rmSync(caps, { recursive: true, force: true });
+    if (capture === true) rmSync(caps, { recursive: true, force: true });
   }
 }
 
