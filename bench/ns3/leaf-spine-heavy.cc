@@ -39,6 +39,8 @@
 #include "ns3/internet-module.h"
 #include "ns3/network-module.h"
 #include "ns3/point-to-point-module.h"
+#include "ns3/queue-disc.h"
+#include "ns3/traffic-control-layer.h"
 #include "ns3/version-defines.h"
 
 #include <sys/resource.h>
@@ -332,6 +334,10 @@ main(int argc, char** argv)
                 ipv6->SetForwarding(i, true);
             if (n == S1)
                 s1Devices.Add(d.Get(side));
+            // The device's tail-drop queue is the only one: no queue disc in front of it (the
+            // address helpers would install pfifo_fast; addresses are added by hand).
+            NS_ABORT_MSG_IF(nodes.Get(n)->GetObject<TrafficControlLayer>()->GetRootQueueDiscOnDevice(d.Get(side)),
+                            "a queue disc on " << kName[n]);
         }
     }
 
