@@ -21,7 +21,7 @@
  * machine — or wall time), --max-time S (per benchmark, default 0.4), --filter REGEX (benchmark
  * rows), --no-floor, --no-callgrind, --no-sim, --out FILE; --sim runs only the simulator suite and replaces
  * the `sim` section of the results file (and the tables rendered from it); --sim-quick scales its
- * durations by 1/10.
+ * durations by 1/10; --ns3 adds ns-3 on the same scenario to it (bench/ns3.ts; needs libns3-dev).
  * Exits non-zero if a suite errors.
  * @module
  */
@@ -36,6 +36,7 @@ import { CREF_OPS, crefInstr, crefTime } from './cref';
 import { renderAll, TABLES, updateDocs } from './report';
 import { decodePacket, selfCheck } from './selfcheck';
 import { decodeFn, PER_PACKET_CALL, roundFn, type DecodeWay, type Way } from './ways';
+import { ns3Version } from './ns3';
 import { simSuite, type SimRow } from './sim';
 
 const ROOT = resolve(__dirname, '..');
@@ -51,12 +52,13 @@ interface Args {
   sim: boolean;
   simOnly: boolean;
   simQuick: boolean;
+  ns3: boolean;
   out: string;
 }
 
 function parseArgs(argv: string[]): Args {
   let outGiven = false;
-  const a: Args = { smoke: false, clock: 'cpu', maxTime: 0.4, filter: undefined, floor: true, callgrind: true, sim: true, simOnly: false, simQuick: false, out: DEFAULT_OUT };
+  const a: Args = { smoke: false, clock: 'cpu', maxTime: 0.4, filter: undefined, floor: true, callgrind: true, sim: true, simOnly: false, simQuick: false, ns3: false, out: DEFAULT_OUT };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!;
     const v = () => {
@@ -77,6 +79,7 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--no-sim') a.sim = false;
     else if (k === '--sim') a.simOnly = true;
     else if (k === '--sim-quick') a.simQuick = true;
+    else if (k === '--ns3') a.ns3 = true;
     else if (k === '--out') { a.out = resolve(v()); outGiven = true; }
     else throw new Error(`unknown option ${k}`);
   }
@@ -333,7 +336,7 @@ function machine() {
 /** `--sim`: only the simulator suite; its section replaces the one in the results file, and the tables rendered from it (bench/report.ts). */
 function simOnly(args: Args): number {
   const m = machine();
-  const { rows, note } = simSuite(ROOT, { smoke: args.smoke, quick: args.simQuick }, (l) => console.log(l));
+  const { rows, note } = simSuite(ROOT, { smoke: args.smoke, quick: args.simQuick, ns3: args.ns3 }, (l) => console.log(l));
   const argv = process.argv.slice(2);
   const command = `npm run bench -- ${argv.join(' ')}`;
   const results = existsSync(args.out) ? (JSON.parse(readFileSync(args.out, 'utf8')) as Record<string, unknown>) : {};
@@ -346,6 +349,15 @@ function simOnly(args: Args): number {
 
 async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
+  if (args.ns3) {
+    if (!args.sim) throw new Error('--ns3 adds rows to the simulator suite: not with --no-sim');
+    try {
+      console.log(`ns-3 ${ns3Version()}: bench/ns3/leaf-spine-heavy.cc beside the simulator's rate row`);
+    } catch (e) {
+      console.error(`bench --ns3: ${(e as Error).message}`);
+      return 4;
+    }
+  }
   if (args.simOnly) return simOnly(args);
   useClock(args.clock);
   if (args.smoke) minTime = 0.005;
@@ -422,7 +434,7 @@ async function main(): Promise<number> {
   let simNote = 'not run (--no-sim)';
   if (args.sim) {
     try {
-      ({ rows: simRows, note: simNote } = simSuite(ROOT, { smoke: args.smoke, quick: args.simQuick }, (l) => console.log(l)));
+      ({ rows: simRows, note: simNote } = simSuite(ROOT, { smoke: args.smoke, quick: args.simQuick, ns3: args.ns3 }, (l) => console.log(l)));
     } catch (e) {
       errors.push(`sim: ${(e as Error).message}`);
       simNote = `failed: ${(e as Error).message.split('\n')[0]}`;
