@@ -304,8 +304,13 @@ function simColumns(rows: SimRowLike[]): Column<SimRowLike>[] {
 function simTargets(r: Results): string {
   const rows = (r.sim?.rows ?? []) as SimRowLike[];
   const lines: { target: string; measured: string; ok: boolean | null }[] = [];
-  const rate = rows.find((x) => x.what === 'rate, outputs on' && x.workers === 0);
-  lines.push({ target: 'leaf-spine-heavy 200 ms, captures on, --workers 0: ≥ 1 200 000 packet-hops/s', measured: rate ? `${rate.packetHopsPerSec} packet-hops/s (outputs ${rate.outputs})` : '–', ok: rate ? rate.packetHopsPerSec >= 1.2e6 : null });
+  const rate = rows.find((x) => x.what === 'rate, captures only' && x.workers === 0) ?? rows.find((x) => x.what === 'rate, outputs on' && x.workers === 0);
+  const all = rows.find((x) => x.what === 'rate, outputs on' && x.workers === 0);
+  lines.push({
+    target: 'leaf-spine-heavy 200 ms, captures on, --workers 0: ≥ 1 200 000 packet-hops/s',
+    measured: rate ? `${rate.packetHopsPerSec} packet-hops/s (outputs ${rate.outputs})${all && all !== rate ? `; with traces too: ${all.packetHopsPerSec}` : ''}` : '–',
+    ok: rate ? rate.packetHopsPerSec >= 1.2e6 : null,
+  });
   const ns3 = rows.find((x) => x.what.startsWith('ns-3'));
   if (rate && ns3) lines.push({ target: 'the same ≥ 4 × ns-3 on the same scenario', measured: `${x(rate.packetHopsPerSec / ns3.packetHopsPerSec)} (ns-3 ${ns3.packetHopsPerSec} packet-hops/s)`, ok: rate.packetHopsPerSec >= 4 * ns3.packetHopsPerSec });
   const w = (k: number) => rows.find((x) => x.what === 'workers' && x.workers === k);
