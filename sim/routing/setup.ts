@@ -75,14 +75,15 @@ export class RoutingState {
   fib: Fib;
   /** Tables by the time they took effect (ascending). */
   readonly history: { fromNs: number; fib: Fib }[];
-  constructor(readonly input: RoutingInput) {
+  /** `owned`: the nodes that get tables (1 = yes; default all), see {@link computeFib}. */
+  constructor(readonly input: RoutingInput, readonly owned?: Uint8Array) {
     this.state = allUp(input);
-    this.fib = computeFib(input, this.state);
+    this.fib = computeFib(input, this.state, owned);
     this.history = [{ fromNs: 0, fib: this.fib }];
   }
   /** Recomputes the tables from the current link state; they apply from `nowNs`. */
   recompute(nowNs: number): void {
-    this.fib = computeFib(this.input, this.state);
+    this.fib = computeFib(this.input, this.state, this.owned);
     this.history.push({ fromNs: nowNs, fib: this.fib });
   }
   /** The table in force at `tNs`. */
