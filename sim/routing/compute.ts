@@ -250,7 +250,7 @@ export function computeFib(input: RoutingInput, s: LinkState = allUp(input), own
     for (const pi of prefixes) {
       const host = ann.prefixes.list[pi]!.len === 128;
       for (const o of origins) if (s.node[o] === 1) fb.set(o, pi, host ? LOCAL : UNREACHABLE, 'connected');
-      for (let u = 0; u < N; u++) if (route[u]! >= 0) fb.set(u, pi, route[u]!, 'computed');
+      fb.setComputed(pi, route);
     }
   }
   // Static routes.

@@ -141,6 +141,18 @@ export class FibBuilder {
     this.sources[r + pi] = SOURCE_CODE[source];
   }
 
+  /** Sets the computed route for prefix index `pi` of every node `u` with `groupOf[u] >= 0`. */
+  setComputed(pi: number, groupOf: Int32Array): void {
+    const { rowOf, groups, sources } = this;
+    for (let u = 0; u < groupOf.length; u++) {
+      const g = groupOf[u]!;
+      const r = rowOf[u]!;
+      if (g < 0 || r < 0) continue;
+      groups[r + pi] = g;
+      sources[r + pi] = SOURCE_CODE.computed;
+    }
+  }
+
   delete(node: number, pi: number): void {
     const r = this.rowOf[node]!;
     if (r < 0) return;
