@@ -11,7 +11,8 @@
  *
  * Cost per recomputation: one shortest-path search per distinct set of announcing nodes (not per
  * prefix: a node's addresses and subnet share one), breadth-first when all links cost the same
- * (metric `hops`), else heap Dijkstra, O(links log nodes); then one Int32 per node and prefix.
+ * (metric `hops`), else heap Dijkstra, O(links log nodes); none for a leaf (a node with one link:
+ * its routes are its neighbour's); then one Int32 per node and prefix.
  * @module
  */
 import { FibBuilder, PrefixSet, type Fib, type NextHop } from './fib';
@@ -105,6 +106,11 @@ interface Adjacency {
   cost: Float64Array;
   /** All links cost the same (shortest paths by breadth-first search). */
   uniform: boolean;
+  /**
+   * All costs are positive integers (as a topology's are): sums are exact, so routes toward a
+   * leaf can be taken from those toward its neighbour (see `leafOf` in {@link computeFib}).
+   */
+  leafShortcut: boolean;
 }
 
 function adjacency(input: RoutingInput, s: LinkState): Adjacency {
@@ -138,13 +144,15 @@ function adjacency(input: RoutingInput, s: LinkState): Adjacency {
     peer[k] = p;
     cost[k] = c;
   };
+  let leafShortcut = true;
   for (const li of alive) {
     const l = input.links[li]!;
     if (l.cost !== c0) uniform = false;
+    if (!(Number.isSafeInteger(l.cost) && l.cost > 0)) leafShortcut = false;
     put(l.a.node, l.a.dev, l.b.node, l.cost);
     put(l.b.node, l.b.dev, l.a.node, l.cost);
   }
-  return { start, dev, peer, cost, uniform };
+  return { start, dev, peer, cost, uniform, leafShortcut };
 }
 
 /**
@@ -161,14 +169,17 @@ export function computeFib(input: RoutingInput, s: LinkState = allUp(input), own
   const dist = new Float64Array(N);
   const heap = new MinHeap(N);
   const queue = new Int32Array(N);
-  /** Per node: the group of its computed route toward the current origins (-1 none, -2 origin). */
-  const route = new Int32Array(N);
   /** Per node, multipath groups by the bit mask of its equal-cost neighbours (degree <= 30). */
   const multi: (Map<number, number> | undefined)[] = new Array(N);
   const devs: number[] = [];
   const LOCAL = fb.group({ kind: 'local' });
   const UNREACHABLE = fb.group({ kind: 'unreachable' });
-  for (const { origins, prefixes } of ann.byOrigins) {
+
+  /**
+   * Per node: the group of its computed route toward `origins` (-1 none, -2 an origin), written
+   * into `route`.
+   */
+  const routesFrom = (origins: number[], route: Int32Array): void => {
     // Shortest distances from the origins: multi-source BFS when every link costs the same, else
     // Dijkstra with a binary heap (the distances, hence the routes, are those of any
     // shortest-path algorithm: with equal costs every shortest path sums the same terms).
@@ -247,11 +258,58 @@ export function computeFib(input: RoutingInput, s: LinkState = allUp(input), own
         route[u] = fb.multiGroup(devs);
       }
     }
+  };
+
+  /**
+   * A leaf origin: a single node h, up, with one link (to e). Every path to h ends with that link,
+   * so every other node routes toward h as toward e, and e over the link: one search from e serves
+   * all of e's leaves (the hosts of a fat tree: most of its nodes).
+   */
+  const leafOf = (origins: number[]): number => {
+    if (origins.length !== 1) return -1;
+    const h = origins[0]!;
+    return s.node[h] === 1 && start[h + 1]! - start[h]! === 1 ? start[h]! : -1;
+  };
+  /** Routes toward single nodes that leaves hang from (searched once each). */
+  const fromNode = new Map<number, Int32Array>();
+  const route = new Int32Array(N);
+  const install = (origins: number[], prefixes: number[]) => {
     for (const pi of prefixes) {
       const host = ann.prefixes.list[pi]!.len === 128;
       for (const o of origins) if (s.node[o] === 1) fb.set(o, pi, host ? LOCAL : UNREACHABLE, 'connected');
       fb.setComputed(pi, route);
     }
+  };
+  const leaves: { origins: number[]; prefixes: number[]; e: number }[] = [];
+  const others: { origins: number[]; prefixes: number[] }[] = [];
+  const wanted = new Set<number>();
+  for (const a of ann.byOrigins) {
+    const e = adj.leafShortcut ? leafOf(a.origins) : -1;
+    if (e >= 0) {
+      leaves.push({ ...a, e });
+      wanted.add(peer[e]!);
+    } else others.push(a);
+  }
+  for (const { origins, prefixes } of others) {
+    routesFrom(origins, route);
+    if (origins.length === 1 && wanted.has(origins[0]!)) fromNode.set(origins[0]!, route.slice());
+    install(origins, prefixes);
+  }
+  for (const { origins, prefixes, e } of leaves) {
+    const h = origins[0]!;
+    const via = peer[e]!;
+    let base = fromNode.get(via);
+    if (!base) {
+      routesFrom([via], route);
+      fromNode.set(via, (base = route.slice()));
+    }
+    route.set(base);
+    route[h] = -2;
+    // `via`'s only next hop toward h: the link (any other neighbour w is further: d(w, h) = d(w, via) + cost > 0).
+    let back = -1;
+    for (let k = start[via]!; k < start[via + 1]!; k++) if (peer[k] === h) back = k;
+    route[via] = fb.has(via) ? fb.singleGroup(dev[back]!) : -1;
+    install(origins, prefixes);
   }
   // Static routes.
   input.statics.forEach((r, k) => {
