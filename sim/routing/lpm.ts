@@ -7,7 +7,7 @@
  *
  * Why not an npm package: the LPM packages on npm (longest-prefix-match, radix-trie-js, netmask)
  * key on strings or IPv4 numbers and allocate per lookup; the simulator looks up every packet at
- * every hop, from its bytes. A table is built once per routing computation and then only read.
+ * every hop, from its bytes. The table is built once per routing input (shared by all nodes and recomputations) and then only read.
  * @module
  */
 
