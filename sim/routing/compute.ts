@@ -69,7 +69,7 @@ interface Announcements {
 
 const announcementsOf = new WeakMap<RoutingInput, Announcements>();
 
-/** The input's prefixes (they do not depend on what is up: computed once per input). */
+/** The input's prefixes (they do not depend on what is up: computed once per input, which is not changed afterwards). */
 function announcements(input: RoutingInput): Announcements {
   let a = announcementsOf.get(input);
   if (a) return a;
