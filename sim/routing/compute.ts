@@ -229,11 +229,16 @@ export function computeFib(input: RoutingInput, s: LinkState = allUp(input), own
     for (const o of origins) route[o] = -2;
     for (let u = 0; u < N; u++) {
       if (route[u] === -2 || s.node[u] !== 1 || !fb.has(u) || dist[u] === Infinity) continue;
+      const e0 = start[u]!;
+      // One link: the distance came over it (no scan needed).
+      if (start[u + 1]! - e0 === 1) {
+        route[u] = fb.singleGroup(dev[e0]!);
+        continue;
+      }
       // Equal-cost next hops in interface order (adjacency sorted); without ECMP the first one.
       let first = -1;
       let mask = 0;
       let n = 0;
-      const e0 = start[u]!;
       for (let e = e0; e < start[u + 1]!; e++) {
         if (dist[peer[e]!]! + cost[e]! !== dist[u]) continue;
         if (first < 0) first = e;
