@@ -61,9 +61,25 @@ function fatTree(k: number, ratePps: number): string {
   return L.join('\n') + '\n';
 }
 
-const [kArg, rateArg] = process.argv.slice(2);
-if (!kArg) {
-  process.stderr.write('usage: node --import tsx scripts/gen-fat-tree.ts K [RATE_PPS]\n');
+const HELP = `usage: node --import tsx scripts/gen-fat-tree.ts K [RATE_PPS]
+
+Writes a k-ary fat tree (k pods, 5k²/4 switches, k³/4 hosts, one Poisson flow per host at
+RATE_PPS packets/s, default 20000) as an ioamsim topology on standard output.
+
+examples:
+  node --import tsx scripts/gen-fat-tree.ts 4 50000 > examples/fat-tree-k4.yaml
+  node --import tsx scripts/gen-fat-tree.ts 16 5000 > /tmp/fat-tree-k16.yaml   # 1,344 nodes
+`;
+const args = process.argv.slice(2);
+if (args.includes('--help') || args.includes('-h')) {
+  process.stdout.write(HELP);
+  process.exit(0);
+}
+const [kArg, rateArg] = args;
+const k = Number(kArg);
+const rate = rateArg === undefined ? 20000 : Number(rateArg);
+if (!kArg || args.length > 2 || !Number.isInteger(k) || k < 2 || k % 2 !== 0 || k > 64 || !(rate > 0)) {
+  process.stderr.write(`gen-fat-tree: ${kArg ? `bad arguments: ${args.join(' ')} (K: an even integer 2..64; RATE_PPS > 0)` : 'missing K'}\n\n${HELP}`);
   process.exit(2);
 }
-process.stdout.write(fatTree(Number(kArg), rateArg ? Number(rateArg) : 20000));
+process.stdout.write(fatTree(k, rate));

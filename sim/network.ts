@@ -304,6 +304,12 @@ export class Network {
     });
     // Interfaces from links: endpoint "node[:ifname]".
     const ifNames: string[][] = this.nodes.map((_, i) => ((this.topo.rawIoam[i]?.['interfaces'] as { name?: unknown }[] | undefined) ?? []).map((x) => String(x?.name)));
+    /** Per node: interface index by name (the first of a name), so naming a link's ends scans no list. */
+    const ifIndexOf = ifNames.map((names) => {
+      const m = new Map<string, number>();
+      names.forEach((n, k) => { if (!m.has(n)) m.set(n, k); });
+      return m;
+    });
     const linkEnds: { node: number; ifIndex: number }[][] = [];
     /** `node NUL interface` of every link end so far (an interface joins one link). */
     const usedIfs = new Set<string>();
@@ -317,16 +323,17 @@ export class Network {
         const peer = this.nodes[ends[1 - k]!.node]!.name;
         let name = e.ifName ?? `${this.nodes[e.node]!.name}-${peer}`;
         const names = ifNames[e.node]!;
+        const index = ifIndexOf[e.node]!;
         if (!e.ifName) {
           let n = 2;
-          while (names.includes(name)) name = `${this.nodes[e.node]!.name}-${peer}-${n++}`;
+          while (index.has(name)) name = `${this.nodes[e.node]!.name}-${peer}-${n++}`;
         } else if (usedIfs.has(`${e.node}\u0000${name}`)) {
           throw topologyError(this.topo, ['links', li, e.side], `interface ${name} of ${this.nodes[e.node]!.name} is already used by another link`);
         }
-        let ifIndex = names.indexOf(name);
+        let ifIndex = index.get(name) ?? -1;
         if (ifIndex < 0) {
-          names.push(name);
-          ifIndex = names.length - 1;
+          ifIndex = names.push(name) - 1;
+          index.set(name, ifIndex);
         }
         usedIfs.add(`${e.node}\u0000${name}`);
         return { node: e.node, ifIndex };

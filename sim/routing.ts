@@ -43,9 +43,13 @@ export class Routes {
     });
   }
 
-  /** Computes the tables once the devices exist (`linkEnds[li]` = link li's two ends). */
-  compute(linkEnds: [DevLike, DevLike][]): void {
-    this.state = new RoutingState(routingInput(this.topo, linkEnds));
+  /**
+   * Computes the tables once the devices exist (`linkEnds[li]` = link li's two ends); with
+   * `ownedNodes` (1 = owned) only those nodes get tables: the others route nothing (an engine
+   * part that runs only its own nodes needs no other table).
+   */
+  compute(linkEnds: [DevLike, DevLike][], ownedNodes?: Uint8Array): void {
+    this.state = new RoutingState(routingInput(this.topo, linkEnds), ownedNodes);
   }
 
   /**

@@ -9,13 +9,15 @@
  * node is down) carry no route; a static next hop over a dead link is left out, and a static
  * route left with none is withdrawn (the node falls back to a shorter prefix).
  *
- * Cost: O(prefixes x links x log nodes) per recomputation (heap Dijkstra per prefix), then one
- * table entry per node and prefix.
+ * Cost per recomputation: one shortest-path search per distinct set of announcing nodes (not per
+ * prefix: a node's addresses and subnet share one), breadth-first when all links cost the same
+ * (metric `hops`), else heap Dijkstra, O(links log nodes); none for a leaf (a node with one link:
+ * its routes are its neighbour's); then one Int32 per node and prefix.
  * @module
  */
-import { FibBuilder, type Fib, type NextHop, type RouteTarget } from './fib';
+import { FibBuilder, PrefixSet, type Fib, type NextHop } from './fib';
 import type { HashPolicy } from './hash';
-import { formatPrefix, maskPrefix, type IfAddress, type Prefix } from './prefix';
+import { maskPrefix, type IfAddress, type Prefix } from './prefix';
 
 export interface RoutingLink {
   a: { node: number; dev: number };
@@ -56,85 +58,275 @@ export function linkAlive(input: RoutingInput, s: LinkState, li: number): boolea
   return s.link[li] === 1 && s.node[l.a.node] === 1 && s.node[l.b.node] === 1;
 }
 
-/** Computes every node's forwarding table for the state `s` (see module doc). */
-export function computeFib(input: RoutingInput, s: LinkState = allUp(input)): Fib {
+/** The announced prefixes of an input, grouped by who announces them (see {@link announcements}). */
+interface Announcements {
+  prefixes: PrefixSet;
+  /** Per distinct set of announcing nodes (ascending): the prefixes it announces, by index. */
+  byOrigins: { origins: number[]; prefixes: number[] }[];
+  /** Per static route of the input: its prefix index. */
+  statics: Int32Array;
+}
+
+const announcementsOf = new WeakMap<RoutingInput, Announcements>();
+
+/** The input's prefixes (they do not depend on what is up: computed once per input, which is not changed afterwards). */
+function announcements(input: RoutingInput): Announcements {
+  let a = announcementsOf.get(input);
+  if (a) return a;
+  const prefixes = new PrefixSet();
+  const origins: number[][] = [];
+  input.nodes.forEach((n, i) => {
+    for (const ad of n.addrs) {
+      const forms = ad.len < 128 ? [maskPrefix(ad.addr, 128), maskPrefix(ad.addr, ad.len)] : [maskPrefix(ad.addr, 128)];
+      for (const p of forms) {
+        const pi = prefixes.add(p);
+        const o = (origins[pi] ??= []);
+        if (o[o.length - 1] !== i) o.push(i);
+      }
+    }
+  });
+  const sets = new Map<string, { origins: number[]; prefixes: number[] }>();
+  origins.forEach((o, pi) => {
+    const k = o.join(',');
+    let e = sets.get(k);
+    if (!e) sets.set(k, (e = { origins: o, prefixes: [] }));
+    e.prefixes.push(pi);
+  });
+  const statics = Int32Array.from(input.statics, (r) => prefixes.add(r.prefix));
+  a = { prefixes, byOrigins: [...sets.values()], statics };
+  announcementsOf.set(input, a);
+  return a;
+}
+
+/** The links that are up as adjacency lists in typed arrays (CSR), each node's by interface index. */
+interface Adjacency {
+  start: Int32Array;
+  dev: Int32Array;
+  peer: Int32Array;
+  cost: Float64Array;
+  /** All links cost the same (shortest paths by breadth-first search). */
+  uniform: boolean;
+  /**
+   * All costs are positive integers (as a topology's are): sums are exact, so routes toward a
+   * leaf can be taken from those toward its neighbour (see `leafOf` in {@link computeFib}).
+   */
+  leafShortcut: boolean;
+}
+
+function adjacency(input: RoutingInput, s: LinkState): Adjacency {
   const N = input.nodes.length;
-  const adj: { dev: number; peer: number; cost: number }[][] = Array.from({ length: N }, () => []);
+  const start = new Int32Array(N + 1);
+  const alive: number[] = [];
   input.links.forEach((l, li) => {
     if (!linkAlive(input, s, li)) return;
-    adj[l.a.node]!.push({ dev: l.a.dev, peer: l.b.node, cost: l.cost });
-    adj[l.b.node]!.push({ dev: l.b.dev, peer: l.a.node, cost: l.cost });
+    alive.push(li);
+    start[l.a.node + 1]!++;
+    start[l.b.node + 1]!++;
   });
-  for (const a of adj) a.sort((x, y) => x.dev - y.dev);
-  const fb = new FibBuilder(N);
-  // Announced prefixes and who announces them.
-  const announced = new Map<string, { key: string; prefix: Prefix; origins: number[]; host: boolean }>();
-  input.nodes.forEach((n, i) => {
-    for (const a of n.addrs) {
-      const forms = a.len < 128 ? [maskPrefix(a.addr, 128), maskPrefix(a.addr, a.len)] : [maskPrefix(a.addr, 128)];
-      for (const p of forms) {
-        const k = formatPrefix(p);
-        let e = announced.get(k);
-        if (!e) announced.set(k, (e = { key: k, prefix: p, origins: [], host: p.len === 128 }));
-        if (!e.origins.includes(i)) e.origins.push(i);
-      }
+  for (let n = 0; n < N; n++) start[n + 1]! += start[n]!;
+  const E = start[N]!;
+  const dev = new Int32Array(E);
+  const peer = new Int32Array(E);
+  const cost = new Float64Array(E);
+  const fill = start.slice(0, N);
+  let uniform = true;
+  const c0 = alive.length > 0 ? input.links[alive[0]!]!.cost : 0;
+  const put = (n: number, d: number, p: number, c: number) => {
+    // Insertion into n's list, kept sorted by interface index.
+    let k = fill[n]!++;
+    while (k > start[n]! && dev[k - 1]! > d) {
+      dev[k] = dev[k - 1]!;
+      peer[k] = peer[k - 1]!;
+      cost[k] = cost[k - 1]!;
+      k--;
     }
-  });
+    dev[k] = d;
+    peer[k] = p;
+    cost[k] = c;
+  };
+  let leafShortcut = true;
+  for (const li of alive) {
+    const l = input.links[li]!;
+    if (l.cost !== c0) uniform = false;
+    if (!(Number.isSafeInteger(l.cost) && l.cost > 0)) leafShortcut = false;
+    put(l.a.node, l.a.dev, l.b.node, l.cost);
+    put(l.b.node, l.b.dev, l.a.node, l.cost);
+  }
+  return { start, dev, peer, cost, uniform, leafShortcut };
+}
+
+/**
+ * Computes every node's forwarding table for the state `s` (see module doc); with `owned`, only
+ * the nodes flagged 1 get a table (the others route nothing), for an engine that runs a part of
+ * the network.
+ */
+export function computeFib(input: RoutingInput, s: LinkState = allUp(input), owned?: Uint8Array): Fib {
+  const N = input.nodes.length;
+  const adj = adjacency(input, s);
+  const { start, dev, peer, cost } = adj;
+  const ann = announcements(input);
+  const fb = new FibBuilder(N, ann.prefixes, owned);
   const dist = new Float64Array(N);
   const heap = new MinHeap(N);
-  // Targets are immutable: one object per single next hop (by interface index), local, unreachable.
-  const LOCAL: RouteTarget = { kind: 'local' };
-  const UNREACHABLE: RouteTarget = { kind: 'unreachable' };
-  const single: RouteTarget[] = [];
-  const singleTo = (dev: number) => (single[dev] ??= { kind: 'unicast', hops: [{ dev, weight: 1 }] });
-  for (const { key, prefix, origins, host } of announced.values()) {
-    // Multi-source Dijkstra with a binary heap, O(E log N) per prefix (the distances, hence the
-    // routes, are those of any shortest-path algorithm).
+  const queue = new Int32Array(N);
+  /** Per node, multipath groups by the bit mask of its equal-cost neighbours (degree <= 30). */
+  const multi: (Map<number, number> | undefined)[] = new Array(N);
+  const devs: number[] = [];
+  const LOCAL = fb.group({ kind: 'local' });
+  const UNREACHABLE = fb.group({ kind: 'unreachable' });
+
+  /**
+   * Per node: the group of its computed route toward `origins` (-1 none, -2 an origin), written
+   * into `route`.
+   */
+  const routesFrom = (origins: number[], route: Int32Array): void => {
+    // Shortest distances from the origins: multi-source BFS when every link costs the same, else
+    // Dijkstra with a binary heap (the distances, hence the routes, are those of any
+    // shortest-path algorithm: with equal costs every shortest path sums the same terms).
     dist.fill(Infinity);
-    for (const o of origins) {
-      if (s.node[o] === 1) {
-        dist[o] = 0;
-        heap.push(o, 0);
+    if (adj.uniform) {
+      let head = 0;
+      let tail = 0;
+      for (const o of origins) {
+        if (s.node[o] === 1 && dist[o] !== 0) {
+          dist[o] = 0;
+          queue[tail++] = o;
+        }
       }
-    }
-    while (heap.size > 0) {
-      const du = heap.topKey();
-      const u = heap.pop();
-      if (du > dist[u]!) continue;
-      for (const e of adj[u]!) {
-        const c = du + e.cost;
-        if (c < dist[e.peer]!) {
-          dist[e.peer] = c;
-          heap.push(e.peer, c);
+      while (head < tail) {
+        const u = queue[head++]!;
+        const du = dist[u]!;
+        for (let e = start[u]!; e < start[u + 1]!; e++) {
+          const v = peer[e]!;
+          if (dist[v] === Infinity) {
+            dist[v] = du + cost[e]!;
+            queue[tail++] = v;
+          }
+        }
+      }
+    } else {
+      for (const o of origins) {
+        if (s.node[o] === 1) {
+          dist[o] = 0;
+          heap.push(o, 0);
+        }
+      }
+      while (heap.size > 0) {
+        const du = heap.topKey();
+        const u = heap.pop();
+        if (du > dist[u]!) continue;
+        for (let e = start[u]!; e < start[u + 1]!; e++) {
+          const c = du + cost[e]!;
+          const v = peer[e]!;
+          if (c < dist[v]!) {
+            dist[v] = c;
+            heap.push(v, c);
+          }
         }
       }
     }
+    route.fill(-1);
+    for (const o of origins) route[o] = -2;
     for (let u = 0; u < N; u++) {
-      if (s.node[u] !== 1) continue;
-      if (origins.includes(u)) {
-        fb.add(u, { prefix, target: host ? LOCAL : UNREACHABLE, source: 'connected' }, key);
+      if (route[u] === -2 || s.node[u] !== 1 || !fb.has(u) || dist[u] === Infinity) continue;
+      const e0 = start[u]!;
+      // One link: the distance came over it (no scan needed).
+      if (start[u + 1]! - e0 === 1) {
+        route[u] = fb.singleGroup(dev[e0]!);
         continue;
       }
-      if (dist[u] === Infinity) continue;
-      // Equal-cost next hops in interface order (adj is sorted); without ECMP the first one.
+      // Equal-cost next hops in interface order (adjacency sorted); without ECMP the first one.
       let first = -1;
-      let hops: NextHop[] | undefined;
-      for (const e of adj[u]!) {
-        if (dist[e.peer]! + e.cost !== dist[u]) continue;
-        if (first < 0) first = e.dev;
-        else if (input.ecmp) (hops ??= [{ dev: first, weight: 1 }]).push({ dev: e.dev, weight: 1 });
+      let mask = 0;
+      let n = 0;
+      for (let e = e0; e < start[u + 1]!; e++) {
+        if (dist[peer[e]!]! + cost[e]! !== dist[u]) continue;
+        if (first < 0) first = e;
+        n++;
+        if (!input.ecmp) break;
+        if (e - e0 < 30) mask |= 1 << (e - e0);
       }
       if (first < 0) continue;
-      fb.add(u, { prefix, target: hops ? { kind: 'unicast', hops } : singleTo(first), source: 'computed' }, key);
+      if (n === 1) route[u] = fb.singleGroup(dev[first]!);
+      else if (start[u + 1]! - e0 <= 30) {
+        const m = (multi[u] ??= new Map());
+        let g = m.get(mask);
+        if (g === undefined) {
+          devs.length = 0;
+          for (let e = e0; e < start[u + 1]!; e++) if (mask & (1 << (e - e0))) devs.push(dev[e]!);
+          m.set(mask, (g = fb.multiGroup(devs)));
+        }
+        route[u] = g;
+      } else {
+        devs.length = 0;
+        for (let e = e0; e < start[u + 1]!; e++) if (dist[peer[e]!]! + cost[e]! === dist[u]) devs.push(dev[e]!);
+        route[u] = fb.multiGroup(devs);
+      }
     }
+  };
+
+  /**
+   * A leaf origin: a single node h, up, with one link (to e). Every path to h ends with that link,
+   * so every other node routes toward h as toward e, and e over the link: one search from e serves
+   * all of e's leaves (the hosts of a fat tree: most of its nodes).
+   */
+  const leafOf = (origins: number[]): number => {
+    if (origins.length !== 1) return -1;
+    const h = origins[0]!;
+    return s.node[h] === 1 && start[h + 1]! - start[h]! === 1 ? start[h]! : -1;
+  };
+  /** Routes toward single nodes that leaves hang from (searched once each). */
+  const fromNode = new Map<number, Int32Array>();
+  const route = new Int32Array(N);
+  const install = (origins: number[], prefixes: number[]) => {
+    for (const pi of prefixes) {
+      const host = ann.prefixes.list[pi]!.len === 128;
+      for (const o of origins) if (s.node[o] === 1) fb.set(o, pi, host ? LOCAL : UNREACHABLE, 'connected');
+      fb.setComputed(pi, route);
+    }
+  };
+  const leaves: { origins: number[]; prefixes: number[]; e: number }[] = [];
+  const others: { origins: number[]; prefixes: number[] }[] = [];
+  const wanted = new Set<number>();
+  for (const a of ann.byOrigins) {
+    const e = adj.leafShortcut ? leafOf(a.origins) : -1;
+    if (e >= 0) {
+      leaves.push({ ...a, e });
+      wanted.add(peer[e]!);
+    } else others.push(a);
+  }
+  for (const { origins, prefixes } of others) {
+    routesFrom(origins, route);
+    if (origins.length === 1 && wanted.has(origins[0]!)) fromNode.set(origins[0]!, route.slice());
+    install(origins, prefixes);
+  }
+  for (const { origins, prefixes, e } of leaves) {
+    const h = origins[0]!;
+    const via = peer[e]!;
+    let base = fromNode.get(via);
+    if (!base) {
+      routesFrom([via], route);
+      fromNode.set(via, (base = route.slice()));
+    }
+    route.set(base);
+    route[h] = -2;
+    // `via`'s only next hop toward h: the link (any other neighbour w is further: d(w, h) = d(w, via) + cost > 0).
+    let back = -1;
+    for (let k = start[via]!; k < start[via + 1]!; k++) if (peer[k] === h) back = k;
+    route[via] = fb.has(via) ? fb.singleGroup(dev[back]!) : -1;
+    install(origins, prefixes);
   }
   // Static routes.
-  for (const r of input.statics) {
-    if (s.node[r.at] !== 1) continue;
-    const alive = r.via.filter((h) => adj[r.at]!.some((e) => e.dev === h.dev));
-    if (alive.length === 0) fb.delete(r.at, r.prefix);
-    else fb.set(r.at, { prefix: r.prefix, target: { kind: 'unicast', hops: alive }, source: 'static' });
-  }
+  input.statics.forEach((r, k) => {
+    if (s.node[r.at] !== 1) return;
+    const alive = r.via.filter((h) => {
+      for (let e = start[r.at]!; e < start[r.at + 1]!; e++) if (dev[e] === h.dev) return true;
+      return false;
+    });
+    const pi = ann.statics[k]!;
+    if (alive.length === 0) fb.delete(r.at, pi);
+    else fb.set(r.at, pi, fb.group({ kind: 'unicast', hops: alive }), 'static');
+  });
   return fb.build(input.policy, input.seeds);
 }
 

@@ -1,15 +1,16 @@
 /**
- * A forwarding table for every node of a network: per node an LPM trie from prefixes to route
- * groups; a group is local delivery, unreachable, or one or more next hops (devices, i.e. the
- * node's interface indexes) with hash-threshold bounds. All in typed arrays: a lookup allocates
- * nothing.
+ * A forwarding table for every node of a network: one LPM over the network's prefixes (sim/routing/
+ * lpm.ts) and per node a row of route groups by prefix; a group is local delivery, unreachable, or
+ * one or more next hops (devices, i.e. the node's interface indexes) with hash-threshold bounds.
+ * A node's longest match is the longest prefix containing the destination that the node has a
+ * route for. All in typed arrays: a lookup allocates nothing.
  *
  * This is the interface an engine calls per packet: {@link Fib.nextDev}.
  * @module
  */
 import { multipathHash, upperBounds, type HashPolicy } from './hash';
 import { Lpm, LPM_NONE } from './lpm';
-import { formatPrefix, type Prefix } from './prefix';
+import type { Prefix } from './prefix';
 
 /** No route: drop the packet (`no-route`). */
 export const ROUTE_NONE = -1;
@@ -31,111 +32,180 @@ export interface RouteEntry {
   source: 'connected' | 'computed' | 'static';
 }
 
+/** Route sources, as stored per node and prefix (0 = no route). */
+const SOURCES = [undefined, 'connected', 'computed', 'static'] as const;
+const SOURCE_CODE = { connected: 1, computed: 2, static: 3 } as const;
+
+/** A binary key of a prefix (its length and 16 bytes) for maps. */
+function prefixKey(p: Prefix): string {
+  return String.fromCharCode(p.len, ...p.addr);
+}
+
 /**
- * Collects routes per node, then freezes them into a {@link Fib}. Routes known to be new at their
- * node ({@link add}: one computed route per prefix) go into plain lists; a node gets a map by
- * prefix text only once one of its routes is replaced or deleted (static routes), so a large
- * network's tables cost no string-keyed map per node.
+ * The prefixes of a network's tables (announced and static), each with an index, and one LPM
+ * over all of them from prefix to index: every node's table is a row of group numbers indexed by
+ * prefix, so a network with P prefixes and N nodes has one LPM, not N.
+ */
+export class PrefixSet {
+  readonly list: Prefix[] = [];
+  readonly lpm = new Lpm();
+  private readonly index = new Map<string, number>();
+  /** Index of `p`, added when new. */
+  add(p: Prefix): number {
+    const k = prefixKey(p);
+    let i = this.index.get(k);
+    if (i === undefined) {
+      i = this.list.push(p) - 1;
+      this.index.set(k, i);
+      this.lpm.insert(p.addr, p.len, i);
+    }
+    return i;
+  }
+}
+
+/**
+ * Collects routes, per node and prefix index of a {@link PrefixSet}, then freezes them into a
+ * {@link Fib}. Targets are interned into groups (one per distinct next-hop list, shared by all
+ * nodes); a node's table is one Int32Array row (group per prefix, -1 = none). Only the nodes of
+ * `owned` (default all) get a row: the others have no routes.
  */
 export class FibBuilder {
-  private readonly lists: RouteEntry[][];
-  private readonly keys: string[][];
-  private readonly maps: (Map<string, RouteEntry> | undefined)[];
-  constructor(readonly nodeCount: number) {
-    this.lists = Array.from({ length: nodeCount }, () => []);
-    this.keys = Array.from({ length: nodeCount }, () => []);
-    this.maps = new Array(nodeCount).fill(undefined);
+  readonly prefixCount: number;
+  /** Row offset of each node in {@link groups}, -1 for a node without a table. */
+  readonly rowOf: Int32Array;
+  readonly groups: Int32Array;
+  readonly sources: Uint8Array;
+  readonly targets: RouteTarget[] = [];
+  readonly gCount: number[] = [];
+  readonly gStart: number[] = [];
+  readonly nhDev: number[] = [];
+  readonly nhUpper: number[] = [];
+  private readonly byKey = new Map<string, number>();
+  /** Group of a single next hop of weight 1, by device (most routes): no key string. */
+  private readonly single: number[] = [];
+
+  constructor(readonly nodeCount: number, readonly prefixes: PrefixSet, owned?: Uint8Array) {
+    this.prefixCount = prefixes.list.length;
+    this.rowOf = new Int32Array(nodeCount).fill(-1);
+    let rows = 0;
+    for (let n = 0; n < nodeCount; n++) if (!owned || owned[n] === 1) this.rowOf[n] = rows++ * this.prefixCount;
+    this.groups = new Int32Array(rows * this.prefixCount).fill(-1);
+    this.sources = new Uint8Array(rows * this.prefixCount);
   }
-  /** Adds a route for a prefix the node has no route for yet (`key` = the prefix's text). */
-  add(node: number, e: RouteEntry, key: string): void {
-    const m = this.maps[node];
-    if (m) m.set(key, e);
-    else {
-      this.lists[node]!.push(e);
-      this.keys[node]!.push(key);
+
+  /** Whether `node` has a table (is owned). */
+  has(node: number): boolean {
+    return this.rowOf[node]! >= 0;
+  }
+
+  /** The group of a target (interned). */
+  group(t: RouteTarget): number {
+    if (t.kind === 'unicast' && t.hops.length === 1 && t.hops[0]!.weight === 1) return this.singleGroup(t.hops[0]!.dev);
+    return this.intern(t.kind === 'unicast' ? t.hops.map((h) => `${h.dev}*${h.weight}`).join(',') : t.kind, () => t);
+  }
+
+  /** The group of a single next hop of weight 1 over `dev`. */
+  singleGroup(dev: number): number {
+    return (this.single[dev] ??= this.intern(`${dev}*1`, () => ({ kind: 'unicast', hops: [{ dev, weight: 1 }] })));
+  }
+
+  /** The group of equal-weight next hops over `devs` (ascending). */
+  multiGroup(devs: number[]): number {
+    if (devs.length === 1) return this.singleGroup(devs[0]!);
+    return this.intern(devs.map((d) => `${d}*1`).join(','), () => ({ kind: 'unicast', hops: devs.map((dev) => ({ dev, weight: 1 })) }));
+  }
+
+  private intern(key: string, make: () => RouteTarget): number {
+    let g = this.byKey.get(key);
+    if (g === undefined) {
+      const t = make();
+      g = this.targets.push(t) - 1;
+      this.byKey.set(key, g);
+      this.gStart.push(this.nhDev.length);
+      if (t.kind === 'unicast') {
+        this.gCount.push(t.hops.length);
+        const ub = upperBounds(t.hops.map((h) => h.weight));
+        t.hops.forEach((h, i) => { this.nhDev.push(h.dev); this.nhUpper.push(ub[i]!); });
+      } else {
+        this.gCount.push(t.kind === 'local' ? -1 : 0);
+      }
+    }
+    return g;
+  }
+
+  /** Sets node's route for prefix index `pi` to group `g` (replacing any). */
+  set(node: number, pi: number, g: number, source: RouteEntry['source']): void {
+    const r = this.rowOf[node]!;
+    if (r < 0) return;
+    this.groups[r + pi] = g;
+    this.sources[r + pi] = SOURCE_CODE[source];
+  }
+
+  /** Sets the computed route for prefix index `pi` of every node `u` with `groupOf[u] >= 0`. */
+  setComputed(pi: number, groupOf: Int32Array): void {
+    const { rowOf, groups, sources } = this;
+    for (let u = 0; u < groupOf.length; u++) {
+      const g = groupOf[u]!;
+      const r = rowOf[u]!;
+      if (g < 0 || r < 0) continue;
+      groups[r + pi] = g;
+      sources[r + pi] = SOURCE_CODE.computed;
     }
   }
-  /** Sets node's route for a prefix (replacing one for the same prefix). */
-  set(node: number, e: RouteEntry, key = formatPrefix(e.prefix)): void {
-    this.map(node).set(key, e);
+
+  delete(node: number, pi: number): void {
+    const r = this.rowOf[node]!;
+    if (r < 0) return;
+    this.groups[r + pi] = -1;
+    this.sources[r + pi] = 0;
   }
-  delete(node: number, prefix: Prefix): void {
-    this.map(node).delete(formatPrefix(prefix));
-  }
-  /** The node's routes. */
-  entries(node: number): RouteEntry[] {
-    const m = this.maps[node];
-    return m ? [...m.values()] : this.lists[node]!;
-  }
-  private map(node: number): Map<string, RouteEntry> {
-    let m = this.maps[node];
-    if (!m) {
-      m = new Map();
-      const keys = this.keys[node]!;
-      this.lists[node]!.forEach((e, i) => m!.set(keys[i]!, e));
-      this.maps[node] = m;
-    }
-    return m;
-  }
+
   build(policy: HashPolicy, seeds: Uint32Array): Fib {
     return new Fib(this, policy, seeds);
   }
 }
 
 export class Fib {
-  private readonly lpm: Lpm[] = [];
+  private readonly prefixes: PrefixSet;
+  private readonly rowOf: Int32Array;
+  /** Per node row and prefix: the group, -1 = no route. */
+  private readonly groups: Int32Array;
+  private readonly sources: Uint8Array;
+  private readonly targets: RouteTarget[];
   /** Per group: -1 local, 0 unreachable, n >= 1 next hops starting at gStart. */
   private readonly gCount: Int32Array;
   private readonly gStart: Int32Array;
   private readonly nhDev: Int32Array;
   private readonly nhUpper: Int32Array;
-  private readonly routes: RouteEntry[][];
   private sorted?: RouteEntry[][];
 
   constructor(b: FibBuilder, readonly policy: HashPolicy, readonly seeds: Uint32Array) {
-    const groups = new Map<string, number>();
-    /** Group of a single next hop of weight 1, by device (most routes): no key string. */
-    const single: number[] = [];
-    const gCount: number[] = [];
-    const gStart: number[] = [];
-    const nhDev: number[] = [];
-    const nhUpper: number[] = [];
-    const groupOf = (t: RouteTarget): number => {
-      if (t.kind === 'unicast' && t.hops.length === 1 && t.hops[0]!.weight === 1 && single[t.hops[0]!.dev] !== undefined) return single[t.hops[0]!.dev]!;
-      const key = t.kind === 'unicast' ? t.hops.map((h) => `${h.dev}*${h.weight}`).join(',') : t.kind;
-      let g = groups.get(key);
-      if (g === undefined) {
-        g = gCount.length;
-        groups.set(key, g);
-        gStart.push(nhDev.length);
-        if (t.kind === 'unicast') {
-          gCount.push(t.hops.length);
-          const ub = upperBounds(t.hops.map((h) => h.weight));
-          t.hops.forEach((h, i) => { nhDev.push(h.dev); nhUpper.push(ub[i]!); });
-          if (t.hops.length === 1 && t.hops[0]!.weight === 1) single[t.hops[0]!.dev] = g;
-        } else {
-          gCount.push(t.kind === 'local' ? -1 : 0);
-        }
-      }
-      return g;
-    };
-    this.routes = [];
-    for (let node = 0; node < b.nodeCount; node++) {
-      const entries = b.entries(node);
-      this.routes.push(entries);
-      const lpm = new Lpm(entries.length);
-      for (const e of entries) lpm.insert(e.prefix.addr, e.prefix.len, groupOf(e.target));
-      this.lpm[node] = lpm;
-    }
-    this.gCount = Int32Array.from(gCount);
-    this.gStart = Int32Array.from(gStart);
-    this.nhDev = Int32Array.from(nhDev);
-    this.nhUpper = Int32Array.from(nhUpper);
+    this.prefixes = b.prefixes;
+    this.rowOf = b.rowOf;
+    this.groups = b.groups;
+    this.sources = b.sources;
+    this.targets = b.targets;
+    this.gCount = Int32Array.from(b.gCount);
+    this.gStart = Int32Array.from(b.gStart);
+    this.nhDev = Int32Array.from(b.nhDev);
+    this.nhUpper = Int32Array.from(b.nhUpper);
   }
 
   /** The routes (sorted by prefix length, then address, per node) for display and checks. */
   get table(): RouteEntry[][] {
-    return (this.sorted ??= this.routes.map((m) => [...m].sort((x, y) => x.prefix.len - y.prefix.len || cmpBytes(x.prefix.addr, y.prefix.addr))));
+    if (this.sorted) return this.sorted;
+    const P = this.prefixes.list.length;
+    const out: RouteEntry[][] = [];
+    for (let node = 0; node < this.rowOf.length; node++) {
+      const r = this.rowOf[node]!;
+      const routes: RouteEntry[] = [];
+      for (let pi = 0; r >= 0 && pi < P; pi++) {
+        const g = this.groups[r + pi]!;
+        if (g >= 0) routes.push({ prefix: this.prefixes.list[pi]!, target: this.targets[g]!, source: SOURCES[this.sources[r + pi]!]! });
+      }
+      out.push(routes.sort((x, y) => x.prefix.len - y.prefix.len || cmpBytes(x.prefix.addr, y.prefix.addr)));
+    }
+    return (this.sorted = out);
   }
 
   /**
@@ -152,7 +222,9 @@ export class Fib {
    */
   nextDevTo(node: number, dst: Uint8Array, dstOff: number, b: Uint8Array, off: number, end = b.length): number {
     if (dstOff + 16 > dst.length) return ROUTE_NONE;
-    const g = this.lpm[node]!.lookup(dst, dstOff);
+    const r = this.rowOf[node]!;
+    if (r < 0) return ROUTE_NONE;
+    const g = this.prefixes.lpm.lookupIn(dst, dstOff, this.groups, r);
     if (g === LPM_NONE) return ROUTE_NONE;
     const n = this.gCount[g]!;
     if (n <= 0) return n === 0 ? ROUTE_NONE : ROUTE_LOCAL;

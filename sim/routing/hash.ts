@@ -136,8 +136,10 @@ export function upperBounds(weights: readonly number[]): number[] {
   });
 }
 
+const UTF8 = new TextEncoder();
+
 /** A per-node seed from a run seed and the node's name (so nodes do not all split alike). */
 export function nodeSeed(seed: number, name: string): number {
-  const e = new TextEncoder().encode(name);
+  const e = UTF8.encode(name);
   return jhash(e, e.length, seed >>> 0);
 }

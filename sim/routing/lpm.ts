@@ -7,7 +7,7 @@
  *
  * Why not an npm package: the LPM packages on npm (longest-prefix-match, radix-trie-js, netmask)
  * key on strings or IPv4 numbers and allocate per lookup; the simulator looks up every packet at
- * every hop, from its bytes. A table is built once per routing computation and then only read.
+ * every hop, from its bytes. The table is built once per routing input (shared by all nodes and recomputations) and then only read.
  * @module
  */
 
@@ -86,6 +86,31 @@ export class Lpm {
         const v = t.vals[slot]!;
         if (v === LPM_NONE) break;
         if (sameMasked(t.keys, slot * 16, b, off, len)) return v;
+        slot = (slot + 1) & t.mask;
+      }
+    }
+    return LPM_NONE;
+  }
+
+  /**
+   * `map[base + v]` for the longest prefix containing the address at `b[off..]` (value v) whose
+   * entry in `map` is >= 0, or LPM_NONE: the longest match among a subset of the prefixes (one
+   * node's routes in a table shared by all nodes, sim/routing/fib.ts).
+   */
+  lookupIn(b: Uint8Array, off: number, map: Int32Array, base: number): number {
+    const tables = this.tables;
+    for (let k = 0; k < tables.length; k++) {
+      const t = tables[k]!;
+      const len = t.len;
+      let slot = hashMasked(b, off, len) & t.mask;
+      for (;;) {
+        const v = t.vals[slot]!;
+        if (v === LPM_NONE) break;
+        if (sameMasked(t.keys, slot * 16, b, off, len)) {
+          const m = map[base + v]!;
+          if (m >= 0) return m;
+          break;
+        }
         slot = (slot + 1) & t.mask;
       }
     }

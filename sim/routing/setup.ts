@@ -28,9 +28,11 @@ export function routingInput(topo: LoadedTopology, linkEnds: [DevLike, DevLike][
   const policy: HashPolicy = cfg.policy ?? 0;
   const seed = cfg.seed ?? 0;
   const names = t.nodes.map((n) => n.name);
+  const byName = new Map<string, number>();
+  names.forEach((n, i) => { if (!byName.has(n)) byName.set(n, i); });
   const seeds = Uint32Array.from(names.map((n) => cfg.seeds?.[n] ?? nodeSeed(seed, n)));
   for (const k of Object.keys(cfg.seeds ?? {})) {
-    if (!names.includes(k)) throw topologyError(topo, ['routes', 'ecmp', 'seeds', k], `unknown node ${JSON.stringify(k)}`);
+    if (!byName.has(k)) throw topologyError(topo, ['routes', 'ecmp', 'seeds', k], `unknown node ${JSON.stringify(k)}`);
   }
   const nodes = t.nodes.map((n) => ({ name: n.name, addrs: n.addresses.map((a) => parseAddrLenText(a)!) }));
   const links = linkEnds.map(([a, b]) => ({
@@ -39,9 +41,23 @@ export function routingInput(topo: LoadedTopology, linkEnds: [DevLike, DevLike][
     cost: metric === 'hops' ? 1 : a.link.delayNs + 1,
   }));
   const nodeIdx = (name: string, where: (string | number)[]) => {
-    const i = names.indexOf(name);
-    if (i < 0) throw topologyError(topo, where, `unknown node ${JSON.stringify(name)}`);
+    const i = byName.get(name);
+    if (i === undefined) throw topologyError(topo, where, `unknown node ${JSON.stringify(name)}`);
     return i;
+  };
+  /** The first link end at node `at` toward node `via` (links[] order), by `at NUL via`; built for static routes only. */
+  let toward: Map<string, DevLike> | undefined;
+  const endToward = (at: number, via: number): DevLike | undefined => {
+    if (!toward) {
+      toward = new Map();
+      for (const ends of linkEnds) {
+        for (const d of ends) {
+          const k = `${d.node.index}\u0000${d.peer.node.index}`;
+          if (!toward.has(k)) toward.set(k, d);
+        }
+      }
+    }
+    return toward.get(`${at}\u0000${via}`);
   };
   const statics: StaticRoute[] = [];
   (t.routes?.static ?? []).forEach((r, k) => {
@@ -49,8 +65,8 @@ export function routingInput(topo: LoadedTopology, linkEnds: [DevLike, DevLike][
     const at = nodeIdx(r.at, [...where, 'at']);
     // Destination: a node (its addresses as /128), an address (/128) or a prefix.
     let prefixes: Prefix[];
-    const byName = names.indexOf(r.to);
-    if (byName >= 0) prefixes = nodes[byName]!.addrs.map((a) => maskPrefix(a.addr, 128));
+    const toNode = byName.get(r.to);
+    if (toNode !== undefined) prefixes = nodes[toNode]!.addrs.map((a) => maskPrefix(a.addr, 128));
     else {
       const p = parsePrefix(r.to);
       if (!p) throw topologyError(topo, [...where, 'to'], `${JSON.stringify(r.to)} is neither a node name, an address, a prefix with zero host bits nor "default"`);
@@ -60,7 +76,7 @@ export function routingInput(topo: LoadedTopology, linkEnds: [DevLike, DevLike][
     if (r.weights && r.weights.length !== vias.length) throw topologyError(topo, [...where, 'weights'], `expected ${vias.length} weights (one per via), got ${r.weights.length}`);
     const via: NextHop[] = vias.map((v, j) => {
       const vi = nodeIdx(v, [...where, 'via']);
-      const end = linkEnds.map((e) => e.find((d) => d.node.index === at && d.peer.node.index === vi)).find(Boolean);
+      const end = endToward(at, vi);
       if (!end) throw topologyError(topo, [...where, 'via'], `${v} is not a neighbour of ${r.at}`);
       return { dev: end.ifIndex, weight: r.weights?.[j] ?? 1 };
     });
@@ -75,14 +91,15 @@ export class RoutingState {
   fib: Fib;
   /** Tables by the time they took effect (ascending). */
   readonly history: { fromNs: number; fib: Fib }[];
-  constructor(readonly input: RoutingInput) {
+  /** `owned`: the nodes that get tables (1 = yes; default all), see {@link computeFib}. */
+  constructor(readonly input: RoutingInput, readonly owned?: Uint8Array) {
     this.state = allUp(input);
-    this.fib = computeFib(input, this.state);
+    this.fib = computeFib(input, this.state, owned);
     this.history = [{ fromNs: 0, fib: this.fib }];
   }
   /** Recomputes the tables from the current link state; they apply from `nowNs`. */
   recompute(nowNs: number): void {
-    this.fib = computeFib(this.input, this.state);
+    this.fib = computeFib(this.input, this.state, this.owned);
     this.history.push({ fromNs: nowNs, fib: this.fib });
   }
   /** The table in force at `tNs`. */
