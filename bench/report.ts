@@ -16,6 +16,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import type { SimRow } from './sim';
 
 const ROOT = resolve(__dirname, '..');
 
@@ -268,19 +269,8 @@ export const TABLES: TableSpec[] = [
   },
 ];
 
-/** A row of the `sim` section (bench/sim.ts SimRow). */
-interface SimRowLike {
-  what: string;
-  topology: string;
-  durationNs: number;
-  workers: number;
-  outputs: string;
-  packetHops: number;
-  setupMs: number;
-  wallMs: number;
-  packetHopsPerSec: number;
-  maxRssMiB: number;
-}
+/** A row of the `sim` section. */
+type SimRowLike = SimRow;
 
 /** The simulator table's columns; `× workers 0`: the rate against the same topology's `workers` row with 0 workers. */
 function simColumns(rows: SimRowLike[]): Column<SimRowLike>[] {

@@ -119,11 +119,13 @@ run node -e '
 ' "$work/decoded.jsonl" || fail "decode of the demo capture is not one IOAM trace per packet"
 
 step "npx ioamsim run node_modules/ioamsim/examples/leaf-spine-heavy.yaml --workers 2"
-# (its batches are big enough to go to the workers: dist/sim/worker.js runs from the package)
+# (two partitions, each run by a worker thread: dist/sim/partition-worker.js runs from the package)
 run npx --no -- ioamsim run node_modules/ioamsim/examples/leaf-spine-heavy.yaml --out "$work/run" --duration 2ms --workers 2 \
   >"$work/run.txt" 2>&1 || fail "ioamsim run exited non-zero: $(tail -n 3 "$work/run.txt")"
 grep -E "^packets: [1-9][0-9]* generated, [1-9][0-9]* delivered" "$work/run.txt" || fail "no packet delivered: $(cat "$work/run.txt")"
-grep -Eo "dataplane steps: [1-9][0-9]* on workers" "$work/run.txt" || fail "no dataplane step ran on a worker: $(tail -n 1 "$work/run.txt")"
+grep -Eo "\(2 partitions, lookahead [1-9][0-9]* ns" "$work/run.txt" || fail "the run was not partitioned over 2 workers: $(tail -n 1 "$work/run.txt")"
+node -e 'const i = require(process.argv[1]); if (i.engine !== "partitioned" || !(i.partitions.packetHops.every((h) => h > 0))) { console.error(JSON.stringify(i)); process.exit(1); }' "$work/run/run-info.json" \
+  || fail "a partition ran no packet-hop on its worker (run-info.json)"
 [ -s "$work/run/summary.json" ] || fail "run did not write summary.json"
 
 # -- 5. the library: decode a hand-built packet (IPv6 + Hop-by-Hop: PadN, IOAM Pre-allocated trace

@@ -145,24 +145,7 @@ export class Simulator {
         if (t > this.stopAtNs) return;
         this.nowNs = t;
       }
-      // All ordinary events of this instant (including ones they schedule at the same time).
-      while (this.size > 0 && time()[this.heap[0]!] === this.nowNs) {
-        const slot = this.pop();
-        const k = this.kind[slot]!;
-        const a = this.argA[slot]!;
-        const b = this.argB[slot]!;
-        const seq = this.keyLo[slot]!;
-        let fn: (() => void) | undefined;
-        if (k === K_CLOSURE) {
-          fn = this.fns[slot];
-          this.fns[slot] = undefined;
-        }
-        this.freeSlots.push(slot);
-        if (k === K_CLOSURE && this.cancelled !== undefined && this.cancelled.delete(seq)) continue;
-        this.eventsRun++;
-        if (k === K_CLOSURE) fn!();
-        else this.handlers[k]!(a, b);
-      }
+      this.runInstant();
       if (this.dirty) {
         this.dirty = false;
         if (this.instantEnd) {
@@ -187,27 +170,32 @@ export class Simulator {
         if (t >= endNs || t > this.stopAtNs) return t;
         this.nowNs = t;
       }
-      while (this.size > 0 && this.time[this.heap[0]!] === this.nowNs) {
-        const slot = this.pop();
-        const k = this.kind[slot]!;
-        const a = this.argA[slot]!;
-        const b = this.argB[slot]!;
-        const seq = this.keyLo[slot]!;
-        let fn: (() => void) | undefined;
-        if (k === K_CLOSURE) {
-          fn = this.fns[slot];
-          this.fns[slot] = undefined;
-        }
-        this.freeSlots.push(slot);
-        if (k === K_CLOSURE && this.cancelled !== undefined && this.cancelled.delete(seq)) continue;
-        this.eventsRun++;
-        if (k === K_CLOSURE) fn!();
-        else this.handlers[k]!(a, b);
-      }
+      this.runInstant();
       if (this.dirty) {
         this.dirty = false;
         if (this.instantEnd && this.instantEnd(this.nowNs)) throw new Error('runWindow: the instant-end handler returned a promise (a partition runs its steps inline)');
       }
+    }
+  }
+
+  /** Runs every ordinary event of the current instant (including ones they schedule at the same time). */
+  private runInstant(): void {
+    while (this.size > 0 && this.time[this.heap[0]!] === this.nowNs) {
+      const slot = this.pop();
+      const k = this.kind[slot]!;
+      const a = this.argA[slot]!;
+      const b = this.argB[slot]!;
+      const seq = this.keyLo[slot]!;
+      let fn: (() => void) | undefined;
+      if (k === K_CLOSURE) {
+        fn = this.fns[slot];
+        this.fns[slot] = undefined;
+      }
+      this.freeSlots.push(slot);
+      if (k === K_CLOSURE && this.cancelled !== undefined && this.cancelled.delete(seq)) continue;
+      this.eventsRun++;
+      if (k === K_CLOSURE) fn!();
+      else this.handlers[k]!(a, b);
     }
   }
 

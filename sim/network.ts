@@ -242,11 +242,6 @@ export class Network {
     return i;
   }
 
-  /** Index of a node by name, or undefined. */
-  nodeIndexOrUndefined(name: string): number | undefined {
-    return this.nodeByName.get(name);
-  }
-
   /** Packets leaving this partition (sim/partition.ts sets it; see {@link setPartition}). */
   sendRemote?: (dev: SimDevice, h: number, timeNs: number, hi: number, lo: number) => void;
 

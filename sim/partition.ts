@@ -25,8 +25,10 @@
  *   number of partitions (test/sim.partition.test.ts).
  * - **Partitioning**: links with zero delay are never cut (their ends are merged first); the
  *   groups are grown from seeds far apart, each step giving the lightest partition its neighbouring
- *   group with the most links into it; the load of a node is the packet rate its flows put through it
- *   (routes walked once). Fewer groups than workers → fewer partitions, said in `run-info.json`.
+ *   group with the most links into it, then boundary groups move from the heaviest partition to a
+ *   lighter neighbour while that lowers the heaviest load; the load of a node is the packet rate
+ *   its flows put through it (each flow's route walked once for a header like its packets', so
+ *   ECMP spreads it). Fewer groups than workers → fewer partitions, said in `run-info.json`.
  *
  * Each worker builds the whole network (routing for every node: the path check needs it), owns
  * its partition's nodes, and writes its nodes' trace and capture files; the main thread merges the
@@ -87,34 +89,61 @@ export function planPartitions(net: Network, k: number): PartitionPlan {
   const one = (note?: string): PartitionPlan => ({ parts: 1, owner, lookaheadNs: Infinity, cutLinks: 0, outboxBytes: [0], note });
   if (parts <= 1) return one(k > 1 ? (groups.length <= 1 ? 'every link has zero delay (nothing to cut): one partition' : 'one partition') : undefined);
 
-  // Load per node: packets per second its flows put through it (the routes walked once).
+  // Load per node: packets per second its flows put through it, each flow walked once along its
+  // route for a header like its packets' (addresses, flow label, protocol, ports: the ECMP hash
+  // inputs), so multipath spreads the load as it will in the run.
   const load = new Float64Array(n).fill(1);
-  const walk = (from: number, to: number, pps: number) => {
+  const hdr = new Uint8Array(48);
+  const walk = (from: number, to: number, pps: number, proto: 'udp' | 'tcp', sport: number, dport: number, flowLabel: number) => {
+    hdr.fill(0);
+    hdr[0] = 0x60;
+    hdr[1] = (flowLabel >> 16) & 0xf;
+    hdr[2] = (flowLabel >> 8) & 0xff;
+    hdr[3] = flowLabel & 0xff;
+    hdr[5] = 8;
+    hdr[6] = proto === 'tcp' ? 6 : 17;
+    hdr[7] = 64;
+    hdr.set(net.nodes[from]!.addresses[0]!, 8);
+    hdr.set(net.nodes[to]!.addresses[0]!, 24);
+    hdr[40] = sport >> 8;
+    hdr[41] = sport & 0xff;
+    hdr[42] = dport >> 8;
+    hdr[43] = dport & 0xff;
     let at = from;
     for (let hops = 0; hops <= n; hops++) {
       load[at]! += pps;
       if (at === to) return;
-      const ifi = net.nextHop(at, to);
-      if (ifi === undefined || ifi < 0) return;
+      const ifi = net.routes.nextDev(at, hdr, 24, 0, 48);
+      if (ifi < 0) return;
       const d = net.nodes[at]!.devices[ifi];
       if (!d) return;
       at = d.peer.node.index;
     }
   };
+  // The traffic layer's defaults (sim/traffic.ts): ports and flow labels.
+  const label = (index: number, response: boolean) => (index * 2654435761 + (response ? 1 : 0)) & 0xfffff;
   const tr = net.topo.input.traffic;
-  for (const f of tr?.flows ?? []) {
-    const a = net.nodeIndexOrUndefined(f.from);
-    const b = net.nodeIndexOrUndefined(f.to);
-    if (a !== undefined && b !== undefined) walk(a, b, f.rate_pps);
-  }
-  for (const r of tr?.requests ?? []) {
-    const a = net.nodeIndexOrUndefined(r.client);
-    const b = net.nodeIndexOrUndefined(r.server);
-    if (a !== undefined && b !== undefined) {
-      walk(a, b, r.rate_pps);
-      walk(b, a, r.rate_pps);
+  const idx = (t: string): number | undefined => {
+    try {
+      return net.resolveTarget(t, []);
+    } catch {
+      return undefined; // reported by the traffic set-up
     }
-  }
+  };
+  (tr?.flows ?? []).forEach((f, i) => {
+    const a = idx(f.from);
+    const b = idx(f.to);
+    if (a !== undefined && b !== undefined) walk(a, b, f.rate_pps, f.proto ?? 'udp', f.sport ?? 40000 + (i % 20000), f.dport ?? 5000, label(i, false));
+  });
+  (tr?.requests ?? []).forEach((r, i) => {
+    const a = idx(r.client);
+    const b = idx(r.server);
+    if (a === undefined || b === undefined) return;
+    const sport = r.sport ?? 41000 + i;
+    const dport = r.dport ?? 8080;
+    walk(a, b, r.rate_pps, r.proto ?? 'udp', sport, dport, label(1000 + i, false));
+    walk(b, a, r.rate_pps, r.proto ?? 'udp', dport, sport, label(1000 + i, true));
+  });
   const gLoad = groups.map((g) => g.reduce((s, i) => s + load[i]!, 0));
   // Group adjacency (link counts).
   const adj: Map<number, number>[] = groups.map(() => new Map());
@@ -171,7 +200,36 @@ export function planPartitions(net: Network, k: number): PartitionPlan {
     take(p, g);
     left--;
   }
+  // Balance: move boundary groups from the heaviest partition to a lighter neighbour while that
+  // lowers the heavier load, choosing the move that cuts the fewest new links.
+  for (let iter = 0; iter < groups.length; iter++) {
+    let heavy = 0;
+    for (let q = 1; q < parts; q++) if (pLoad[q]! > pLoad[heavy]!) heavy = q;
+    let best = -1;
+    let bestTo = -1;
+    let bestDelta = Infinity;
+    for (let g = 0; g < groups.length; g++) {
+      if (part[g] !== heavy) continue;
+      let inside = 0;
+      const toward = new Map<number, number>();
+      for (const [v, c] of adj[g]!) {
+        if (part[v] === heavy) inside += c;
+        else toward.set(part[v]!, (toward.get(part[v]!) ?? 0) + c);
+      }
+      for (const [q, c] of toward) {
+        // The move must leave both sides below the heavy side's load now.
+        if (pLoad[q]! + gLoad[g]! >= pLoad[heavy]!) continue;
+        const delta = inside - c;
+        if (delta < bestDelta || (delta === bestDelta && g < best)) { best = g; bestTo = q; bestDelta = delta; }
+      }
+    }
+    if (best < 0) break;
+    pLoad[heavy]! -= gLoad[best]!;
+    pLoad[bestTo]! += gLoad[best]!;
+    part[best] = bestTo;
+  }
   for (let i = 0; i < n; i++) owner[i] = part[groupOf[i]!]!;
+  if (process.env["IOAMSIM_PARTITION_DEBUG"]) console.error(`partition loads (estimated pps): ${[...pLoad].map((x) => Math.round(x)).join(", ")}`);
   // Lookahead, cut links, outbox sizes.
   let lookaheadNs = Infinity;
   let cutLinks = 0;

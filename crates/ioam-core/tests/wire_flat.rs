@@ -14,25 +14,9 @@ use ioam_core::wire::{
 };
 use wire_vectors::INJECTED;
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        if n == 0 {
-            0
-        } else {
-            (self.next() % n as u64) as usize
-        }
-    }
-}
+#[path = "common/rng.rs"]
+mod rng;
+use rng::Rng;
 
 fn hex(s: &str) -> Vec<u8> {
     (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
@@ -201,27 +185,27 @@ fn node(r: &mut Rng, ty: u32) -> NodeData {
 
 /// A random Hop-by-Hop header with 1-2 trace options (Linux padding), maybe a CLT block.
 fn generated(r: &mut Rng) -> (Vec<u8>, TraceLayout) {
-    let legacy = r.below(4) == 0;
+    let legacy = r.pick(4) == 0;
     let mut opts = vec![];
-    for _ in 0..1 + r.below(2) {
-        let ty = match r.below(4) {
+    for _ in 0..1 + r.pick(2) {
+        let ty = match r.pick(4) {
             0 => 0xc00000,
             1 => 0xf00000,
             2 => (r.next() as u32) & 0xfffffe,
             _ => 0x800000 | (r.next() as u32 & 0x7f0002),
         };
-        let hops = r.below(5);
+        let hops = r.pick(5);
         let nodes: Vec<NodeData> = (0..hops).map(|_| node(r, ty)).collect();
         let t = TraceRepr {
             namespace_id: r.next() as u16,
             node_len: ioam_core::wire::nodelen_for_type(ty),
-            remaining_len: r.below(4) as u8,
+            remaining_len: r.pick(4) as u8,
             trace_type: ty,
             clt: legacy.then_some(CltRepr { trace_id: [7; 16], span_id: [9; 8] }),
             nodes,
             ..TraceRepr::default()
         };
-        let data = if r.below(3) == 0 || legacy { IoamData::PreallocatedTrace(t) } else { IoamData::IncrementalTrace(TraceRepr { clt: None, ..t }) };
+        let data = if r.pick(3) == 0 || legacy { IoamData::PreallocatedTrace(t) } else { IoamData::IncrementalTrace(TraceRepr { clt: None, ..t }) };
         let io = IoamRepr { reserved: 0, data };
         if io.buffer_len() > 253 {
             continue;
@@ -234,23 +218,23 @@ fn generated(r: &mut Rng) -> (Vec<u8>, TraceLayout) {
 
 fn mutate(r: &mut Rng, b: &[u8]) -> Vec<u8> {
     let mut m = b.to_vec();
-    for _ in 0..1 + r.below(3) {
-        match r.below(6) {
+    for _ in 0..1 + r.pick(3) {
+        match r.pick(6) {
             0 if !m.is_empty() => {
-                let i = r.below(m.len());
-                m[i] ^= 1 << r.below(8);
+                let i = r.pick(m.len());
+                m[i] ^= 1 << r.pick(8);
             }
             1 if !m.is_empty() => {
-                let i = r.below(m.len());
+                let i = r.pick(m.len());
                 m[i] = r.next() as u8;
             }
-            2 => m.truncate(r.below(m.len() + 1)),
+            2 => m.truncate(r.pick(m.len() + 1)),
             3 if m.len() > 8 => {
                 // a length-ish byte: Hdr Ext Len, Opt Data Len, NodeLen/flags, RemainingLen
-                let i = [1, 3, 6, 7].get(r.below(4)).copied().unwrap_or(1).min(m.len() - 1);
+                let i = [1, 3, 6, 7].get(r.pick(4)).copied().unwrap_or(1).min(m.len() - 1);
                 m[i] = r.next() as u8;
             }
-            4 => m.extend((0..r.below(9)).map(|_| r.next() as u8)),
+            4 => m.extend((0..r.pick(9)).map(|_| r.next() as u8)),
             _ if m.len() > 1 => {
                 m[1] = ((m.len() / 8) as u8).saturating_sub(1);
             }
@@ -295,7 +279,7 @@ fn flat_matches_structured_on_generated_and_mutated_headers() {
         same(h);
     }
     for i in 0..40_000 {
-        let b = &base[r.below(base.len())];
+        let b = &base[r.pick(base.len())];
         let m = mutate(&mut r, b);
         same(&m);
         if i % 8 == 0 {

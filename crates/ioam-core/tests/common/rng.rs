@@ -17,6 +17,10 @@ impl Rng {
     pub fn below(&mut self, n: u64) -> u64 {
         if n == 0 { 0 } else { self.next() % n }
     }
+    /// Uniform-ish in `0..n` as an index (0 when `n` is 0).
+    pub fn pick(&mut self, n: usize) -> usize {
+        self.below(n as u64) as usize
+    }
     pub fn byte(&mut self) -> u8 {
         self.next() as u8
     }
