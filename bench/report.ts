@@ -287,6 +287,7 @@ function simColumns(rows: SimRowLike[]): Column<SimRowLike>[] {
     { head: 'packet-hops/s', cell: 'packetHopsPerSec' },
     { head: '× workers 0', cell: (r) => { const b = base(r); return b && (r.what === 'workers' || r.what.startsWith('ceiling')) ? `${(r.packetHopsPerSec / b.packetHopsPerSec).toFixed(2)}×` : undefined; } },
     { head: 'peak RSS MiB', cell: 'maxRssMiB' },
+    { head: 'rates of the repeats', cell: (r) => r.repeats?.join(' / ') },
   ];
 }
 
