@@ -205,6 +205,11 @@ function targets(r: Results): string {
   const fastRatios = rows.filter((d) => d.batch >= 256 && d.fastNs && d.batchNs).map((d) => d.fastNs! / d.batchNs!);
   const fm = fastRatios.length ? [...fastRatios].sort((a, b) => a - b)[Math.floor(fastRatios.length / 2)]! : null;
   lines.push({ target: '(no target) fast plain TS ÷ Rust batch at batch 256 and 4096', measured: fm === null ? '–' : `median ${x(fm)}, range ${x(Math.min(...fastRatios))}–${x(Math.max(...fastRatios))}`, ok: null });
+  return verdictTable(lines);
+}
+
+/** Targets, what this run measured, and a verdict each (met / **missed** / – when not measured). */
+function verdictTable(lines: { target: string; measured: string; ok: boolean | null }[]): string {
   return renderTable(lines, [
     { head: 'target', cell: 'target' },
     { head: 'measured (this run)', cell: 'measured' },
@@ -323,11 +328,7 @@ function simTargets(r: Results): string {
   lines.push({ target: 'fat-tree k = 16: set-up ≤ 2 000 ms', measured: k16 ? `${k16.setupMs} ms` : '–', ok: k16 ? k16.setupMs <= 2000 : null });
   lines.push({ target: 'fat-tree k = 16: peak RSS ≤ 300 MiB', measured: k16 ? `${k16.maxRssMiB} MiB` : '–', ok: k16 ? k16.maxRssMiB <= 300 : null });
   lines.push({ target: 'fat-tree k = 16: packet-hops/s ≥ ½ of k = 4 (same per-host load)', measured: k4 && k16 ? `${x(k16.packetHopsPerSec / k4.packetHopsPerSec)} of k = 4` : '–', ok: k4 && k16 ? k16.packetHopsPerSec >= 0.5 * k4.packetHopsPerSec : null });
-  return renderTable(lines, [
-    { head: 'target', cell: 'target' },
-    { head: 'measured (this run)', cell: 'measured' },
-    { head: 'verdict', cell: (l) => (l.ok === null ? '–' : l.ok ? 'met' : '**missed**') },
-  ]);
+  return verdictTable(lines);
 }
 
 /** Generated images: path (from the repository root) → SVG text rendered from the results. */
