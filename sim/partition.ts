@@ -277,8 +277,8 @@ export class PartitionAborted extends Error {}
 
 /**
  * Waits until all `n` partitions arrive; throws when the run aborts. Spins before sleeping in
- * Atomics.wait (a futex wake-up costs ~40 µs on this kind of 2-vCPU machine, a spin hand-off
- * ~0.3 µs, and a window carries ~100 µs of work), but only while spinning pays: a barrier that
+ * Atomics.wait (a spin hand-off costs far less than waking a sleeping thread, whose cost is of the
+ * order of a window's work), but only while spinning pays: a barrier that
  * had to sleep halves the spin budget (the other partitions were not running: more threads than
  * free cores), one released while spinning raises it by an eighth.
  */
