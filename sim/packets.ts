@@ -111,12 +111,7 @@ export class PacketStore {
 
   /** Frees a packet (its handle and slot are reused). */
   free(h: number): void {
-    const d = h * DESC_STRIDE;
-    const start = this.desc[d]!;
-    const size = this.desc[d + 1]! - start;
-    let list = this.freeSlots.get(size);
-    if (!list) this.freeSlots.set(size, (list = []));
-    list.push(start);
+    this.freeSlotOnly(h);
     this.app[h] = undefined;
     this.freeHandles.push(h);
     this.live--;

@@ -10,23 +10,13 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { run as cliRun } from '../app/cli/main';
 import { runSimulation } from '../sim/run';
 import { loadTopology } from '../sim/topology';
+import { io } from './io.helpers';
 
 const EX = (f: string) => join(__dirname, '..', 'examples', f);
 const tmp = (p: string) => mkdtempSync(join(tmpdir(), `ioamsim-${p}-`));
-const io = () => {
-  let out = '';
-  let err = '';
-  return {
-    stdout: new Writable({ write: (c, _e, cb) => { out += String(c); cb(); } }),
-    stderr: new Writable({ write: (c, _e, cb) => { err += String(c); cb(); } }),
-    get out() { return out; },
-    get err() { return err; },
-  };
-};
 
 describe('ioamsim paths', () => {
   test('trace files give the same path table as the run summary (failure example)', async () => {

@@ -14,16 +14,11 @@ import { Network } from '../sim/network';
 import { planPartitions } from '../sim/partition';
 import { parseTopology } from '../sim/topology';
 import { WorkerFailure } from '../sim/pool';
-import { Writable } from 'node:stream';
+import { io } from './io.helpers';
 
 const ROOT = join(__dirname, '..');
 const EX = (f: string) => join(ROOT, 'examples', f);
 const tmp = (p: string) => mkdtempSync(join(tmpdir(), `ioamsim-part-${p}-`));
-
-function sink(): { stream: Writable; text: () => string } {
-  let s = '';
-  return { stream: new Writable({ write(c, _e, cb) { s += String(c); cb(); } }), text: () => s };
-}
 
 /** Every file of a run except run-info.json (wall time, workers, partitions). */
 function files(dir: string): Map<string, Buffer> {
@@ -92,10 +87,10 @@ describe('byte-identical outputs whatever the worker count (every example)', () 
       const dirs: string[] = [];
       for (const w of [0, 1, 2, 4]) {
         const out = tmp(`${r.dir}-${w}`);
-        const err = sink();
+        const o = io();
         const args = r.args.map((a) => (a.startsWith('examples/') ? join(ROOT, a) : a));
-        const code = await cliRun(['run', ...args, '--out', out, '--workers', String(w), '--batch-size', w === 4 ? '7' : '256'], { stdout: sink().stream, stderr: err.stream });
-        assert.equal(code, 0, err.text());
+        const code = await cliRun(['run', ...args, '--out', out, '--workers', String(w), '--batch-size', w === 4 ? '7' : '256'], o);
+        assert.equal(code, 0, o.err);
         dirs.push(out);
       }
       const base = files(dirs[0]!);

@@ -16,6 +16,7 @@ import { readCaptureSync } from '../src/capture';
 import { run as cliRun } from '../app/cli/main';
 import { runSimulation, type RunResult } from '../sim/run';
 import { WorkerFailure } from '../sim/pool';
+import { io } from './io.helpers';
 
 const EX = (f: string) => join(__dirname, '..', 'examples', f);
 const tmp = (p: string) => mkdtempSync(join(tmpdir(), `ioamsim-${p}-`));
@@ -239,17 +240,6 @@ describe('extension hooks', () => {
 });
 
 describe('ioamsim run', () => {
-  const io = () => {
-    let out = '';
-    let err = '';
-    return {
-      stdout: new Writable({ write: (c, _e, cb) => { out += String(c); cb(); } }),
-      stderr: new Writable({ write: (c, _e, cb) => { err += String(c); cb(); } }),
-      get out() { return out; },
-      get err() { return err; },
-    };
-  };
-
   test('writes the outputs and prints the summary with the rate', async () => {
     const dir = tmp('cli');
     const o = io();
