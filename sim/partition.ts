@@ -236,7 +236,7 @@ export function planPartitions(net: Network, k: number): PartitionPlan {
     part[best] = bestTo;
   }
   for (let i = 0; i < n; i++) owner[i] = part[groupOf[i]!]!;
-  if (process.env["IOAMSIM_PARTITION_DEBUG"]) console.error(`partition loads (estimated pps): ${[...pLoad].map((x) => Math.round(x)).join(", ")}`);
+  if (process.env['IOAMSIM_PARTITION_DEBUG']) console.error(`partition loads (estimated): ${[...pLoad].map((x) => Math.round(x)).join(', ')}`);
   // Lookahead, cut links, outbox sizes.
   let lookaheadNs = Infinity;
   let cutLinks = 0;

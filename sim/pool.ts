@@ -61,6 +61,8 @@ export interface PoolOptions {
   inlineBelow?: number;
   /** Test hook (see {@link WorkerInit.crashAtTask}). */
   crashAtTask?: number;
+  /** Nodes whose steps run here (a partition's); all when undefined. */
+  owned?: Uint8Array;
 }
 
 /** Runs node steps (see module doc). */
@@ -86,7 +88,8 @@ export class DataplanePool {
     this.backend = dataplaneBackend();
     this.inlineBelow = opts.inlineBelow ?? 16;
     this.sampledEncap = opts.configs.map((c) => c.encap !== undefined && c.encap.freq.k < c.encap.freq.n);
-    for (const c of opts.configs) this.inline.push(createDataplaneNode(c));
+    // A partition (sim/partition-worker.ts) steps only its own nodes; the main thread builds all of them, so a configuration the core refuses fails the run before it starts.
+    opts.configs.forEach((c, i) => { if (!opts.owned || opts.owned[i]) this.inline[i] = createDataplaneNode(c); });
     if (opts.workers === 0) return;
     const ext = path.extname(__filename);
     const filename = path.join(__dirname, `worker${ext === '.ts' ? '.ts' : '.js'}`);
