@@ -112,8 +112,8 @@ export interface LinkHost<P, N extends DeviceNode> {
   l2Overhead: number;
   /** A packet dropped at `dev`'s node (frees it). */
   dropAt(node: number, h: number, reason: string, dev: Device<P, N>): void;
-  /** A packet arrived at `dev`'s node on `dev` (ARRIVE). */
-  arrive(dev: Device<P, N>, h: number): void;
+  /** A packet arrived at `dev`'s node on `dev` at `timeNs` by the event of tie key `(hi, lo)` (ARRIVE, or a late arrival from another partition). */
+  arrive(dev: Device<P, N>, h: number, timeNs: number, hi: number, lo: number): void;
   /** The object face of a packet for captures (made only when a capture point exists). */
   view(h: number): P;
   /** Bytes put on links (summary). */
@@ -134,7 +134,7 @@ export class Links<P, N extends DeviceNode> {
   constructor(private readonly host: LinkHost<P, N>) {
     const sim = host.sim;
     this.TX_DONE = sim.handler((dev) => this.startTx(this.host.devices[dev]!));
-    this.ARRIVE = sim.handler((dev, h) => this.receive(this.host.devices[dev]!, h));
+    this.ARRIVE = sim.handler((dev, h) => this.receive(this.host.devices[dev]!, h, sim.now(), sim.curHi, sim.curLo));
     this.LOST = sim.handler((dev, h) => {
       this.host.onWire--;
       this.host.dropAt(this.host.devices[dev]!.node.index, h, 'link-loss', this.host.devices[dev]!);
@@ -214,15 +214,20 @@ export class Links<P, N extends DeviceNode> {
     else sim.post(now + tx + dev.link.delayNs + jitter, this.ARRIVE, dev.peer.index, h, hi, dev.posted++);
   }
 
-  /** Posts the arrival of a packet that came from another partition (sim/partition.ts). */
-  arriveFromRemote(dev: Device<P, N>, h: number, timeNs: number, hi: number, lo: number): void {
-    this.host.sim.post(timeNs, this.ARRIVE, dev.index, h, hi, lo);
+  /**
+   * A packet that came from another partition (sim/partition.ts): its arrival event at `timeNs`,
+   * or, when `late` (`timeNs` is in the window this partition just ran, on a link whose receiving
+   * end only queues packets for its node's next tick), the arrival itself now, as of `timeNs`.
+   */
+  arriveFromRemote(dev: Device<P, N>, h: number, timeNs: number, hi: number, lo: number, late: boolean): void {
+    if (late) this.receive(dev, h, timeNs, hi, lo);
+    else this.host.sim.post(timeNs, this.ARRIVE, dev.index, h, hi, lo);
   }
 
-  private receive(dev: Device<P, N>, h: number): void {
+  /** The arrival of `h` on `dev` at `now`, by the event of tie key `(hi, lo)`. */
+  private receive(dev: Device<P, N>, h: number, now: number, hi: number, lo: number): void {
     const host = this.host;
     const store = host.store;
-    const now = host.sim.now();
     host.onWire--;
     if (!host.linkUp(dev.link.index)) {
       host.dropAt(dev.peer.node.index, h, 'link-down', dev.peer);
@@ -233,6 +238,6 @@ export class Links<P, N extends DeviceNode> {
     store.arrivedNs[h] = now;
     if (dev.captureRxH) dev.captureRxH(h, now);
     if (dev.captureRx) dev.captureRx(host.view(h), now);
-    host.arrive(dev, h);
+    host.arrive(dev, h, now, hi, lo);
   }
 }

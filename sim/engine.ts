@@ -60,6 +60,12 @@ export class Simulator {
   private instantEnd: ((timeNs: number) => Promise<void> | void) | undefined;
   /** Number of ordinary events executed. */
   eventsRun = 0;
+  /**
+   * Tie key `(hi, lo)` of the event running now (closures: `hi = 0`, `lo` = their sequence). A
+   * handler that records the order of what happens at one instant (sim/tickqueue.ts) reads it.
+   */
+  curHi = 0;
+  curLo = 0;
 
   /** Current simulated time in ns. */
   now(): number {
@@ -194,6 +200,8 @@ export class Simulator {
       this.freeSlots.push(slot);
       if (k === K_CLOSURE && this.cancelled !== undefined && this.cancelled.delete(seq)) continue;
       this.eventsRun++;
+      this.curHi = this.keyHi[slot]!;
+      this.curLo = seq;
       if (k === K_CLOSURE) fn!();
       else this.handlers[k]!(a, b);
     }

@@ -30,6 +30,7 @@ import type { RoutingState } from './routing/setup';
 import { substream } from './rng';
 import { Counter, Dist } from './stats';
 import { Stepper } from './stepper';
+import { TickQueue } from './tickqueue';
 import { formatIpv6, parseAddrLenText, topologyError, type LoadedTopology } from './topology';
 import type { SimTrace, TraceOption } from './trace';
 
@@ -144,6 +145,8 @@ export interface SimNode {
   decapNs: Set<number>;
   /** Handles of the packets waiting for this instant's step. */
   pending: number[];
+  /** Packets waiting for the node's next dataplane tick (with a `dataplane_tick`). */
+  ticks: TickQueue;
   stats: NodeStats;
 }
 
@@ -189,9 +192,10 @@ export class Network {
   private readonly nodeByName = new Map<string, number>();
   /** Per node: packets it originated so far (packet ids, see {@link newPacket}). */
   private readonly originated: Float64Array;
-  /** Per node: ENTER events it posted (their tie key, sim/engine.ts). */
-  private readonly enterPosted: Float64Array;
-  private readonly ENTER: number;
+  /** Per node: TICK events it posted (their tie key, sim/engine.ts), and the time of the last one. */
+  private readonly tickPosted: Float64Array;
+  private readonly tickAt: Float64Array;
+  private readonly TICK: number;
   pool!: DataplanePool;
   /** Packet-node dataplane steps (a packet processed at one node = one packet-hop). */
   packetHops = 0;
@@ -220,10 +224,11 @@ export class Network {
     this.tickNs = t.dataplane_tick ?? 0;
     this.build();
     this.originated = new Float64Array(this.nodes.length);
-    this.enterPosted = new Float64Array(this.nodes.length);
+    this.tickPosted = new Float64Array(this.nodes.length);
+    this.tickAt = new Float64Array(this.nodes.length).fill(-1);
     this.links = new Links<SimPacket, SimNode>(this);
     this.stepper = new Stepper(this);
-    this.ENTER = this.sim.handler((node, h) => this.enter(node, h));
+    this.TICK = this.sim.handler((node) => this.tick(node));
     this.sim.onInstantEnd((now) => this.stepper.flush(now));
     this.scheduleFailures();
   }
@@ -278,7 +283,7 @@ export class Network {
       this.nodeByName.set(n.name, i);
       const addrs = n.addresses.map((a) => parseAddrLenText(a)!.addr);
       this.nodes.push({
-        index: i, name: n.name, addresses: addrs, config: undefined as unknown as NodeConfig, devices: [], encapIfs: new Set(), decapNs: new Set(), pending: [],
+        index: i, name: n.name, addresses: addrs, config: undefined as unknown as NodeConfig, devices: [], encapIfs: new Set(), decapNs: new Set(), pending: [], ticks: new TickQueue(),
         stats: { input: new Float64Array(64), encap: new Float64Array(64), drops: new Counter(), overflowSet: 0, delivered: 0, steps: 0 },
       });
     });
@@ -502,7 +507,7 @@ export class Network {
     fs.sent++;
     fs.bytesSent += s.len(h);
     s.ingress[h] = IF_NONE;
-    this.enter(nodeIndex, h);
+    this.enter(nodeIndex, h, now, this.sim.curHi, this.sim.curLo);
   }
 
   flowStat(name: string): FlowStats {
@@ -518,25 +523,48 @@ export class Network {
     return (this.flowStatById[flow] ??= this.flowStat(this.store.flows[flow]!.name));
   }
 
-  /** A packet arrived on a link (sim/device.ts). */
-  arrive(dev: SimDevice, h: number): void {
+  /**
+   * A packet arrived on a link (sim/device.ts) at `timeNs`, brought by the event of tie key
+   * `(hi, lo)`. `timeNs` is before now only for a late arrival from another partition
+   * (sim/partition.ts), which always waits for a tick after now.
+   */
+  arrive(dev: SimDevice, h: number, timeNs: number, hi: number, lo: number): void {
     this.store.ingress[h] = dev.ifIndex;
-    this.enter(dev.node.index, h);
+    this.enter(dev.node.index, h, timeNs, hi, lo);
   }
 
-  /** The packet joins its node's next step (at the next tick boundary with a dataplane tick). */
-  private enter(node: number, h: number): void {
+  /**
+   * The packet joins its node's step: now, or with a dataplane tick at the next tick boundary
+   * (the node's {@link TickQueue}, in arrival order; one TICK event per node and tick).
+   */
+  private enter(node: number, h: number, timeNs: number, hi: number, lo: number): void {
     if (!this.routes.nodeUp(node)) {
       this.dropAt(node, h, 'node-down');
       return;
     }
-    const now = this.sim.now();
-    const rem = this.tickNs > 0 ? now % this.tickNs : 0;
+    const rem = this.tickNs > 0 ? timeNs % this.tickNs : 0;
     if (rem !== 0) {
-      this.sim.post(now + this.tickNs - rem, this.ENTER, node, h, 1 + this.devices.length + node, this.enterPosted[node]!++);
+      this.nodes[node]!.ticks.add(h, timeNs, hi, lo);
+      const at = timeNs + this.tickNs - rem;
+      if (this.tickAt[node] !== at) {
+        if (this.tickAt[node]! > at) throw new Error(`internal: node ${this.nodes[node]!.name} got a packet for its tick at ${at} ns after posting the one at ${this.tickAt[node]} ns`);
+        this.tickAt[node] = at;
+        this.sim.post(at, this.TICK, node, 0, 1 + this.devices.length + node, this.tickPosted[node]!++);
+      }
       return;
     }
+    if (timeNs !== this.sim.now()) throw new Error(`internal: a packet entered node ${this.nodes[node]!.name} at ${timeNs} ns, on a tick, at ${this.sim.now()} ns`);
     this.stepper.add(this.nodes[node]!, h);
+  }
+
+  /** The node's tick: the packets that arrived since the previous one join its step, in order. */
+  private tick(node: number): void {
+    const q = this.nodes[node]!.ticks;
+    const now = this.sim.now();
+    for (let h = q.take(now); h >= 0; h = q.take(now)) {
+      if (!this.routes.nodeUp(node)) this.dropAt(node, h, 'node-down');
+      else this.stepper.add(this.nodes[node]!, h);
+    }
   }
 
   /** A packet is dropped at `node` (hooks, counters; frees it). */

@@ -15,7 +15,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
 import { createPcapngFile, splitTimestampNs, type PcapngWriter } from '../src/capture';
-import type { Network } from './network';
+import type { Network, SimDevice, SimNode } from './network';
 import { optionsJson, traceLine, type SimTrace } from './trace';
 import { topologyError, type LoadedTopology } from './topology';
 
@@ -216,6 +216,27 @@ function captureFn(net: Network, w: PcapngWriter, dir: 'tx' | 'rx'): (h: number,
 }
 
 /** The output files of one run (see module doc). */
+/** The node and devices of capture point `ci` (`captures[ci]`), or a config error naming it. */
+function captureDevices(net: Network, topo: LoadedTopology, ci: number): { node: SimNode; ni: number; devs: SimDevice[] } {
+  const c = topo.input.captures![ci]!;
+  const ni = net.nodeIndex(c.node, ['captures', ci, 'node']);
+  const node = net.nodes[ni]!;
+  const devs = node.devices.filter((d): d is SimDevice => d !== undefined && (c.interface === undefined || d.name === c.interface));
+  if (devs.length === 0) throw topologyError(topo, ['captures', ci, 'interface'], `${c.node} has no linked interface ${c.interface ?? ''}`.trim());
+  return { node, ni, devs };
+}
+
+/** Per device, 1 when the run writes a capture of what it receives (`captures[]` with rx or both, and captures among `kinds`). */
+export function rxCaptured(net: Network, topo: LoadedTopology, kinds: readonly OutputKind[]): Uint8Array {
+  const rx = new Uint8Array(net.devices.length);
+  if (!kinds.includes('captures')) return rx;
+  (topo.input.captures ?? []).forEach((c, ci) => {
+    if ((c.direction ?? 'both') === 'tx') return;
+    for (const d of captureDevices(net, topo, ci).devs) rx[d.index] = 1;
+  });
+  return rx;
+}
+
 export class RunOutputs {
   private readonly kinds: Set<OutputKind>;
   private readonly pcaps: PcapngWriter[] = [];
@@ -234,10 +255,7 @@ export class RunOutputs {
     // A partition (sim/partition.ts) writes the files of its own nodes; `dry` only lists every file of the run (to remove them all if it fails).
     const mine = (node: number) => !part.owned || part.owned[node] === 1;
     (t.captures ?? []).forEach((c, ci) => {
-      const ni = net.nodeIndex(c.node, ['captures', ci, 'node']);
-      const node = net.nodes[ni]!;
-      const devs = node.devices.filter((d) => d && (c.interface === undefined || d.name === c.interface));
-      if (devs.length === 0) throw topologyError(topo, ['captures', ci, 'interface'], `${c.node} has no linked interface ${c.interface ?? ''}`.trim());
+      const { node, ni, devs } = captureDevices(net, topo, ci);
       if (!outDir || !this.kinds.has('captures') || !mine(ni)) return;
       for (const d of devs) {
         const file = path.join(outDir, `${node.name}-${d!.name}.pcapng`);
@@ -249,8 +267,8 @@ export class RunOutputs {
         });
         this.pcaps.push(w);
         const dir = c.direction ?? 'both';
-        if (dir !== 'rx') d!.captureTxH = captureFn(net, w, 'tx');
-        if (dir !== 'tx') d!.captureRxH = captureFn(net, w, 'rx');
+        if (dir !== 'rx') d.captureTxH = captureFn(net, w, 'tx');
+        if (dir !== 'tx') d.captureRxH = captureFn(net, w, 'rx');
       }
     });
     const jsonl = this.kinds.has('traces');

@@ -34,7 +34,7 @@ export async function runPartitions(plan: PartitionPlan, topology: { text: strin
     const results = await Promise.all(
       Array.from({ length: plan.parts }, async (_, part) => {
         const task: PartitionTask = {
-          part, parts: plan.parts, owner: plan.owner, lookaheadNs: plan.lookaheadNs, shared, topology, seed: o.seed.toString(), durationNs: o.durationNs,
+          part, parts: plan.parts, owner: plan.owner, window: plan.window, lateOk: plan.lateOk, shared, topology, seed: o.seed.toString(), durationNs: o.durationNs,
           batchSize: o.batchSize, outDir: o.outDir, outputs: o.outputs, crashAtWindow: part === 0 ? o.crashAtWindow : undefined,
         };
         try {

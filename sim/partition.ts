@@ -61,6 +61,12 @@ export interface PartitionPlan {
   owner: Int32Array;
   /** Smallest delay of a cut link (ns); Infinity with one partition. */
   lookaheadNs: number;
+  /** How far each window reaches (see {@link windowEnd}). */
+  window: WindowRule;
+  /** Per device: 1 when packets from another partition may reach it late (its node queues them for its next tick). */
+  lateOk: Uint8Array;
+  /** Cut links whose receiving ends take late arrivals (both directions of a link count). */
+  tickCuts: number;
   cutLinks: number;
   /** Outbox bytes per ordered pair `from * parts + to` (0 when no link joins them). */
   outboxBytes: number[];
@@ -68,8 +74,35 @@ export interface PartitionPlan {
   note?: string;
 }
 
-/** Splits `net`'s nodes into at most `k` partitions (see module doc). */
-export function planPartitions(net: Network, k: number): PartitionPlan {
+/**
+ * The reach of a window (see module doc, "Tick lookahead"): a window starting at W ends at the
+ * earliest of W + `plainNs` (links whose far end must see each arrival at its instant) and the
+ * first tick at or after W + `tickLookaheadNs` (links whose far end only queues packets for its
+ * next tick, every `tickNs`).
+ */
+export interface WindowRule {
+  plainNs: number;
+  tickNs: number;
+  tickLookaheadNs: number;
+}
+
+/** First multiple of `tickNs` at or after `t` (integers). */
+export function nextTick(t: number, tickNs: number): number {
+  const r = t % tickNs;
+  return r === 0 ? t : t - r + tickNs;
+}
+
+/** End (exclusive) of the window that starts at `start`. */
+export function windowEnd(w: WindowRule, start: number): number {
+  const plain = start + w.plainNs;
+  return w.tickLookaheadNs === Infinity ? plain : Math.min(plain, nextTick(start + w.tickLookaheadNs, w.tickNs));
+}
+
+/**
+ * Splits `net`'s nodes into at most `k` partitions (see module doc). `rxCaptured` (per device, 1
+ * when the run captures what it receives) rules out late arrivals on those devices.
+ */
+export function planPartitions(net: Network, k: number, rxCaptured?: Uint8Array): PartitionPlan {
   const n = net.nodes.length;
   // Groups: nodes joined by zero-delay links stay together.
   const parent = Int32Array.from({ length: n }, (_, i) => i);
@@ -90,7 +123,9 @@ export function planPartitions(net: Network, k: number): PartitionPlan {
   }
   const parts = Math.max(1, Math.min(k, groups.length));
   const owner = new Int32Array(n);
-  const one = (note?: string): PartitionPlan => ({ parts: 1, owner, lookaheadNs: Infinity, cutLinks: 0, outboxBytes: [0], note });
+  const one = (note?: string): PartitionPlan => ({
+    parts: 1, owner, lookaheadNs: Infinity, window: { plainNs: Infinity, tickNs: 0, tickLookaheadNs: Infinity }, lateOk: new Uint8Array(net.devices.length), tickCuts: 0, cutLinks: 0, outboxBytes: [0], note,
+  });
   if (parts <= 1) return one(k > 1 ? (groups.length <= 1 ? 'every link has zero delay (nothing to cut): one partition' : 'one partition') : undefined);
 
   // Load per node: packets per second its flows put through it, each flow walked once along its
@@ -237,10 +272,28 @@ export function planPartitions(net: Network, k: number): PartitionPlan {
   }
   for (let i = 0; i < n; i++) owner[i] = part[groupOf[i]!]!;
   if (process.env['IOAMSIM_PARTITION_DEBUG']) console.error(`partition loads (estimated): ${[...pLoad].map((x) => Math.round(x)).join(', ')}`);
-  // Lookahead, cut links, outbox sizes.
+  // Lookahead, cut links, late arrivals, outbox sizes.
   let lookaheadNs = Infinity;
   let cutLinks = 0;
   for (const [a] of net.linkDevices) if (owner[a.node.index] !== owner[a.peer.node.index]) { cutLinks++; lookaheadNs = Math.min(lookaheadNs, a.link.delayNs); }
+  // A receiving device takes late arrivals when its node only queues them for a tick: a dataplane
+  // tick, no failures (link and node state would have to be known as of the arrival) and no
+  // capture of what it receives (its records are written in event order).
+  const tickNs = net.tickNs;
+  const lateOk = new Uint8Array(net.devices.length);
+  const window: WindowRule = { plainNs: Infinity, tickNs, tickLookaheadNs: Infinity };
+  let tickCuts = 0;
+  for (const d of net.devices) {
+    if (owner[d.node.index] === owner[d.peer.node.index]) continue;
+    const late = tickNs > 0 && (net.topo.input.failures ?? []).length === 0 && !rxCaptured?.[d.peer.index];
+    if (late) {
+      lateOk[d.peer.index] = 1;
+      tickCuts++;
+      window.tickLookaheadNs = Math.min(window.tickLookaheadNs, d.link.delayNs);
+    } else window.plainNs = Math.min(window.plainNs, d.link.delayNs);
+  }
+  // The longest window: what a cut link can carry in it sizes the outboxes.
+  const spanNs = Math.min(window.plainNs, window.tickLookaheadNs + tickNs);
   const outboxBytes = new Array<number>(parts * parts).fill(0);
   for (const d of net.devices) {
     const from = owner[d.node.index]!;
@@ -248,10 +301,10 @@ export function planPartitions(net: Network, k: number): PartitionPlan {
     if (from === to) continue;
     const l2 = net.l2Overhead;
     const minTx = Math.max(1, Math.ceil(((40 + l2) * 8 * 1e9) / d.link.bandwidthBps));
-    const starts = Math.floor(lookaheadNs / minTx) + 2;
-    outboxBytes[from * parts + to]! += starts * (REC_BYTES + 8) + Math.ceil((lookaheadNs * d.link.bandwidthBps) / 8e9) + 65_600;
+    const starts = Math.floor(spanNs / minTx) + 2;
+    outboxBytes[from * parts + to]! += starts * (REC_BYTES + 8) + Math.ceil((spanNs * d.link.bandwidthBps) / 8e9) + 65_600;
   }
-  return { parts, owner, lookaheadNs, cutLinks, outboxBytes, note: parts < k ? `${groups.length} group(s) of nodes joined by zero-delay links: ${parts} partition(s)` : undefined };
+  return { parts, owner, lookaheadNs, window, lateOk, tickCuts, cutLinks, outboxBytes, note: parts < k ? `${groups.length} group(s) of nodes joined by zero-delay links: ${parts} partition(s)` : undefined };
 }
 
 /** Shared memory of a partitioned run. */
@@ -336,6 +389,8 @@ export interface PartitionState {
   truth: { checked: number; mismatches: number; unverifiable: number; examples: string[] };
   recomputedAt: number[];
   windows: number;
+  /** Packets that reached this partition's nodes after the window they arrived in (queued for a tick). */
+  lateArrivals: number;
   maxOutboxBytes: number;
   /** Milliseconds spent running events (the rest of the run: waiting at barriers, exchanging packets). */
   busyMs: number;
@@ -343,7 +398,7 @@ export interface PartitionState {
 }
 
 /** A partition's part of the run, to merge on the main thread. */
-export function exportState(net: Network, traffic: Traffic, paths: PathTable, truth: PathTruth, run: { windows: number; maxOutboxBytes: number; busyMs: number }): PartitionState {
+export function exportState(net: Network, traffic: Traffic, paths: PathTable, truth: PathTruth, run: { windows: number; lateArrivals: number; maxOutboxBytes: number; busyMs: number }): PartitionState {
   return {
     counters: {
       generated: net.generated, delivered: net.delivered, packetHops: net.packetHops, onWire: net.onWire, ioamBytesInserted: net.ioamBytesInserted,
@@ -430,7 +485,8 @@ export interface PartitionTask {
   part: number;
   parts: number;
   owner: Int32Array;
-  lookaheadNs: number;
+  window: WindowRule;
+  lateOk: Uint8Array;
   shared: PartitionShared;
   topology: { text: string; file: string };
   seed: string;
@@ -443,11 +499,13 @@ export interface PartitionTask {
 }
 
 /** The window loop of one partition (see module doc), on an already built network. */
-export function runWindows(task: PartitionTask, net: Network): { windows: number; maxOutboxBytes: number; busyMs: number } {
+export function runWindows(task: PartitionTask, net: Network): { windows: number; lateArrivals: number; maxOutboxBytes: number; busyMs: number } {
   const { part, parts, shared } = task;
   const ctrl = new Int32Array(shared.ctrl);
   const times = new Float64Array(shared.times);
-  const L = task.lookaheadNs;
+  const rule = task.window;
+  const stop = task.durationNs;
+  const lateOk = task.lateOk;
   const store = net.store;
   const devices = net.devices;
   const owner = task.owner;
@@ -467,8 +525,10 @@ export function runWindows(task: PartitionTask, net: Network): { windows: number
   });
   let parity = 0;
   let maxOutboxBytes = 0;
-  /** Earliest arrival time of the packets sent in this window (part of the published next time). */
+  /** Earliest event the packets sent in this window make at their receivers (part of the published next time). */
   let minSent = Infinity;
+  /** End of the window being run (or, between windows, of the one just run). */
+  let end = -Infinity;
   net.sendRemote = (dev, h, timeNs, hi, lo) => {
     const to = owner[dev.node.index]!;
     const ob = outTo[to]![parity]!;
@@ -495,7 +555,9 @@ export function runWindows(task: PartitionTask, net: Network): { windows: number
     const off = store.off(h);
     ob.u8.set(store.buf.subarray(off, off + len), ob.pos + REC_BYTES);
     ob.pos += need;
-    if (timeNs < minSent) minSent = timeNs;
+    // A late arrival (before this window's end) becomes its node's tick event, at the next tick.
+    const at = timeNs < end && timeNs <= stop ? nextTick(timeNs, rule.tickNs) : timeNs;
+    if (at < minSent) minSent = at;
     store.free(h);
   };
   /** Posts the arrivals the other partitions sent in the window of parity `par`. */
@@ -519,7 +581,12 @@ export function runWindows(task: PartitionTask, net: Network): { windows: number
         store.arrivedNs[h] = f[w + 12]!;
         const off = store.off(h);
         store.buf.set(ib.u8.subarray(pos + REC_BYTES, pos + REC_BYTES + len), off);
-        net.links.arriveFromRemote(devices[f[w + 3]!]!, h, f[w]!, f[w + 1]!, f[w + 2]!);
+        const dev = f[w + 3]!;
+        // Past the run's end it would never arrive: an ordinary event that never runs (in flight at the end).
+        const late = f[w]! < end && f[w]! <= stop;
+        if (late) lateArrivals++;
+        if (late && !lateOk[dev]) throw new Error(`internal: partition ${part} got a packet for ${net.devices[dev]!.node.name} at ${f[w]} ns, before the end of the window it ran (${end} ns)`);
+        net.links.arriveFromRemote(devices[dev]!, h, f[w]!, f[w + 1]!, f[w + 2]!, late);
         pos += REC_BYTES + ((len + 7) & ~7);
       }
     }
@@ -527,8 +594,8 @@ export function runWindows(task: PartitionTask, net: Network): { windows: number
   // One barrier per window. Before it, each partition publishes (in the slot of this window's
   // parity) the earliest of its next event and the arrivals it just sent; after it, everyone
   // computes the same next window start from those, and reads what was sent to it.
-  const stop = task.durationNs;
   let windows = 0;
+  let lateArrivals = 0;
   let busyMs = 0;
   let recvMs = 0;
   let waitMs = 0;
@@ -549,7 +616,8 @@ export function runWindows(task: PartitionTask, net: Network): { windows: number
     for (const ob of outTo) if (ob) ob[parity]!.pos = HDR;
     minSent = Infinity;
     const w0 = performance.now();
-    const next = net.sim.runWindow(gt + L);
+    end = windowEnd(rule, gt);
+    const next = net.sim.runWindow(end);
     busyMs += performance.now() - w0;
     windows++;
     for (const ob of outTo) {
@@ -567,7 +635,7 @@ export function runWindows(task: PartitionTask, net: Network): { windows: number
   if (process.env['IOAMSIM_PARTITION_DEBUG']) console.error(`partition ${part}: busy ${busyMs.toFixed(0)} ms, receive ${recvMs.toFixed(0)} ms, barrier ${waitMs.toFixed(0)} ms, windows ${windows}`);
   // Everyone is past the end: a last barrier so no partition completes its files before all finished simulating.
   barrier(ctrl, parts);
-  return { windows, maxOutboxBytes, busyMs };
+  return { windows, lateArrivals, maxOutboxBytes, busyMs };
 }
 
 /** The piscina hosting the partitions (one thread each). */

@@ -11,7 +11,7 @@
  * @module
  */
 import { Network, type SimHooks } from './network';
-import { DEFAULT_OUTPUTS, RunOutputs, type OutputKind } from './outputs';
+import { DEFAULT_OUTPUTS, RunOutputs, rxCaptured, type OutputKind } from './outputs';
 import { PathTable } from './paths/table';
 import { firstOption, nextOption, optionCount } from './trace';
 import { PathTruth } from './paths/truth';
@@ -99,11 +99,11 @@ export async function runSimulation(topology: string | { text: string; file: str
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batch size must be an integer >= 1, got ${batchSize}`);
   const { net, traffic, paths, truth } = setupRun(topo, { seed, durationNs, batchSize, hooks: opts.hooks ?? {} });
   // Partitioned (sim/partition.ts) unless the caller's hooks need every packet in this thread.
-  const plan = workers > 0 && !hasHooks(opts.hooks) ? planPartitions(net, workers) : undefined;
+  const kinds = opts.outputs ?? DEFAULT_OUTPUTS;
+  const plan = workers > 0 && !hasHooks(opts.hooks) ? planPartitions(net, workers, rxCaptured(net, topo, kinds)) : undefined;
   const partitioned = plan !== undefined && plan.parts > 1 && topo.text !== undefined;
   if (partitioned) traffic.owned = new Uint8Array(net.nodes.length);
   traffic.install(t.traffic?.flows ?? [], t.traffic?.requests ?? []);
-  const kinds = opts.outputs ?? DEFAULT_OUTPUTS;
   const files = new RunOutputs(net, topo, opts.outDir, kinds, { dry: partitioned });
   // With hooks, workers run dataplane steps only (sim/pool.ts); a network that cannot be cut (or --workers 1) runs inline.
   const offload = workers > 0 && plan === undefined;
@@ -111,7 +111,7 @@ export async function runSimulation(topology: string | { text: string; file: str
   net.sim.stopAt(durationNs);
   let started = process.hrtime.bigint();
   let setupMs = Number(started - setupStarted) / 1e6;
-  let part: { parts: number; lookaheadNs: number; cutLinks: number; windows: number; maxOutboxBytes: number; busyMs: number[]; packetHops: number[]; note?: string } | undefined;
+  let part: { parts: number; lookaheadNs: number; tickNs?: number; tickCuts: number; cutLinks: number; windows: number; lateArrivals: number; maxOutboxBytes: number; busyMs: number[]; packetHops: number[]; note?: string } | undefined;
   let recomputedAt: number[] | undefined;
   let events = 0;
   let ok = false;
@@ -125,7 +125,7 @@ export async function runSimulation(topology: string | { text: string; file: str
       setupMs += r.setupMs;
       started += BigInt(Math.round(r.setupMs * 1e6));
       part = {
-        parts: plan.parts, lookaheadNs: plan.lookaheadNs, cutLinks: plan.cutLinks, windows: r.states[0]!.windows, maxOutboxBytes: Math.max(...r.states.map((s) => s.maxOutboxBytes)),
+        parts: plan.parts, lookaheadNs: plan.lookaheadNs, tickNs: plan.tickCuts > 0 ? plan.window.tickNs : undefined, tickCuts: plan.tickCuts, cutLinks: plan.cutLinks, windows: r.states[0]!.windows, lateArrivals: r.states.reduce((a, s) => a + s.lateArrivals, 0), maxOutboxBytes: Math.max(...r.states.map((s) => s.maxOutboxBytes)),
         busyMs: r.states.map((s) => s.busyMs), packetHops: r.states.map((s) => s.packetHops), note: plan.note,
       };
     } else {
@@ -262,9 +262,9 @@ export function formatSummary(r: RunResult): string {
     lines.push(`paths (IOAM): ${flowsPt.length} flow(s), ${flowsPt.filter((f) => f.paths.length > 1).length} on more than one path, ${flowsPt.reduce((a, f) => a + f.changes_total, 0)} change(s); ` +
       `vs routing: ${pc.checked} checked, ${pc.mismatches} mismatch(es)${pc.unverifiable ? `, ${pc.unverifiable} unverifiable` : ''} (summary.json "paths", ioamsim paths)`);
   }
-  const pt2 = r.info.partitions as { parts: number; lookaheadNs?: number; cutLinks?: number; note?: string } | undefined;
+  const pt2 = r.info.partitions as { parts: number; lookaheadNs?: number; tickNs?: number; cutLinks?: number; note?: string } | undefined;
   const where = r.info.engine === 'partitioned'
-    ? ` (${pt2!.parts} partitions, lookahead ${pt2!.lookaheadNs} ns, ${pt2!.cutLinks} cut link(s)${pt2!.note ? `; ${pt2!.note}` : ''})`
+    ? ` (${pt2!.parts} partitions, lookahead ${pt2!.lookaheadNs} ns${pt2!.tickNs ? ` to the next ${pt2!.tickNs} ns tick` : ''}, ${pt2!.cutLinks} cut link(s)${pt2!.note ? `; ${pt2!.note}` : ''})`
     : r.info.engine === 'dataplane-offload'
       ? ` (dataplane steps: ${r.info.stepsOnWorkers} on workers, ${r.info.stepsInline} inline; ${pt2?.note})`
       : pt2?.note ? ` (${pt2.note})` : '';

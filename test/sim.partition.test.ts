@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { run as cliRun } from '../app/cli/main';
 import { runSimulation } from '../sim/run';
 import { Network } from '../sim/network';
-import { planPartitions } from '../sim/partition';
+import { nextTick, planPartitions, windowEnd } from '../sim/partition';
 import { parseTopology } from '../sim/topology';
 import { WorkerFailure } from '../sim/pool';
 import { io } from './io.helpers';
@@ -72,6 +72,39 @@ describe('planPartitions', () => {
     for (const [a, b] of net(ring([1000, 0, 0, 1000, 0, 0])).linkDevices) if (a.link.delayNs === 0) assert.equal(q.owner[a.node.index], q.owner[b.node.index]);
   });
 
+  test('tick lookahead: with a dataplane tick, a window reaches the first tick after start + the smallest cut delay, unless a receiving end is captured or a failure is planned', () => {
+    const ticked = `dataplane_tick: 10us\n${ring([1000, 2000, 3000, 4000, 5000, 6000])}`;
+    const n = net(ticked);
+    const p = planPartitions(n, 2);
+    assert.equal(p.parts, 2);
+    assert.equal(p.window.tickNs, 10_000);
+    assert.equal(p.window.plainNs, Infinity);
+    assert.equal(p.window.tickLookaheadNs, p.lookaheadNs);
+    assert.equal(p.tickCuts, 2 * p.cutLinks);
+    for (const d of n.devices) assert.equal(p.lateOk[d.index], p.owner[d.node.index] !== p.owner[d.peer.node.index] ? 1 : 0, `${d.node.name}:${d.name}`);
+    // A window starting at 12 us with 1 us lookahead ends at the 20 us tick; one starting on 9 us ends at 10 us.
+    const rule = { plainNs: Infinity, tickNs: 10_000, tickLookaheadNs: 1000 };
+    assert.equal(windowEnd(rule, 12_000), 20_000);
+    assert.equal(windowEnd(rule, 9_000), 10_000);
+    assert.equal(windowEnd({ ...rule, plainNs: 3000 }, 12_000), 15_000);
+    assert.equal(nextTick(20_000, 10_000), 20_000);
+    assert.equal(nextTick(20_001, 10_000), 30_000);
+    // Capturing what a cut link's far end receives: that end sees each arrival at its instant.
+    const rx = new Uint8Array(n.devices.length);
+    const cut = n.devices.find((d) => p.owner[d.node.index] !== p.owner[d.peer.node.index])!;
+    rx[cut.peer.index] = 1;
+    const q = planPartitions(n, 2, rx);
+    assert.deepEqual([...q.owner], [...p.owner]);
+    assert.equal(q.lateOk[cut.peer.index], 0);
+    assert.equal(q.window.plainNs, cut.link.delayNs);
+    assert.equal(q.tickCuts, p.tickCuts - 1);
+    // No tick, or failures planned: no late arrivals at all.
+    assert.equal(planPartitions(net(ring([1000, 2000, 3000, 4000, 5000, 6000])), 2).tickCuts, 0);
+    const failing = planPartitions(net(`${ticked}failures:\n  - { at: 1ms, link: [n0, n1], state: down }\n`), 2);
+    assert.equal(failing.tickCuts, 0);
+    assert.equal(failing.window.plainNs, failing.lookaheadNs);
+  });
+
   test('fat-tree-k8: two partitions of near-equal load (route-walked packet rates)', () => {
     const n = net(readFileSync(EX('fat-tree-k8.yaml'), 'utf8'));
     const p = planPartitions(n, 2);
@@ -99,13 +132,15 @@ describe('byte-identical outputs whatever the worker count (every example)', () 
         assert.deepEqual([...o.keys()], [...base.keys()]);
         for (const [k, v] of base) assert.ok(v.equals(o.get(k)!), `${k} differs (${d})`);
       }
-      const info = JSON.parse(readFileSync(join(dirs[2]!, 'run-info.json'), 'utf8')) as { engine: string; partitions: { parts: number } };
+      const info = JSON.parse(readFileSync(join(dirs[2]!, 'run-info.json'), 'utf8')) as { engine: string; partitions: { parts: number; tickNs?: number; lateArrivals: number } };
       if (r.dir === 'clt') {
         // CLT applications keep span objects on their packets: workers run dataplane steps only.
         assert.equal(info.engine, 'dataplane-offload');
       } else {
         assert.equal(info.engine, 'partitioned', 'two workers partition every other example (all links have a delay)');
         assert.equal(info.partitions.parts, 2);
+        // The fat trees have a dataplane tick and no capture: packets from the other partition arrive late, queued for a tick.
+        if (r.dir.startsWith('fat-tree')) assert.ok(info.partitions.tickNs === 20_000 && info.partitions.lateArrivals > 0, JSON.stringify(info.partitions));
       }
     });
   }
