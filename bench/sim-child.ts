@@ -3,7 +3,8 @@
  * rate and set-up time (`RunResult.info`), its packet counts and the process's peak RSS (`VmHWM`;
  * workers included: they are threads of this process).
  *
- * `node --import tsx bench/sim-child.ts TOPOLOGY DURATION_NS WORKERS [BATCH] [OUT_DIR OUTPUTS]`
+ * `node dist/bench/sim-child.js TOPOLOGY DURATION_NS WORKERS [BATCH] [OUT_DIR OUTPUTS]` (built by
+ * bench/sim.ts; `node --import tsx bench/sim-child.ts ...` runs the sources)
  * (no OUT_DIR: no output files; OUTPUTS as `ioamsim run --outputs`).
  * @module
  */

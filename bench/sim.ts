@@ -15,6 +15,11 @@
  * - `rate, captures only`: the same with only the s1 capture (the issue's "captures on" target);
  * `--ns3` adds, right after them, the same scenario in ns-3 with the s1 capture (`ns-3 <version>,
  * same scenario`, bench/ns3.ts), in this run.
+ *
+ * The runs use the compiled JavaScript that `ioamsim` runs (bin/ioamsim.js loads dist/): the suite
+ * first rebuilds dist/ with `tsc` ({@link compiledChild}), so it never measures stale code. (Under
+ * `node --import tsx` every cross-module reference goes through an export getter: slower, and not
+ * what a user runs.)
  * @module
  */
 import { spawnSync } from 'node:child_process';
@@ -39,11 +44,23 @@ export interface SimRow {
   repeats?: number[];
 }
 
+let childScript: string | undefined;
+
+/** The compiled bench/sim-child.js, after rebuilding dist/ (`tsc -p tsconfig.json`, as `npm run build:ts`) once per process. */
+export function compiledChild(root: string): string {
+  if (childScript === undefined) {
+    const r = spawnSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.json')], { encoding: 'utf8', cwd: root, maxBuffer: 1 << 24 });
+    if (r.status !== 0) throw new Error(`bench: building dist/ with tsc failed: ${(r.stdout + r.stderr).slice(-800)}`);
+    childScript = join(root, 'dist', 'bench', 'sim-child.js');
+  }
+  return childScript;
+}
+
 /** One run in a child process. */
 export function simRun(root: string, topology: string, durationNs: number, workers: number, what: string, outputs = '', label?: string): SimRow {
   const out = outputs ? mkdtempSync(join(tmpdir(), 'ioamsim-bench-')) : '';
   try {
-    const args = ['--import', 'tsx', join(root, 'bench', 'sim-child.ts'), topology, String(durationNs), String(workers), '256'];
+    const args = [compiledChild(root), topology, String(durationNs), String(workers), '256'];
     if (outputs) args.push(out, outputs);
     const r = spawnSync(process.execPath, args, { encoding: 'utf8', cwd: root, maxBuffer: 1 << 24 });
     if (r.status !== 0) throw new Error(`simulator run failed (${topology}, workers ${workers}): ${r.stderr.slice(-800)}`);
@@ -65,7 +82,7 @@ export function simRun(root: string, topology: string, durationNs: number, worke
  * threads that already use part of the second one).
  */
 export function simRunPair(root: string, topology: string, durationNs: number, what: string): SimRow {
-  const child = `${JSON.stringify(process.execPath)} --import tsx ${JSON.stringify(join(root, 'bench', 'sim-child.ts'))} ${JSON.stringify(topology)} ${durationNs} 0 256`;
+  const child = `${JSON.stringify(process.execPath)} ${JSON.stringify(compiledChild(root))} ${JSON.stringify(topology)} ${durationNs} 0 256`;
   const r = spawnSync('bash', ['-c', `${child} & ${child} & wait`], { encoding: 'utf8', cwd: root, maxBuffer: 1 << 24 });
   const lines = r.stdout.trim().split('\n').filter((l) => l.startsWith('{'));
   if (r.status !== 0 || lines.length !== 2) throw new Error(`simulator pair failed (${topology}): ${r.stderr.slice(-800)}`);
