@@ -14,7 +14,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
-import { createPcapngFile, splitTimestampNs, type PcapngWriter } from '../src/capture';
+import { createPcapngFile, fdStream, splitTimestampNs, type FdStream, type PcapngWriter } from '../src/capture';
 import type { Network, SimDevice, SimNode } from './network';
 import { optionsJson, traceLine, type SimTrace } from './trace';
 import { topologyError, type LoadedTopology } from './topology';
@@ -43,28 +43,23 @@ export function writing<T>(file: string, f: () => T): T {
   }
 }
 
-/** `fs.writeSync` may write only part of the bytes (a nearly full disk): loop until all is written. */
-function writeAllSync(fd: number, b: Uint8Array, file: string): void {
-  writing(file, () => {
-    for (let off = 0; off < b.length;) off += fs.writeSync(fd, b, off, b.length - off);
-  });
+/** Opens `<file>.partial` for writing: its byte stream (written by the writer thread, src/capture/bgwriter.ts). */
+function openPartial(file: string): FdStream {
+  return writing(file, () => fdStream(fs.openSync(file + '.partial', 'w')));
 }
 
-/** A Parquet writer's byte sink that goes to a file descriptor after every row group (hyparquet-writer `Writer.flush`). */
+/** A Parquet writer's byte sink that goes to the file's stream after every row group (hyparquet-writer `Writer.flush`). */
 class FdWriter extends ByteWriter {
-  constructor(private readonly fd: number, private readonly file: string) {
+  constructor(private readonly out: FdStream, private readonly file: string) {
     super(1 << 16);
   }
   flush(): void {
-    const b = Buffer.from(this.buffer, 0, this.index);
-    writing(this.file, () => {
-      for (let off = 0; off < b.length;) off += fs.writeSync(this.fd, b, off, b.length - off);
-    });
+    writing(this.file, () => this.out.write(new Uint8Array(this.buffer, 0, this.index)));
     this.index = 0;
   }
   override finish(): void {
     this.flush();
-    fs.closeSync(this.fd);
+    this.out.close();
   }
 }
 
@@ -82,9 +77,9 @@ class TraceFiles {
   private stage: Buffer | undefined;
   private used = 0;
   private rows: TraceColumns = emptyColumns();
-  private fd: number | undefined;
+  private out: FdStream | undefined;
   private pq: ParquetWriter | undefined;
-  private pqFd: number | undefined;
+  private pqOut: FdStream | undefined;
   constructor(private readonly dir: string, readonly node: string, private readonly jsonl: boolean, private readonly parquet: boolean, private readonly files: string[]) {}
 
   /** One record: its JSON Lines text and Parquet row, built from the flat record (sim/trace.ts). */
@@ -120,11 +115,11 @@ class TraceFiles {
 
   private flushJsonl(): void {
     const file = this.file('jsonl');
-    if (this.fd === undefined) {
+    if (this.out === undefined) {
       this.files.push(file);
-      this.fd = writing(file, () => fs.openSync(file + '.partial', 'w'));
+      this.out = openPartial(file);
     }
-    if (this.used > 0) writeAllSync(this.fd, this.stage!.subarray(0, this.used), file);
+    if (this.used > 0) writing(file, () => this.out!.write(this.stage!.subarray(0, this.used)));
     this.used = 0;
   }
 
@@ -132,8 +127,8 @@ class TraceFiles {
     const file = this.file('parquet');
     if (this.pq === undefined) {
       this.files.push(file);
-      this.pqFd = writing(file, () => fs.openSync(file + '.partial', 'w'));
-      this.pq = new ParquetWriter({ writer: new FdWriter(this.pqFd, file), schema: TRACE_SCHEMA, createdBy: 'ioamsim' });
+      this.pqOut = openPartial(file);
+      this.pq = new ParquetWriter({ writer: new FdWriter(this.pqOut, file), schema: TRACE_SCHEMA, createdBy: 'ioamsim' });
     }
     const r = this.rows;
     if (r.options.length === 0) return;
@@ -157,8 +152,8 @@ class TraceFiles {
       this.flushJsonl();
       const file = this.file('jsonl');
       writing(file, () => {
-        fs.closeSync(this.fd!);
-        this.fd = undefined;
+        this.out!.close();
+        this.out = undefined;
         fs.renameSync(file + '.partial', file);
       });
     }
@@ -166,16 +161,16 @@ class TraceFiles {
       this.flushParquet();
       const file = this.file('parquet');
       writing(file, () => {
-        this.pq!.finish();
-        this.pqFd = undefined;
+        this.pq!.finish(); // closes the stream (FdWriter.finish)
+        this.pqOut = undefined;
         fs.renameSync(file + '.partial', file);
       });
     }
   }
 
   close(): void {
-    for (const fd of [this.fd, this.pqFd]) if (fd !== undefined) try { fs.closeSync(fd); } catch { /* closed */ }
-    this.fd = this.pqFd = undefined;
+    for (const out of [this.out, this.pqOut]) out?.abort();
+    this.out = this.pqOut = undefined;
   }
 }
 

@@ -3,11 +3,13 @@
  * point with if_tsresol = 9 so timestamps keep their nanoseconds, Enhanced Packet Blocks with
  * optional opt_comment) and classic pcap (nanosecond magic, one link type).
  *
- * Writers are synchronous and buffered. A file is written as `<path>.partial` and renamed to
+ * Writers are synchronous and buffered (a file sink's bytes are written by a writer thread:
+ * ./bgwriter.ts). A file is written as `<path>.partial` and renamed to
  * `<path>` by `finish()`, so a crashed or aborted run never leaves a file that looks complete.
  * Blocks are written little-endian.
  */
-import { closeSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { openSync, renameSync, unlinkSync } from 'node:fs';
+import { fdStream, type FdStream, type WriteError } from './bgwriter';
 import { CaptureError } from './errors';
 import { LINKTYPE_RAW } from './linktype';
 
@@ -23,11 +25,15 @@ export interface ByteSink {
 /** Suffix of a file while it is being written. */
 export const PARTIAL_SUFFIX = '.partial';
 
-/** Buffers writes to `<path>.partial`; `finish()` renames it to `path`, `abort()` deletes it. */
+/**
+ * Buffers writes to `<path>.partial`; `finish()` renames it to `path`, `abort()` deletes it. Each
+ * full stage buffer goes to the writer thread (./bgwriter.ts): a write error is raised by a later
+ * `reserve`/`write`/`finish`, naming the file and the byte offset the failed write started at.
+ */
 export class FileSink implements ByteSink {
   readonly path: string;
   readonly partialPath: string;
-  private fd: number | null;
+  private out: FdStream | null;
   private readonly stage: Buffer;
   private used = 0;
   /** Bytes handed to the sink so far. */
@@ -37,7 +43,7 @@ export class FileSink implements ByteSink {
     this.path = path;
     this.partialPath = path + PARTIAL_SUFFIX;
     try {
-      this.fd = openSync(this.partialPath, 'w');
+      this.out = fdStream(openSync(this.partialPath, 'w'));
     } catch (e) {
       throw new CaptureError('ERR_CAPTURE_IO', path, 0, `cannot create ${this.partialPath}: ${(e as Error).message}`);
     }
@@ -49,7 +55,7 @@ export class FileSink implements ByteSink {
    * before the next call: `[buffer, offset]`, or undefined when `n` exceeds the stage buffer.
    */
   reserve(n: number): [Buffer, number] | undefined {
-    if (this.fd === null) throw new CaptureError('ERR_CAPTURE_USAGE', this.path, this.bytesWritten, 'write after finish/abort');
+    if (this.out === null) throw new CaptureError('ERR_CAPTURE_USAGE', this.path, this.bytesWritten, 'write after finish/abort');
     if (n > this.stage.length) return undefined;
     if (this.used + n > this.stage.length) this.flush();
     const at = this.used;
@@ -59,9 +65,9 @@ export class FileSink implements ByteSink {
   }
 
   write(bytes: Uint8Array): void {
-    if (this.fd === null) throw new CaptureError('ERR_CAPTURE_USAGE', this.path, this.bytesWritten, 'write after finish/abort');
+    if (this.out === null) throw new CaptureError('ERR_CAPTURE_USAGE', this.path, this.bytesWritten, 'write after finish/abort');
     if (this.used + bytes.length > this.stage.length) this.flush();
-    if (bytes.length > this.stage.length) this.writeAll(bytes);
+    if (bytes.length > this.stage.length) this.io(() => this.out!.write(bytes));
     else {
       this.stage.set(bytes, this.used);
       this.used += bytes.length;
@@ -69,31 +75,32 @@ export class FileSink implements ByteSink {
     this.bytesWritten += bytes.length;
   }
 
-  private writeAll(bytes: Uint8Array): void {
-    let off = 0;
+  /** Runs a write, flush or close of the stream; its error becomes an ERR_CAPTURE_IO at the failed write's offset. */
+  private io(f: () => void): void {
     try {
-      while (off < bytes.length) off += writeSync(this.fd!, bytes, off, bytes.length - off);
+      f();
     } catch (e) {
-      throw new CaptureError('ERR_CAPTURE_IO', this.path, this.bytesWritten, `cannot write ${this.partialPath}: ${(e as Error).message}`);
+      const err = e as WriteError;
+      throw new CaptureError('ERR_CAPTURE_IO', this.path, err.offset ?? this.bytesWritten, `cannot write ${this.partialPath}: ${err.message}`);
     }
   }
 
   private flush(): void {
-    if (this.used > 0) this.writeAll(this.stage.subarray(0, this.used));
+    if (this.used > 0) this.io(() => this.out!.write(this.stage.subarray(0, this.used)));
     this.used = 0;
   }
 
   finish(): void {
-    if (this.fd === null) return;
+    if (this.out === null) return;
     try {
       this.flush();
-      closeSync(this.fd);
+      this.io(() => this.out!.close());
     } catch (e) {
       // e.g. ENOSPC on the last flush: leave nothing behind, like abort().
       this.abort();
       throw e;
     }
-    this.fd = null;
+    this.out = null;
     try {
       renameSync(this.partialPath, this.path);
     } catch (e) {
@@ -102,14 +109,9 @@ export class FileSink implements ByteSink {
   }
 
   abort(): void {
-    if (this.fd !== null) {
-      try {
-        closeSync(this.fd);
-      } catch {
-        /* already closed or failing: the unlink below is what matters */
-      }
-      this.fd = null;
-    }
+    // Closed once the writer thread no longer uses it (an error closing: the unlink below is what matters).
+    this.out?.abort();
+    this.out = null;
     try {
       unlinkSync(this.partialPath);
     } catch {
