@@ -16,4 +16,4 @@ export {
   PcapngWriter, PcapWriter, FileSink, MemorySink, createPcapngFile, createPcapFile, encodePcapng, encodePcap, splitTimestampNs,
   PARTIAL_SUFFIX, type ByteSink, type WriterInterface, type WriterPacket,
 } from './writer';
-export { fdStream, writeMode, RING_BYTES, type FdStream, type WriteError } from './bgwriter';
+export { fdStream, writeMode, type FdStream, type WriteError } from './bgwriter';

@@ -26,15 +26,17 @@ export interface ByteSink {
 export const PARTIAL_SUFFIX = '.partial';
 
 /**
- * Buffers writes to `<path>.partial`; `finish()` renames it to `path`, `abort()` deletes it. Each
- * full stage buffer goes to the writer thread (./bgwriter.ts): a write error is raised by a later
- * `reserve`/`write`/`finish`, naming the file and the byte offset the failed write started at.
+ * Buffers writes to `<path>.partial`; `finish()` renames it to `path`, `abort()` deletes it. The
+ * stage buffers are the file's stream's (./bgwriter.ts): each full one is written by the writer
+ * thread, a write error raised by a later `reserve`/`write`/`finish`, naming the file and the byte
+ * offset the failed write started at.
  */
 export class FileSink implements ByteSink {
   readonly path: string;
   readonly partialPath: string;
   private out: FdStream | null;
-  private readonly stage: Buffer;
+  /** The stream's current stage buffer (shared with the writer thread). */
+  private stage: Buffer;
   private used = 0;
   /** Bytes handed to the sink so far. */
   bytesWritten = 0;
@@ -43,11 +45,11 @@ export class FileSink implements ByteSink {
     this.path = path;
     this.partialPath = path + PARTIAL_SUFFIX;
     try {
-      this.out = fdStream(openSync(this.partialPath, 'w'));
+      this.out = fdStream(openSync(this.partialPath, 'w'), bufferBytes);
     } catch (e) {
       throw new CaptureError('ERR_CAPTURE_IO', path, 0, `cannot create ${this.partialPath}: ${(e as Error).message}`);
     }
-    this.stage = Buffer.allocUnsafe(bufferBytes);
+    this.stage = this.out.stage;
   }
 
   /**
@@ -67,8 +69,10 @@ export class FileSink implements ByteSink {
   write(bytes: Uint8Array): void {
     if (this.out === null) throw new CaptureError('ERR_CAPTURE_USAGE', this.path, this.bytesWritten, 'write after finish/abort');
     if (this.used + bytes.length > this.stage.length) this.flush();
-    if (bytes.length > this.stage.length) this.io(() => this.out!.write(bytes));
-    else {
+    if (bytes.length > this.stage.length) {
+      this.io(() => this.out!.write(bytes));
+      this.stage = this.out.stage;
+    } else {
       this.stage.set(bytes, this.used);
       this.used += bytes.length;
     }
@@ -86,8 +90,9 @@ export class FileSink implements ByteSink {
   }
 
   private flush(): void {
-    if (this.used > 0) this.io(() => this.out!.write(this.stage.subarray(0, this.used)));
+    if (this.used > 0) this.io(() => this.out!.commit(this.used));
     this.used = 0;
+    this.stage = this.out!.stage;
   }
 
   finish(): void {
