@@ -125,6 +125,7 @@ describe('writer thread: write errors surface on the caller side', () => {
   afterEach(() => {
     delete writerTestHooks.failAfter;
     delete writerTestHooks.code;
+    delete writerTestHooks.crash;
     resetWriterForTests();
   });
 
@@ -163,6 +164,15 @@ describe('writer thread: write errors surface on the caller side', () => {
     s.write(bytes(100, 1));
     assert.throws(() => s.drain(), (e: Error & { code?: string; offset?: number }) => e.code === 'ENOSPC' && e.offset === 0);
     assert.throws(() => s.write(bytes(10, 2)), /ENOSPC: test failure/);
+    s.abort();
+  });
+
+  test('a writer thread that dies: the next wait raises a clear error, not a hang', () => {
+    writerTestHooks.crash = true;
+    resetWriterForTests();
+    const s = fdStream(openSync(join(tmp, 'crash.bin'), 'w'), 1024);
+    s.write(bytes(1024, 1)); // stage 0 queued: the thread dies on it
+    assert.throws(() => s.write(bytes(2048, 2)), /^Error: the output writer thread failed: Error: test crash[^]*IOAMSIM_SYNC_WRITES=1/);
     s.abort();
   });
 

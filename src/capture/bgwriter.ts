@@ -183,6 +183,7 @@ try {
     const r = (cons & ${RING_SLOTS - 1}) * ${SLOT_WORDS};
     const id = ring[r], fd = ring[r + 1], k = ring[r + 2], len = ring[r + 3];
     const s = stream(id);
+    if (hooks && hooks.crash) throw new Error('test crash');
     if (k < 0) streams.delete(id);
     else {
       if (!s.failed) {
@@ -209,8 +210,11 @@ try {
 }
 `;
 
-/** Test hook: the writer thread started next fails every write past `failAfter` bytes of a stream with errno `code`. */
-export const writerTestHooks: { failAfter?: number; code?: string } = {};
+/**
+ * Test hook: the writer thread started next fails every write past `failAfter` bytes of a stream
+ * with errno `code`, or (`crash`) dies at its first write.
+ */
+export const writerTestHooks: { failAfter?: number; code?: string; crash?: boolean } = {};
 
 /** This thread's ring and writer thread. */
 class Ring {
@@ -373,7 +377,8 @@ function writerRing(): Ring | null {
   try {
     const sab = new SharedArrayBuffer(4 * (CTRL_WORDS + RING_SLOTS * SLOT_WORDS));
     const { port1, port2 } = new MessageChannel();
-    const hooks = writerTestHooks.failAfter !== undefined ? { failAfter: writerTestHooks.failAfter, code: writerTestHooks.code ?? 'EIO' } : undefined;
+    const { failAfter, code, crash } = writerTestHooks;
+    const hooks = failAfter !== undefined || crash ? { failAfter: failAfter ?? Infinity, code: code ?? 'EIO', crash } : undefined;
     const worker = new Worker(WRITER_SCRIPT, { eval: true, execArgv: [], name: 'ioamsim-writer', workerData: { sab, port: port2, hooks }, transferList: [port2] });
     worker.unref();
     worker.on('error', () => {}); // a failure is raised by the next wait (Ring.waitUntil), not by the event loop
