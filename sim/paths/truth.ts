@@ -20,11 +20,17 @@ import { firstOption, hopAt, nextOption, optionCount, optionObject, type SimTrac
 
 /** Trace-Type bits the check reads: node id (0), interfaces (1), timestamp seconds + fraction (2, 3). */
 const TT_NODE_ID = 0x800000, TT_IFS = 0x400000, TT_TS = 0x300000;
+// Module-local copies of the layout (a hot loop then reads a constant, not an export binding).
+const O_TT = OW.traceType, O_NS = OW.ns, O_FLAGS = OW.flags, O_HOPS = OW.hops, F_OVERFLOW = TRACE_FLAG_OVERFLOW;
+const H_TS = HW.tsSec, H_TF = HW.tsFrac, H_ID = HW.nodeId, H_OUT = HW.egressIf;
 
 /** The packet's hash inputs, fingerprinted by its policy-0 and policy-1 hashes. */
 function fingerprint(orig: Uint8Array): string {
   return `${multipathHash(0, orig, 0, 0x9e3779b9)}.${multipathHash(1, orig, 0, 0x7f4a7c15)}.${orig.length >= 40 ? orig[6] : -1}`;
 }
+
+/** A memoized verdict "agrees" (one map lookup per check: `undefined` means not memoized). */
+const AGREES = 0;
 
 /** Checks traces of one network against its routing; counts what it could and could not check. */
 export class PathTruth {
@@ -40,7 +46,7 @@ export class PathTruth {
    * policy-1 hashes), the hops (node id, egress id), the tables in force at each hop. Packets of
    * one flow on one path share a verdict, so a run pays for the walk once per flow and path.
    */
-  private readonly memo = new Map<string, string | null | undefined>();
+  private readonly memo = new Map<string, string | null | typeof AGREES>();
 
   constructor(private readonly net: Network) {
     for (const n of net.nodes) this.byId.set(n.config.ioam6_id, this.byId.has(n.config.ioam6_id) ? null : n);
@@ -69,14 +75,14 @@ export class PathTruth {
     const w = t.w;
     let o = firstOption(t.at);
     for (let k = optionCount(w, t.at); k > 0; k--, o = nextOption(w, o)) {
-      const type = w[o + OW.traceType]!;
-      const ns = w[o + OW.ns]!;
-      let key = `${fp}|${ns}|${t.node}|${w[o + OW.flags]! & TRACE_FLAG_OVERFLOW ? 1 : 0}|${t.len}`;
-      for (let i = 0, n = w[o + OW.hops]!; i < n; i++) {
+      const type = w[o + O_TT]!;
+      const ns = w[o + O_NS]!;
+      let key = `${fp}|${ns}|${t.node}|${w[o + O_FLAGS]! & F_OVERFLOW ? 1 : 0}|${t.len}`;
+      for (let i = 0, n = w[o + O_HOPS]!; i < n; i++) {
         const p = hopAt(w, o, i);
         const ts = (type & TT_TS) === TT_TS;
-        const [lo, hi] = this.window(ts ? w[p + HW.tsSec]! : undefined, ts ? w[p + HW.tsFrac]! : undefined, t.t_ns);
-        key += `|${type & TT_NODE_ID ? w[p + HW.nodeId]! : undefined},${type & TT_IFS ? w[p + HW.egressIf]! : undefined},${this.fibIndex(lo)},${this.fibIndex(hi)}`;
+        const [lo, hi] = this.window(ts ? w[p + H_TS]! : undefined, ts ? w[p + H_TF]! : undefined, t.t_ns);
+        key += `|${type & TT_NODE_ID ? w[p + H_ID]! : undefined},${type & TT_IFS ? w[p + H_OUT]! : undefined},${this.fibIndex(lo)},${this.fibIndex(hi)}`;
       }
       const at = o;
       this.count(key, t.node, t.t_ns, t.flow, t.seq, ns, () => this.mismatch(t.node, t.t_ns, optionObject(t, at), t.bytes.subarray(t.base, t.base + t.len), pkt.bytes));
@@ -85,13 +91,14 @@ export class PathTruth {
 
   /** Counts one option's verdict (memoized by `key`; `compute` on a miss). */
   private count(key: string, node: string, tNs: number, flow: string, seq: number, ns: number, compute: () => string | null | undefined): void {
-    let why = this.memo.get(key);
-    if (why === undefined && !this.memo.has(key)) {
-      why = compute();
+    let memo = this.memo.get(key);
+    if (memo === undefined) {
+      memo = compute() ?? AGREES;
       if (this.memo.size > 100_000) this.memo.clear();
-      this.memo.set(key, why);
+      this.memo.set(key, memo);
     }
-    if (why === undefined) this.checked++;
+    const why = memo;
+    if (why === AGREES) this.checked++;
     else if (why === null) this.unverifiable++;
     else {
       this.checked++;
