@@ -42,6 +42,8 @@ interface Chunk {
   out: Int32Array;
   /** Per packet, toward the tunnel endpoint (tunnel-mode encapsulation), else NO_ROUTE. */
   outTunnel: Int32Array;
+  /** Per packet row: 1 while its CLT IDs in `t.clt` are not all zero (cleared only then). */
+  cltSet: Uint8Array;
   n: number;
 }
 
@@ -109,7 +111,7 @@ export class Stepper {
     if (!c || c.t.cap < n) {
       const cap = Math.max(n, c ? c.t.cap * 2 : 8);
       const { buffer, t } = stepTables(cap, this.net.pool.workers > 0);
-      c = { buffer, t, hs: new Int32Array(cap), dst: new Uint8Array(cap * 16), out: new Int32Array(cap), outTunnel: new Int32Array(cap), n: 0 };
+      c = { buffer, t, hs: new Int32Array(cap), dst: new Uint8Array(cap * 16), out: new Int32Array(cap), outTunnel: new Int32Array(cap), cltSet: new Uint8Array(cap), n: 0 };
       list[k] = c;
     }
     c.n = 0;
@@ -194,8 +196,13 @@ export class Stepper {
         t.flags[j] = flags;
         // Byte loops: cheaper than fill()/subarray() calls for 24 and 16 bytes.
         const cltAt = j * 24;
-        if (clt) t.clt.set(clt, cltAt);
-        else for (let k = 0; k < 24; k++) t.clt[cltAt + k] = 0;
+        if (clt) {
+          t.clt.set(clt, cltAt);
+          c.cltSet[j] = 1;
+        } else if (c.cltSet[j] === 1) {
+          for (let k = 0; k < 24; k++) t.clt[cltAt + k] = 0;
+          c.cltSet[j] = 0;
+        }
         if (flags & F_ENCAP) for (let k = 0; k < 16; k++) c.dst[j * 16 + k] = buf[off + 24 + k]!;
       }
       pending.length = 0;
