@@ -14,10 +14,15 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
-import { createPcapngFile, splitTimestampNs, type PcapngWriter } from '../src/capture';
+import * as capture from '../src/capture';
+import type { PcapngWriter } from '../src/capture';
 import type { Network } from './network';
 import { optionsJson, traceLine, type SimTrace } from './trace';
 import { topologyError, type LoadedTopology } from './topology';
+
+// Module-local copies of imported functions and constants: hot paths then call a local, not an
+// export binding (under tsx every export binding is read through a getter).
+const { createPcapngFile, splitTimestampNs } = capture;
 
 export const OUTPUT_KINDS = ['summary', 'traces', 'traces-parquet', 'captures'] as const;
 export type OutputKind = (typeof OUTPUT_KINDS)[number];

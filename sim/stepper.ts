@@ -14,16 +14,21 @@
  * @module
  */
 import * as abi from '../src/batch';
-import { Reason, reasonString } from '../src/reasons';
+import * as reasons from '../src/reasons';
 import * as np from './nodeproc';
 import { stepTables, type StepTables } from './nodeproc';
 import type { Network, SimNode } from './network';
-import { innerHeaderOffset } from './packet';
+import * as packet from './packet';
 import * as rt from './routing';
-import { handTrace, newSimTrace } from './trace';
-import { FlatTraces, layoutCode, TRACE_SKIP } from '../src/traceflat';
+import * as trace from './trace';
+import * as traceflat from '../src/traceflat';
 
-// Module-local copies of imported constants (a hot loop then reads a constant, not an export binding).
+// Module-local copies of imported functions and constants: hot paths then call a local, not an
+// export binding (under tsx every export binding is read through a getter).
+const { Reason, reasonString } = reasons;
+const { innerHeaderOffset } = packet;
+const { handTrace, newSimTrace } = trace;
+const { FlatTraces, layoutCode, TRACE_SKIP } = traceflat;
 const { DESC_STRIDE: DESC, META_STRIDE: META, OUT_STRIDE: OUT, TRACE_DESC_STRIDE: TD, IF_NONE, UNAVAILABLE } = abi;
 const { F_CLT, F_DECAP, F_ENCAP, F_HOPLIMIT, F_TRANSIT, S_ALIVE, S_DROP_ENCAP, S_DROP_HOPLIMIT, S_DROP_INPUT } = np;
 const { LOCAL, NO_ROUTE } = rt;

@@ -9,10 +9,15 @@
  * @module
  */
 import type { FlowInput, RequestInput, SizeSpec } from './topology';
-import { buildPacket, minSize, type PacketSpec } from './packet';
+import * as packet from './packet';
+import type { PacketSpec } from './packet';
 import type { FlowRef, Network, SimPacket } from './network';
 import { substream, type Rng } from './rng';
 import { Dist } from './stats';
+
+// Module-local copies of imported functions and constants: hot paths then call a local, not an
+// export binding (under tsx every export binding is read through a getter).
+const { buildPacket, minSize } = packet;
 
 /** Options of one packet sent through {@link Traffic.send}. */
 export interface SendOptions {

@@ -6,7 +6,12 @@
  * @module
  */
 import { TRACE_HOP_WORD as HW, TRACE_OPT_WORD as OW } from '../../src/traceflat';
-import { hopAt, type HopData } from '../trace';
+import * as trace from '../trace';
+import type { HopData } from '../trace';
+
+// Module-local copies of imported functions and constants: hot paths then call a local, not an
+// export binding (under tsx every export binding is read through a getter).
+const { hopAt } = trace;
 
 export interface PathJson {
   /** `l1 > s2 > l3` (node names when known, else ids). */

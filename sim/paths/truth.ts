@@ -12,11 +12,17 @@
  * @module
  */
 import type { Fib } from '../routing/fib';
-import { multipathHash } from '../routing/hash';
+import * as hash from '../routing/hash';
 import { ROUTE_LOCAL, ROUTE_NONE } from '../routing/fib';
 import type { Network, SimNode, SimPacket, TraceRecord } from '../network';
 import { TRACE_FLAG_OVERFLOW, TRACE_HOP_WORD as HW, TRACE_OPT_WORD as OW } from '../../src/traceflat';
-import { firstOption, hopAt, nextOption, optionCount, optionObject, type SimTrace, type TraceOption } from '../trace';
+import * as trace from '../trace';
+import type { SimTrace, TraceOption } from '../trace';
+
+// Module-local copies of imported functions and constants: hot paths then call a local, not an
+// export binding (under tsx every export binding is read through a getter).
+const { firstOption, hopAt, nextOption, optionCount, optionObject } = trace;
+const { multipathHash } = hash;
 
 /** Seeds of the two fingerprint hashes. */
 const FP_SEED0 = 0x9e3779b9, FP_SEED1 = 0x7f4a7c15;
