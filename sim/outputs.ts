@@ -14,10 +14,15 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
-import { createPcapngFile, fdStream, splitTimestampNs, type FdStream, type PcapngWriter } from '../src/capture';
+import * as capture from '../src/capture';
+import type { FdStream, PcapngWriter } from '../src/capture';
 import type { Network, SimDevice, SimNode } from './network';
 import { optionsJson, traceLine, type SimTrace } from './trace';
 import { topologyError, type LoadedTopology } from './topology';
+
+// Module-local copies of imported functions and constants: hot paths then call a local, not an
+// export binding (under tsx every export binding is read through a getter).
+const { createPcapngFile, fdStream, splitTimestampNs } = capture;
 
 export const OUTPUT_KINDS = ['summary', 'traces', 'traces-parquet', 'captures'] as const;
 export type OutputKind = (typeof OUTPUT_KINDS)[number];
@@ -194,19 +199,41 @@ const TRACE_SCHEMA = [
  */
 function captureFn(net: Network, w: PcapngWriter, dir: 'tx' | 'rx'): (h: number, now: number) => void {
   const store = net.store;
-  const prefixes: Uint8Array[] = [];
+  /** Per flow: its comment buffer with the prefix in place (the digits follow it), and the prefix length. */
+  const comments: (Uint8Array | undefined)[] = [];
+  const prefixLen: number[] = [];
   const enc = new TextEncoder();
-  let comment = new Uint8Array(256);
+  // The run's epoch as 64-bit ns halves, once: a packet's timestamp is epoch + now (exact while
+  // the low sum is a safe integer; splitTimestampNs otherwise).
   const ts: [number, number] = [0, 0];
+  const [epochHi, epochLo] = splitTimestampNs(net.epochSec, net.epochNsRem, [0, 0]);
   return (h, now) => {
     const f = store.flow[h]!;
-    const prefix = (prefixes[f] ??= enc.encode(`${dir} ${store.flows[f]!.name} #`));
+    let comment = comments[f];
+    if (comment === undefined) {
+      const prefix = enc.encode(`${dir} ${store.flows[f]!.name} #`);
+      while (comments.length < f) {
+        comments.push(undefined);
+        prefixLen.push(0);
+      }
+      comments[f] = comment = new Uint8Array(prefix.length + 24);
+      comment.set(prefix, 0);
+      prefixLen[f] = prefix.length;
+    }
     const digits = String(store.seq[h]!);
-    if (comment.length < prefix.length + digits.length) comment = new Uint8Array(2 * (prefix.length + digits.length));
-    comment.set(prefix, 0);
-    for (let i = 0; i < digits.length; i++) comment[prefix.length + i] = digits.charCodeAt(i);
-    splitTimestampNs(net.epochSec, net.epochNsRem + now, ts);
-    w.writeEnhanced(0, ts[0], ts[1], store.buf, store.off(h), store.len(h), comment, prefix.length + digits.length);
+    const p = prefixLen[f]!;
+    if (comment.length < p + digits.length) {
+      const c = new Uint8Array(2 * (p + digits.length));
+      c.set(comment.subarray(0, p));
+      comments[f] = comment = c;
+    }
+    for (let i = 0; i < digits.length; i++) comment[p + i] = digits.charCodeAt(i);
+    const lo = epochLo + now;
+    if (Number.isSafeInteger(lo)) {
+      ts[0] = epochHi + Math.floor(lo / 4294967296);
+      ts[1] = lo % 4294967296;
+    } else splitTimestampNs(net.epochSec, net.epochNsRem + now, ts);
+    w.writeEnhanced(0, ts[0], ts[1], store.buf, store.off(h), store.len(h), comment, p + digits.length);
   };
 }
 

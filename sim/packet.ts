@@ -69,9 +69,22 @@ export function buildPacket(s: PacketSpec, alloc?: (size: number) => Uint8Array)
   const pay = l4 + hdr;
   if (size - pay >= 8) {
     let t = s.tag;
-    for (let i = 7; i >= 0; i--) {
-      b[pay + i] = t % 256;
-      t = Math.floor(t / 256);
+    if (Number.isSafeInteger(t) && t >= 0) {
+      // Two 32-bit halves (exact below 2^53): shifts, not eight float divisions.
+      const hi = Math.floor(t / 4294967296), lo = t >>> 0;
+      b[pay] = hi >>> 24;
+      b[pay + 1] = (hi >>> 16) & 0xff;
+      b[pay + 2] = (hi >>> 8) & 0xff;
+      b[pay + 3] = hi & 0xff;
+      b[pay + 4] = lo >>> 24;
+      b[pay + 5] = (lo >>> 16) & 0xff;
+      b[pay + 6] = (lo >>> 8) & 0xff;
+      b[pay + 7] = lo & 0xff;
+    } else {
+      for (let i = 7; i >= 0; i--) {
+        b[pay + i] = t % 256;
+        t = Math.floor(t / 256);
+      }
     }
   }
   let sum = 0;

@@ -18,6 +18,24 @@ import * as abi from '../src/batch';
 
 const DESC_STRIDE = abi.DESC_STRIDE;
 
+/** Zeros that new packets are cleared with (see {@link zero}). */
+const ZEROS = new Uint8Array(4096 + 8);
+
+/**
+ * Clears `b[from .. from + len]` of the slab. On shared memory fill() stores byte by byte, and
+ * set() copies words only when source and destination share their alignment: the zeros are
+ * taken at the destination's alignment (about 3× faster than fill() for a typical packet).
+ */
+function zero(b: Uint8Array, from: number, len: number): void {
+  while (len > 0) {
+    const a = (b.byteOffset + from) & 7;
+    const n = Math.min(len, ZEROS.length - 8);
+    b.set(ZEROS.subarray(a, a + n), from);
+    from += n;
+    len -= n;
+  }
+}
+
 /** Bytes kept free before a packet in its slot (room to prepend IOAM and an outer header). */
 export const HEADROOM = 384;
 /** Bytes kept free after a packet (and room for it to grow: Incremental traces, encapsulation). */
@@ -101,7 +119,7 @@ export class PacketStore {
     this.desc[d + 1] = start + size;
     this.desc[d + 2] = start + HEADROOM;
     this.desc[d + 3] = len;
-    this.buf.fill(0, start + HEADROOM, start + HEADROOM + len);
+    zero(this.buf, start + HEADROOM, len);
     this.domainNs[h] = -1;
     this.tunneled[h] = 0;
     this.lastDev[h] = -1;

@@ -11,9 +11,13 @@
  * @module
  */
 import { addrKey } from './packet';
-import { ROUTE_LOCAL } from './routing/fib';
+import * as fib from './routing/fib';
 import { RoutingState, routingInput, type DevLike } from './routing/setup';
 import { parseAddrLenText, topologyError, type LoadedTopology } from './topology';
+
+// Module-local copies of imported functions and constants: hot paths then call a local, not an
+// export binding (under tsx every export binding is read through a getter).
+const { ROUTE_LOCAL } = fib;
 
 /** {@link Routes.nextDev}: deliver locally. */
 export const LOCAL = -1;

@@ -16,39 +16,79 @@ export const DIST_RELATIVE_ACCURACY = 0.01;
 
 /** Integers below this get their sketch bucket key from a table (same key as `mapping.key`). */
 const KEY_CACHE_SIZE = 1 << 16;
-let keyCache: Int32Array | undefined;
+/** Not computed yet (keys of integers below {@link KEY_CACHE_SIZE} are 0..~560: they fit an Int16Array). */
+const NO_KEY = -0x8000;
+let keyCache: Int16Array | undefined;
+/** Keys of the small integers ({@link KEY_CACHE_SIZE} − 1 has the largest). */
+let smallKeys = 0;
 function smallKey(sk: DDSketch, x: number): number {
-  const c = (keyCache ??= new Int32Array(KEY_CACHE_SIZE).fill(-0x80000000));
+  const c = (keyCache ??= new Int16Array(KEY_CACHE_SIZE).fill(NO_KEY));
   let k = c[x]!;
-  if (k === -0x80000000) c[x] = k = sk.mapping.key(x);
+  if (k === NO_KEY) c[x] = k = sk.mapping.key(x);
   return k;
 }
 
 /** A distribution of non-negative samples (ns or bytes). */
 export class Dist {
   private sketch: DDSketch | undefined;
+  /**
+   * Samples of small positive integers (most queue delays and backlogs) counted by sketch key,
+   * added to the sketch in bulk when it is read ({@link sync}): the same bucket counts (a sketch's
+   * counts do not depend on the order samples arrive in), one array increment per sample.
+   */
+  private pendingKeys: Float64Array | undefined;
+  private pendingAny = false;
+  /** Zero samples not yet in the sketch's zero bucket. */
+  private pendingZero = 0;
   private n = 0;
   private sum = 0;
   private lo = Infinity;
   private hi = -Infinity;
   add(x: number): void {
-    const sk = (this.sketch ??= new DDSketch({ relativeAccuracy: DIST_RELATIVE_ACCURACY }));
     if (x >= 0 && x < KEY_CACHE_SIZE && (x | 0) === x) {
-      // Small integers (most queue delays and backlogs): the bucket key from a table, not a log.
-      if (x <= sk.mapping.minPossible) sk.zeroCount++;
-      else sk.store.add(smallKey(sk, x), 1);
-    } else sk.accept(x);
+      // Small integers: the bucket key from a table, not a log; counted here until read.
+      if (x === 0) this.pendingZero++;
+      else {
+        const pk = this.pendingKeys ?? this.newPending();
+        pk[smallKey(this.sketch!, x)]!++;
+        this.pendingAny = true;
+      }
+    } else (this.sketch ??= newSketch()).accept(x);
     this.n++;
     this.sum += x;
     if (x < this.lo) this.lo = x;
     if (x > this.hi) this.hi = x;
+  }
+  private newPending(): Float64Array {
+    const sk = (this.sketch ??= newSketch());
+    if (smallKeys === 0) smallKeys = smallKey(sk, KEY_CACHE_SIZE - 1) + 1;
+    return (this.pendingKeys = new Float64Array(smallKeys));
+  }
+  /** Moves the pending small-integer samples into the sketch. */
+  private sync(): DDSketch | undefined {
+    if (this.pendingZero === 0 && !this.pendingAny) return this.sketch;
+    const sk = (this.sketch ??= newSketch());
+    // x === 0 is in the zero bucket (0 ≤ mapping.minPossible), as accept() does.
+    sk.zeroCount += this.pendingZero;
+    this.pendingZero = 0;
+    const pk = this.pendingKeys;
+    if (pk && this.pendingAny) {
+      for (let k = 0; k < pk.length; k++) {
+        if (pk[k]! > 0) {
+          sk.store.add(k, pk[k]!);
+          pk[k] = 0;
+        }
+      }
+    }
+    this.pendingAny = false;
+    return sk;
   }
   get count(): number {
     return this.n;
   }
   /** Everything needed to merge this distribution elsewhere (another thread: structured-clonable). */
   toState(): DistState {
-    const sk = this.sketch;
+    const sk = this.sync();
     const bins: number[] = [];
     if (sk && this.n > 0) {
       const st = sk.store;
@@ -65,7 +105,7 @@ export class Dist {
    */
   merge(st: DistState): void {
     if (st.n === 0) return;
-    const sk = (this.sketch ??= new DDSketch({ relativeAccuracy: DIST_RELATIVE_ACCURACY }));
+    const sk = this.sync() ?? (this.sketch = newSketch());
     sk.zeroCount += st.zero;
     for (let i = 0; i < st.bins.length; i += 2) sk.store.add(st.bins[i]!, st.bins[i + 1]!);
     this.n += st.n;
@@ -76,8 +116,8 @@ export class Dist {
   /** `{count, min, mean, p50, p90, p99, max}`, or `{count: 0}` (see module doc). */
   toJSON(): Record<string, number> {
     const n = this.n;
-    if (n === 0 || !this.sketch) return { count: 0 };
-    const sk = this.sketch;
+    const sk = this.sync();
+    if (n === 0 || !sk) return { count: 0 };
     // Nearest rank (the k-th smallest sample, k = ceil(p·n)), as before the sketch; the sketch's own
     // getValueAtQuantile interpolates the rank as p·(n−1).
     const q = (p: number) => {
@@ -87,6 +127,10 @@ export class Dist {
     };
     return { count: n, min: this.lo, mean: Math.round((this.sum / n) * 1000) / 1000, p50: q(0.5), p90: q(0.9), p99: q(0.99), max: this.hi };
   }
+}
+
+function newSketch(): DDSketch {
+  return new DDSketch({ relativeAccuracy: DIST_RELATIVE_ACCURACY });
 }
 
 /** {@link Dist.toState}. */

@@ -143,6 +143,17 @@ function hopJson(w: Uint32Array, p: number, type: number, r: FlatRecord): string
   return s === '' ? '{}' : '{' + s.slice(1) + '}';
 }
 
+let lastType = -1;
+let lastTypeText = '';
+/** `0x` + a Trace-Type as 6 hex digits (the last one remembered: a run has one or a few). */
+function traceTypeText(type: number): string {
+  if (type !== lastType) {
+    lastType = type;
+    lastTypeText = '0x' + type.toString(16).padStart(6, '0');
+  }
+  return lastTypeText;
+}
+
 /** The JSON text of a record's `options` array (what `JSON.stringify` gives of {@link recordOptions}). */
 export function optionsJson(r: FlatRecord): string {
   const w = r.w;
@@ -154,7 +165,7 @@ export function optionsJson(r: FlatRecord): string {
     if (k > 0) s += ',';
     s += '{"option_type":' + w[o + O_TYPE] + ',"ns":' + w[o + O_NS] + ',"node_len":' + w[o + O_NODE_LEN] +
       ',"flags":{"overflow":' + ((f & F_OVERFLOW) !== 0) + ',"loopback":' + ((f & F_LOOPBACK) !== 0) + ',"active":' + ((f & F_ACTIVE) !== 0) +
-      '},"remaining_len":' + w[o + O_REM] + ',"trace_type":"0x' + type.toString(16).padStart(6, '0') + '","hops":[';
+      '},"remaining_len":' + w[o + O_REM] + ',"trace_type":"' + traceTypeText(type) + '","hops":[';
     for (let i = w[o + O_HOPS]! - 1; i >= 0; i--) {
       s += hopJson(w, o + OPT + i * HOP, type, r);
       if (i > 0) s += ',';

@@ -9,10 +9,15 @@
  * @module
  */
 import type { FlowInput, RequestInput, SizeSpec } from './topology';
-import { buildPacket, minSize, type PacketSpec } from './packet';
+import * as packet from './packet';
+import type { PacketSpec } from './packet';
 import type { FlowRef, Network, SimPacket } from './network';
 import { substream, type Rng } from './rng';
 import { Dist } from './stats';
+
+// Module-local copies of imported functions and constants: hot paths then call a local, not an
+// export binding (under tsx every export binding is read through a getter).
+const { buildPacket, minSize } = packet;
 
 /** Options of one packet sent through {@link Traffic.send}. */
 export interface SendOptions {
@@ -96,7 +101,8 @@ export class Traffic {
   private readonly responseFlowOf: number[] = [];
   /** Which nodes this run originates traffic at (a partition's own nodes, sim/partition.ts); all when undefined. */
   owned: Uint8Array | undefined;
-  private readonly tcpSeq = new Map<string, number>();
+  /** Next TCP sequence number per connection (`from > to : sport > dport`). */
+  private readonly tcpSeq = new Map<number | string, number>();
 
   private readonly spec: PacketSpec = { src: new Uint8Array(16), dst: new Uint8Array(16), proto: 'udp', sport: 0, dport: 0, size: 0, hopLimit: 64, trafficClass: 0, flowLabel: 0, tcpSeq: 0, tag: 0 };
   private lastHandle = -1;
@@ -128,7 +134,11 @@ export class Traffic {
     const size = Math.max(minSize(proto), o.size);
     let tcpSeq = 1;
     if (proto === 'tcp') {
-      const seqKey = `${o.from}>${o.to}:${sport}>${dport}`;
+      // A number for the usual ports and network sizes (no key text per packet), else the text.
+      const n = net.nodes.length;
+      const seqKey = n <= 1024 && sport >>> 0 === sport && sport < 65536 && dport >>> 0 === dport && dport < 65536
+        ? ((o.from * n + o.to) * 65536 + sport) * 65536 + dport
+        : `${o.from}>${o.to}:${sport}>${dport}`;
       tcpSeq = this.tcpSeq.get(seqKey) ?? 1;
       this.tcpSeq.set(seqKey, (tcpSeq + size - 60) >>> 0);
     }

@@ -28,9 +28,12 @@ export {
 /** A packet's `layouts` byte: decode as standard / legacy, or skip it. */
 export const TRACE_SKIP = 255;
 
+// Module-local copies (called per decapsulated packet: under tsx an export binding is a getter).
+const LAYOUT_LEGACY = TRACE_LAYOUT_LEGACY, LAYOUT_STANDARD = TRACE_LAYOUT_STANDARD;
+
 /** The batch layout code of a {@link CltLayout}. */
 export function layoutCode(layout: CltLayout): number {
-  return layout === 'legacy' ? TRACE_LAYOUT_LEGACY : TRACE_LAYOUT_STANDARD;
+  return layout === 'legacy' ? LAYOUT_LEGACY : LAYOUT_STANDARD;
 }
 
 type Batch = (arena: Uint8Array, desc: Uint32Array, layouts: Uint8Array, count: number, out: Uint32Array, index: Uint32Array) => number;

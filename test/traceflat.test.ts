@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { decodeJson, ioamOptions, type CltLayout, type DecodedPacket, type NodeData, type Trace } from '../src/decode';
 import { mutatedPacketArb, packetArb } from '../src/arbitraries';
-import { FlatTraces, TRACE_SKIP, layoutCode } from '../src/traceflat';
+import { FlatTraces, TRACE_SKIP, decodeTraceFlat, layoutCode } from '../src/traceflat';
 import { decodeHopByHop, hopByHopOverflow, optionsJson, recordOptions, traceLine, type HopData, type TraceOption } from '../sim/trace';
 
 // ---- the oracle: the JSON-based decoding (sim/trace.ts before the flat form) ----
@@ -75,6 +75,8 @@ function same(hbh: Uint8Array, layout: CltLayout): void {
   const got = decodeHopByHop(hbh, layout);
   assert.deepStrictEqual(got, want);
   assert.equal(JSON.stringify(got), JSON.stringify(want));
+  // The JSON text written from the flat record (every field, OSS data, errors).
+  assert.equal(optionsJson({ w: decodeTraceFlat(hbh, layout), at: 0, bytes: hbh, base: 0, len: hbh.length }), JSON.stringify(want));
   assert.equal(hopByHopOverflow(hbh, layout), want.some((o) => o.flags.overflow));
 }
 

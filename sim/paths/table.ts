@@ -6,7 +6,12 @@
  * @module
  */
 import { TRACE_HOP_WORD as HW, TRACE_OPT_WORD as OW } from '../../src/traceflat';
-import { hopAt, type HopData } from '../trace';
+import * as trace from '../trace';
+import type { HopData } from '../trace';
+
+// Module-local copies of imported functions and constants: hot paths then call a local, not an
+// export binding (under tsx every export binding is read through a getter).
+const { hopAt } = trace;
 
 export interface PathJson {
   /** `l1 > s2 > l3` (node names when known, else ids). */
@@ -44,6 +49,10 @@ interface FlowEntry { packets: number; paths: PathEntry[]; byHash: Map<number, n
 /** A hop's interfaces when its Trace-Type has none (stands for `null`). */
 const NO_IF = -1;
 const TT_NODE_ID = 0x800000, TT_IFS = 0x400000, TT_NODE_ID_WIDE = 0x008000, TT_IFS_WIDE = 0x004000;
+// Module-local copies of the layout (a hot loop then reads a constant, not an export binding).
+const O_TT = OW.traceType, O_HOPS = OW.hops, O_NS = OW.ns;
+const H_ID = HW.nodeId, H_IDW_HI = HW.nodeIdWideHi, H_IDW_LO = HW.nodeIdWideLo;
+const H_IN = HW.ingressIf, H_OUT = HW.egressIf, H_INW = HW.ingressIfWide, H_OUTW = HW.egressIfWide;
 
 export class PathTable {
   private readonly flows = new Map<string, FlowEntry>();
@@ -71,19 +80,19 @@ export class PathTable {
    * (sim/trace.ts): node ids and interfaces read in place.
    */
   addFlat(flow: string, kind: string, tNs: number, w: Uint32Array, o: number): void {
-    const type = w[o + OW.traceType]!;
-    const n = w[o + OW.hops]!;
+    const type = w[o + O_TT]!;
+    const n = w[o + O_HOPS]!;
     for (let i = 0; i < n; i++) {
       const p = hopAt(w, o, i);
-      this.ids[i] = type & TT_NODE_ID ? w[p + HW.nodeId]! : type & TT_NODE_ID_WIDE ? w[p + HW.nodeIdWideHi]! * 2 ** 32 + w[p + HW.nodeIdWideLo]! : -1;
-      this.ins[i] = type & TT_IFS ? w[p + HW.ingressIf]! : type & TT_IFS_WIDE ? w[p + HW.ingressIfWide]! : NO_IF;
-      this.outs[i] = type & TT_IFS ? w[p + HW.egressIf]! : type & TT_IFS_WIDE ? w[p + HW.egressIfWide]! : NO_IF;
+      this.ids[i] = type & TT_NODE_ID ? w[p + H_ID]! : type & TT_NODE_ID_WIDE ? w[p + H_IDW_HI]! * 2 ** 32 + w[p + H_IDW_LO]! : -1;
+      this.ins[i] = type & TT_IFS ? w[p + H_IN]! : type & TT_IFS_WIDE ? w[p + H_INW]! : NO_IF;
+      this.outs[i] = type & TT_IFS ? w[p + H_OUT]! : type & TT_IFS_WIDE ? w[p + H_OUTW]! : NO_IF;
     }
     let byNs = this.byFlow.get(flow);
     if (!byNs) this.byFlow.set(flow, (byNs = new Map()));
-    const k = w[o + OW.ns]! * 2 + (kind === 'response' ? 1 : 0);
+    const k = w[o + O_NS]! * 2 + (kind === 'response' ? 1 : 0);
     let f = byNs.get(k);
-    if (!f) byNs.set(k, (f = this.entry(traceFlow(flow, kind), w[o + OW.ns]!)));
+    if (!f) byNs.set(k, (f = this.entry(traceFlow(flow, kind), w[o + O_NS]!)));
     this.commit(f, tNs, n);
   }
 

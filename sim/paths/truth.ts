@@ -12,19 +12,34 @@
  * @module
  */
 import type { Fib } from '../routing/fib';
-import { multipathHash } from '../routing/hash';
+import * as hash from '../routing/hash';
 import { ROUTE_LOCAL, ROUTE_NONE } from '../routing/fib';
 import type { Network, SimNode, SimPacket, TraceRecord } from '../network';
 import { TRACE_FLAG_OVERFLOW, TRACE_HOP_WORD as HW, TRACE_OPT_WORD as OW } from '../../src/traceflat';
-import { firstOption, hopAt, nextOption, optionCount, optionObject, type SimTrace, type TraceOption } from '../trace';
+import * as trace from '../trace';
+import type { SimTrace, TraceOption } from '../trace';
+
+// Module-local copies of imported functions and constants: hot paths then call a local, not an
+// export binding (under tsx every export binding is read through a getter).
+const { firstOption, hopAt, nextOption, optionCount, optionObject } = trace;
+const { multipathHash } = hash;
+
+/** Seeds of the two fingerprint hashes. */
+const FP_SEED0 = 0x9e3779b9, FP_SEED1 = 0x7f4a7c15;
 
 /** Trace-Type bits the check reads: node id (0), interfaces (1), timestamp seconds + fraction (2, 3). */
 const TT_NODE_ID = 0x800000, TT_IFS = 0x400000, TT_TS = 0x300000;
+// Module-local copies of the layout (a hot loop then reads a constant, not an export binding).
+const O_TT = OW.traceType, O_NS = OW.ns, O_FLAGS = OW.flags, O_HOPS = OW.hops, F_OVERFLOW = TRACE_FLAG_OVERFLOW;
+const H_TS = HW.tsSec, H_TF = HW.tsFrac, H_ID = HW.nodeId, H_OUT = HW.egressIf;
 
-/** The packet's hash inputs, fingerprinted by its policy-0 and policy-1 hashes. */
-function fingerprint(orig: Uint8Array): string {
-  return `${multipathHash(0, orig, 0, 0x9e3779b9)}.${multipathHash(1, orig, 0, 0x7f4a7c15)}.${orig.length >= 40 ? orig[6] : -1}`;
-}
+/** A memoized verdict "agrees" (undefined from the memo means not memoized). */
+const AGREES = 0;
+type Verdict = string | null | typeof AGREES;
+/** A memoized verdict and the whole key it is for (the map is by the key's hash). */
+interface MemoEntry { key: Float64Array; why: Verdict }
+/** Memo entries kept before the memo starts over. */
+const MEMO_MAX = 100_000;
 
 /** Checks traces of one network against its routing; counts what it could and could not check. */
 export class PathTruth {
@@ -37,10 +52,19 @@ export class PathTruth {
   private readonly byId = new Map<number, SimNode | null>();
   /**
    * Verdicts by what decides them: the packet's hash inputs (fingerprinted by its policy-0 and
-   * policy-1 hashes), the hops (node id, egress id), the tables in force at each hop. Packets of
-   * one flow on one path share a verdict, so a run pays for the walk once per flow and path.
+   * policy-1 hashes and its hop limit), the namespace, the removing node, the Overflow flag, the
+   * header length, the hops (node id, egress id: -1 when the Trace-Type lacks them), the tables in
+   * force at each hop. Packets of one flow on one path share a verdict, so a run pays for the
+   * walk once per flow and path. The key is a list of numbers built in {@link key} (no text per
+   * trace); the map is by its hash, entries compared in full.
    */
-  private readonly memo = new Map<string, string | null | undefined>();
+  private readonly memo = new Map<number, MemoEntry[]>();
+  private memoSize = 0;
+  /** The key being built: `keyLen` numbers. */
+  private key = new Float64Array(64);
+  private keyLen = 0;
+  /** Removing node names as key numbers. */
+  private readonly nodeNo = new Map<string, number>();
 
   constructor(private readonly net: Network) {
     for (const n of net.nodes) this.byId.set(n.config.ioam6_id, this.byId.has(n.config.ioam6_id) ? null : n);
@@ -48,14 +72,13 @@ export class PathTruth {
 
   /** Checks every trace option of a record (`pkt` after decapsulation, `hbh` the removed header). */
   check(rec: TraceRecord, hbh: Uint8Array, pkt: SimPacket): void {
-    const fp = fingerprint(pkt.bytes);
+    const orig = pkt.bytes;
+    const fp0 = multipathHash(0, orig, 0, FP_SEED0), fp1 = multipathHash(1, orig, 0, FP_SEED1);
     for (const opt of rec.options) {
-      let key = `${fp}|${opt.ns}|${rec.node}|${opt.flags.overflow ? 1 : 0}|${hbh.length}`;
-      for (const h of opt.hops) {
-        const [lo, hi] = this.window(h.ts_sec, h.ts_frac, rec.t_ns);
-        key += `|${h.node_id},${h.egress_if},${this.fibIndex(lo)},${this.fibIndex(hi)}`;
-      }
-      this.count(key, rec.node, rec.t_ns, rec.flow, rec.seq, opt.ns, () => this.mismatch(rec.node, rec.t_ns, opt, hbh, pkt.bytes));
+      this.keyStart(fp0, fp1, orig, opt.ns, rec.node, opt.flags.overflow, hbh.length);
+      for (const h of opt.hops) this.keyHop(h.node_id ?? -1, h.egress_if ?? -1, h.ts_sec, h.ts_frac, rec.t_ns);
+      const e = this.memoEntry();
+      this.count(e !== undefined ? e.why : this.remember(this.mismatch(rec.node, rec.t_ns, opt, hbh, orig)), rec.node, rec.t_ns, rec.flow, rec.seq, opt.ns);
     }
   }
 
@@ -65,33 +88,106 @@ export class PathTruth {
    * only when its verdict is not known yet.
    */
   checkFlat(t: SimTrace, pkt: SimPacket): void {
-    const fp = fingerprint(pkt.bytes);
+    const orig = pkt.bytes;
+    const fp0 = multipathHash(0, orig, 0, FP_SEED0), fp1 = multipathHash(1, orig, 0, FP_SEED1);
     const w = t.w;
     let o = firstOption(t.at);
     for (let k = optionCount(w, t.at); k > 0; k--, o = nextOption(w, o)) {
-      const type = w[o + OW.traceType]!;
-      const ns = w[o + OW.ns]!;
-      let key = `${fp}|${ns}|${t.node}|${w[o + OW.flags]! & TRACE_FLAG_OVERFLOW ? 1 : 0}|${t.len}`;
-      for (let i = 0, n = w[o + OW.hops]!; i < n; i++) {
+      const type = w[o + O_TT]!;
+      const ns = w[o + O_NS]!;
+      this.keyStart(fp0, fp1, orig, ns, t.node, (w[o + O_FLAGS]! & F_OVERFLOW) !== 0, t.len);
+      const ts = (type & TT_TS) === TT_TS;
+      for (let i = 0, n = w[o + O_HOPS]!; i < n; i++) {
         const p = hopAt(w, o, i);
-        const ts = (type & TT_TS) === TT_TS;
-        const [lo, hi] = this.window(ts ? w[p + HW.tsSec]! : undefined, ts ? w[p + HW.tsFrac]! : undefined, t.t_ns);
-        key += `|${type & TT_NODE_ID ? w[p + HW.nodeId]! : undefined},${type & TT_IFS ? w[p + HW.egressIf]! : undefined},${this.fibIndex(lo)},${this.fibIndex(hi)}`;
+        this.keyHop(type & TT_NODE_ID ? w[p + H_ID]! : -1, type & TT_IFS ? w[p + H_OUT]! : -1, ts ? w[p + H_TS]! : undefined, ts ? w[p + H_TF]! : undefined, t.t_ns);
       }
-      const at = o;
-      this.count(key, t.node, t.t_ns, t.flow, t.seq, ns, () => this.mismatch(t.node, t.t_ns, optionObject(t, at), t.bytes.subarray(t.base, t.base + t.len), pkt.bytes));
+      const e = this.memoEntry();
+      const why = e !== undefined ? e.why : this.remember(this.mismatch(t.node, t.t_ns, optionObject(t, o), t.bytes.subarray(t.base, t.base + t.len), orig));
+      this.count(why, t.node, t.t_ns, t.flow, t.seq, ns);
     }
   }
 
-  /** Counts one option's verdict (memoized by `key`; `compute` on a miss). */
-  private count(key: string, node: string, tNs: number, flow: string, seq: number, ns: number, compute: () => string | null | undefined): void {
-    let why = this.memo.get(key);
-    if (why === undefined && !this.memo.has(key)) {
-      why = compute();
-      if (this.memo.size > 100_000) this.memo.clear();
-      this.memo.set(key, why);
+  /** Starts a key: the packet's fingerprint, namespace, removing node, Overflow, header length. */
+  private keyStart(fp0: number, fp1: number, orig: Uint8Array, ns: number, node: string, overflow: boolean, hbhLen: number): void {
+    let no = this.nodeNo.get(node);
+    if (no === undefined) this.nodeNo.set(node, (no = this.nodeNo.size));
+    const k = this.key;
+    k[0] = fp0;
+    k[1] = fp1;
+    k[2] = orig.length >= 40 ? orig[6]! : -1;
+    k[3] = ns;
+    k[4] = no;
+    k[5] = overflow ? 1 : 0;
+    k[6] = hbhLen;
+    this.keyLen = 7;
+  }
+
+  /** Adds a hop to the key: node id, egress id, the tables in force at its time window. */
+  private keyHop(nodeId: number, egressIf: number, tsSec: number | undefined, tsFrac: number | undefined, tNs: number): void {
+    if (this.keyLen + 4 > this.key.length) {
+      const k = new Float64Array(2 * this.key.length);
+      k.set(this.key);
+      this.key = k;
     }
-    if (why === undefined) this.checked++;
+    const k = this.key;
+    const at = this.keyLen;
+    k[at] = nodeId;
+    k[at + 1] = egressIf;
+    if (tsSec === undefined || tsFrac === undefined) {
+      k[at + 2] = this.fibIndex(0);
+      k[at + 3] = this.fibIndex(tNs);
+    } else {
+      const lo = this.hopTime(tsSec, tsFrac);
+      k[at + 2] = this.fibIndex(lo);
+      k[at + 3] = this.fibIndex(lo + 999);
+    }
+    this.keyLen = at + 4;
+  }
+
+  /** Hash of the key being built. */
+  private keyHash(): number {
+    const k = this.key;
+    let h = this.keyLen;
+    for (let i = 0; i < this.keyLen; i++) {
+      h = Math.imul(h ^ (k[i]! | 0), 0x9e3779b1);
+      h ^= h >>> 15;
+    }
+    return h;
+  }
+
+  /** The memo entry of the key being built, or undefined. */
+  private memoEntry(): MemoEntry | undefined {
+    const bucket = this.memo.get(this.keyHash());
+    if (bucket === undefined) return undefined;
+    const k = this.key;
+    const n = this.keyLen;
+    for (const e of bucket) {
+      if (e.key.length !== n) continue;
+      let same = true;
+      for (let i = 0; same && i < n; i++) if (e.key[i] !== k[i]) same = false;
+      if (same) return e;
+    }
+    return undefined;
+  }
+
+  /** Memoizes the verdict of the key being built (undefined = agrees); returns it as stored. */
+  private remember(why: string | null | undefined): Verdict {
+    const v = why === undefined ? AGREES : why;
+    if (this.memoSize > MEMO_MAX) {
+      this.memo.clear();
+      this.memoSize = 0;
+    }
+    const h = this.keyHash();
+    let bucket = this.memo.get(h);
+    if (bucket === undefined) this.memo.set(h, (bucket = []));
+    bucket.push({ key: this.key.slice(0, this.keyLen), why: v });
+    this.memoSize++;
+    return v;
+  }
+
+  /** Counts one option's verdict. */
+  private count(why: Verdict, node: string, tNs: number, flow: string, seq: number, ns: number): void {
+    if (why === AGREES) this.checked++;
     else if (why === null) this.unverifiable++;
     else {
       this.checked++;
@@ -156,8 +252,13 @@ export class PathTruth {
   /** Simulated time window of a hop: its timestamp (µs resolution), else [0, decapsulation time]. */
   private window(tsSec: number | undefined, tsFrac: number | undefined, tNs: number): [number, number] {
     if (tsSec === undefined || tsFrac === undefined) return [0, tNs];
-    const t = (tsSec - this.net.epochSec) * 1e9 + tsFrac * 1000 - this.net.epochNsRem;
+    const t = this.hopTime(tsSec, tsFrac);
     return [t, t + 999];
+  }
+
+  /** Simulated time of a hop's timestamp (its window's start). */
+  private hopTime(tsSec: number, tsFrac: number): number {
+    return (tsSec - this.net.epochSec) * 1e9 + tsFrac * 1000 - this.net.epochNsRem;
   }
 
   /** Index of the table in force at `t` in the routing history. */

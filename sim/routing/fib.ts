@@ -8,9 +8,15 @@
  * This is the interface an engine calls per packet: {@link Fib.nextDev}.
  * @module
  */
-import { multipathHash, upperBounds, type HashPolicy } from './hash';
-import { Lpm, LPM_NONE } from './lpm';
+import * as hash from './hash';
+import type { HashPolicy } from './hash';
+import * as lpm from './lpm';
 import type { Prefix } from './prefix';
+
+// Module-local copies of imported functions and constants: hot paths then call a local, not an
+// export binding (under tsx every export binding is read through a getter).
+const { multipathHash, upperBounds } = hash;
+const { Lpm, LPM_NONE } = lpm;
 
 /** No route: drop the packet (`no-route`). */
 export const ROUTE_NONE = -1;
