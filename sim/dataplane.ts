@@ -41,7 +41,13 @@ export function createDataplaneNode(cfg: NodeConfig): DataplaneNode {
   dataplaneBackend();
   const n = new Node(cfg);
   // `Node` reads a batch only through `tables()`: hand it the step's tables over the packet slab.
-  const asBatch = (t: CoreTables) => ({ tables: () => t }) as unknown as PacketBatch;
+  // The step reuses its table sets (sim/nodeproc.ts `views`), so each gets one batch face, kept.
+  const faces = new WeakMap<CoreTables, PacketBatch>();
+  const asBatch = (t: CoreTables): PacketBatch => {
+    let b = faces.get(t);
+    if (b === undefined) faces.set(t, (b = { tables: () => t } as unknown as PacketBatch));
+    return b;
+  };
   return {
     transit: (t) => void n.transit(asBatch(t)),
     encap: (t) => void n.encap(asBatch(t), t.clt),

@@ -143,8 +143,9 @@ export interface SimNode {
   /** Interfaces toward a node with a role in the encap domain: only packets routed out of one are encapsulated (the ioam6 route covers the domain). */
   encapIfs: Set<number>;
   decapNs: Set<number>;
-  /** Handles of the packets waiting for this instant's step. */
+  /** Handles of the packets waiting for this instant's step: the first `pendingN` (sim/stepper.ts). */
   pending: number[];
+  pendingN: number;
   /** Packets waiting for the node's next dataplane tick (with a `dataplane_tick`). */
   ticks: TickQueue;
   stats: NodeStats;
@@ -283,7 +284,7 @@ export class Network {
       this.nodeByName.set(n.name, i);
       const addrs = n.addresses.map((a) => parseAddrLenText(a)!.addr);
       this.nodes.push({
-        index: i, name: n.name, addresses: addrs, config: undefined as unknown as NodeConfig, devices: [], encapIfs: new Set(), decapNs: new Set(), pending: [], ticks: new TickQueue(),
+        index: i, name: n.name, addresses: addrs, config: undefined as unknown as NodeConfig, devices: [], encapIfs: new Set(), decapNs: new Set(), pending: [], pendingN: 0, ticks: new TickQueue(),
         stats: { input: new Float64Array(64), encap: new Float64Array(64), drops: new Counter(), overflowSet: 0, delivered: 0, steps: 0 },
       });
     });

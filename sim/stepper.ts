@@ -53,22 +53,36 @@ interface Chunk {
 }
 
 /** A node's step of this instant. */
-interface Job {
-  node: SimNode;
-  chunks: Chunk[];
+/** Sorts `a[0..n)` ascending (a handful of node indices: insertion sort, no comparator closure). */
+function sortInts(a: number[], n: number): void {
+  for (let i = 1; i < n; i++) {
+    const x = a[i]!;
+    let j = i - 1;
+    while (j >= 0 && a[j]! > x) {
+      a[j + 1] = a[j]!;
+      j--;
+    }
+    a[j + 1] = x;
+  }
 }
 
 /** The dataplane steps (see module doc). */
 export class Stepper {
   private dirtyFlag: Uint8Array;
+  /** Nodes with pending packets this instant (the first `dirtyN`), and the list not in use. */
   private dirtyList: number[] = [];
+  private dirtySpare: number[] = [];
+  private dirtyN = 0;
+  /** This instant's steps: node index and how many of its chunks (`chunks[node]`) it uses. */
+  private jobNode = new Int32Array(16);
+  private jobChunks = new Int32Array(16);
   /** Reusable chunks per node. */
   private readonly chunks: Chunk[][];
   private readonly ts: [number, number] = [0, 0];
   /** Flat trace records of the chunk being applied, and the reused trace handed to consumers (sim/trace.ts). */
   private readonly flat = new FlatTraces();
   private readonly trace = newSimTrace();
-  /** Per node, the pending list not in use (swapped at each step). */
+  /** Per node, the pending list not in use (swapped at each step; its count is kept apart). */
   private readonly spare: number[][];
 
   constructor(private readonly net: Network) {
@@ -79,10 +93,10 @@ export class Stepper {
 
   /** Packet `h` joins `node`'s step of this instant. */
   add(node: SimNode, h: number): void {
-    node.pending.push(h);
+    node.pending[node.pendingN++] = h;
     if (this.dirtyFlag[node.index] === 0) {
       this.dirtyFlag[node.index] = 1;
-      this.dirtyList.push(node.index);
+      this.dirtyList[this.dirtyN++] = node.index;
     }
     this.net.sim.markDirty();
   }
@@ -128,27 +142,46 @@ export class Stepper {
     const net = this.net;
     const store = net.store;
     const buf = store.buf;
+    // The dirty list and the jobs are reused (swapped and emptied by count: `length = 0` would
+    // drop a JS array's storage and grow it again at the next step).
     const order = this.dirtyList;
-    this.dirtyList = [];
-    order.sort((a, b) => a - b);
-    for (const ni of order) this.dirtyFlag[ni] = 0;
-    const jobs: Job[] = [];
+    const orderN = this.dirtyN;
+    this.dirtyList = this.dirtySpare;
+    this.dirtySpare = order;
+    this.dirtyN = 0;
+    sortInts(order, orderN);
+    for (let k = 0; k < orderN; k++) this.dirtyFlag[order[k]!] = 0;
+    if (this.jobNode.length < orderN) {
+      this.jobNode = new Int32Array(orderN * 2);
+      this.jobChunks = new Int32Array(orderN * 2);
+    }
+    const jobNode = this.jobNode;
+    const jobChunks = this.jobChunks;
+    let jobsN = 0;
     const ts = this.timestamp();
     const batchSize = net.opts.batchSize;
     const hooks = net.opts.hooks;
     const routes = net.routes;
-    for (const ni of order) {
+    for (let k = 0; k < orderN; k++) {
+      const ni = order[k]!;
       const node = net.nodes[ni]!;
       // Swap the pending list with this node's spare one (no array per step).
       const pending = node.pending;
+      const pendingN = node.pendingN;
       node.pending = this.spare[ni]!;
+      node.pendingN = 0;
       this.spare[ni] = pending;
       // The node's queues as they are now: every packet of this step sees the same snapshot.
       let occ = 0;
-      for (const d of node.devices) if (d) occ += d.backlogBytes;
-      const chunks: Chunk[] = [];
+      const devs = node.devices;
+      for (let i = 0; i < devs.length; i++) {
+        const d = devs[i];
+        if (d) occ += d.backlogBytes;
+      }
+      const chunks = this.chunks[ni]!;
+      let used = 0;
       let c: Chunk | undefined;
-      for (let i = 0; i < pending.length; i++) {
+      for (let i = 0; i < pendingN; i++) {
         const h = pending[i]!;
         const off = store.off(h);
         const len = store.len(h);
@@ -187,8 +220,7 @@ export class Stepper {
           }
         }
         if (c === undefined || c.n === batchSize) {
-          c = this.chunk(node, chunks.length, Math.min(batchSize, pending.length - i));
-          chunks.push(c);
+          c = this.chunk(node, used++, Math.min(batchSize, pendingN - i));
         }
         const j = c.n++;
         const t = c.t;
@@ -210,31 +242,43 @@ export class Stepper {
         }
         if (flags & F_ENCAP) for (let k = 0; k < 16; k++) c.dst[j * 16 + k] = buf[off + 24 + k]!;
       }
-      pending.length = 0;
-      if (chunks.length === 0) continue;
+      if (used === 0) continue;
       node.stats.steps++;
-      for (const ch of chunks) net.packetHops += ch.n;
-      jobs.push({ node, chunks });
+      for (let q = 0; q < used; q++) net.packetHops += chunks[q]!.n;
+      jobNode[jobsN] = ni;
+      jobChunks[jobsN++] = used;
     }
     const pool = net.pool;
+    const nodes = net.nodes;
     // Fast path: every step of this instant runs on the main thread → synchronously, no promise.
     let allInline = true;
-    for (const j of jobs) for (const ch of j.chunks) if (!pool.runsInline(j.node.index, ch.n, ch.t.flags)) allInline = false;
+    for (let k = 0; k < jobsN; k++) {
+      const list = this.chunks[jobNode[k]!]!;
+      for (let q = 0; q < jobChunks[k]!; q++) if (!pool.runsInline(jobNode[k]!, list[q]!.n, list[q]!.t.flags)) allInline = false;
+    }
     if (allInline) {
-      for (const j of jobs) for (const ch of j.chunks) pool.runInline(j.node.index, buf, ch.t, ch.n);
-      for (const j of jobs) for (const ch of j.chunks) this.apply(j.node, ch, now);
+      for (let k = 0; k < jobsN; k++) {
+        const list = this.chunks[jobNode[k]!]!;
+        for (let q = 0; q < jobChunks[k]!; q++) pool.runInline(jobNode[k]!, buf, list[q]!.t, list[q]!.n);
+      }
+      for (let k = 0; k < jobsN; k++) {
+        const list = this.chunks[jobNode[k]!]!;
+        for (let q = 0; q < jobChunks[k]!; q++) this.apply(nodes[jobNode[k]!]!, list[q]!, now);
+      }
       return;
     }
+    const jobs: { node: number; chunks: Chunk[] }[] = [];
+    for (let k = 0; k < jobsN; k++) jobs.push({ node: jobNode[k]!, chunks: this.chunks[jobNode[k]!]!.slice(0, jobChunks[k]!) });
     return this.flushOnWorkers(jobs, now);
   }
 
   /** Steps of different nodes run concurrently (one round trip per worker); results applied in node order. */
-  private async flushOnWorkers(jobs: Job[], now: number): Promise<void> {
+  private async flushOnWorkers(jobs: { node: number; chunks: Chunk[] }[], now: number): Promise<void> {
     const tasks = [];
     const slab = this.net.store.buffer;
-    for (const j of jobs) for (const ch of j.chunks) tasks.push({ node: j.node.index, slab, side: ch.buffer, cap: ch.t.cap, n: ch.n });
+    for (const j of jobs) for (const ch of j.chunks) tasks.push({ node: j.node, slab, side: ch.buffer, cap: ch.t.cap, n: ch.n });
     await this.net.pool.runAll(tasks, now);
-    for (const j of jobs) for (const ch of j.chunks) this.apply(j.node, ch, now);
+    for (const j of jobs) for (const ch of j.chunks) this.apply(this.net.nodes[j.node]!, ch, now);
   }
 
   /** Applies one chunk's results in packet order: drops, traces, delivery, enqueue. */

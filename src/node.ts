@@ -111,7 +111,12 @@ export class Node {
   /** Processes every packet of the batch as a transit (receiving) node, in place. Returns the count. */
   transit(batch: PacketBatch): number {
     const t = batch.tables();
-    return callNative(() => this.inner.transitBatch(t.buf, t.desc, t.meta, t.out));
+    // try/catch here rather than callNative(() => ...): no closure per batch call (the simulator's hot path).
+    try {
+      return this.inner.transitBatch(t.buf, t.desc, t.meta, t.out);
+    } catch (e) {
+      throw normalizeNativeError(e);
+    }
   }
 
   /**
@@ -120,13 +125,21 @@ export class Node {
    */
   encap(batch: PacketBatch, clt?: Uint8Array): number {
     const t = batch.tables();
-    return callNative(() => this.inner.encapBatch(t.buf, t.desc, t.meta, clt ?? t.clt, t.out));
+    try {
+      return this.inner.encapBatch(t.buf, t.desc, t.meta, clt ?? t.clt, t.out);
+    } catch (e) {
+      throw normalizeNativeError(e);
+    }
   }
 
   /** Decapsulates the batch's packets, in place; `batch.trace(i)` gives the removed header. */
   decap(batch: PacketBatch): number {
     const t = batch.tables();
-    return callNative(() => this.inner.decapBatch(t.buf, t.desc, t.meta, t.out, t.traceArena, t.traceDesc));
+    try {
+      return this.inner.decapBatch(t.buf, t.desc, t.meta, t.out, t.traceArena, t.traceDesc);
+    } catch (e) {
+      throw normalizeNativeError(e);
+    }
   }
 
   // -------------------------------------------------------------------------------------------
