@@ -53,8 +53,12 @@ export interface FlowRef {
 
 /** The packet store (see module doc). */
 export class PacketStore {
-  /** The slab (SharedArrayBuffer: workers see the same bytes). */
-  buffer: SharedArrayBuffer;
+  /**
+   * The slab: a SharedArrayBuffer when dataplane workers see the same bytes (sim/pool.ts), else
+   * ({@link setShared}) a plain ArrayBuffer, which V8 copies and clears faster.
+   */
+  buffer: SharedArrayBuffer | ArrayBuffer;
+  private shared = true;
   buf: Uint8Array;
   /** `[slot_start, slot_end, off, len]` per handle. */
   desc = new Uint32Array(1024 * DESC_STRIDE);
@@ -91,6 +95,15 @@ export class PacketStore {
 
   constructor() {
     this.buffer = new SharedArrayBuffer(1 << 22);
+    this.buf = new Uint8Array(this.buffer);
+  }
+
+  /** Whether other threads need the slab (set before the first packet). */
+  setShared(shared: boolean): void {
+    if (shared === this.shared) return;
+    if (this.top !== 0) throw new Error('PacketStore.setShared: packets are already in the slab');
+    this.shared = shared;
+    this.buffer = shared ? new SharedArrayBuffer(this.buf.length) : new ArrayBuffer(this.buf.length);
     this.buf = new Uint8Array(this.buffer);
   }
 
@@ -206,7 +219,7 @@ export class PacketStore {
   private growSlab(need: number): void {
     let n = this.buf.length * 2;
     while (n < need) n *= 2;
-    const b = new SharedArrayBuffer(n);
+    const b = this.shared ? new SharedArrayBuffer(n) : new ArrayBuffer(n);
     const u = new Uint8Array(b);
     u.set(this.buf.subarray(0, this.top));
     this.buffer = b;

@@ -21,6 +21,7 @@ export default function run(task: PartitionTask): { state: PartitionState; setup
   const t = topo.input;
   traffic.install(t.traffic?.flows ?? [], t.traffic?.requests ?? []);
   const files = new RunOutputs(net, topo, task.outDir, task.outputs as OutputKind[], { owned });
+  net.store.setShared(false);
   net.pool = new DataplanePool({ workers: 0, configs: net.nodes.map((n) => n.config), nodeNames: net.nodes.map((n) => n.name), owned });
   net.sim.stopAt(task.durationNs);
   const setupMs = Number(process.hrtime.bigint() - t0) / 1e6;

@@ -107,6 +107,7 @@ export async function runSimulation(topology: string | { text: string; file: str
   const files = new RunOutputs(net, topo, opts.outDir, kinds, { dry: partitioned });
   // With hooks, workers run dataplane steps only (sim/pool.ts); a network that cannot be cut (or --workers 1) runs inline.
   const offload = workers > 0 && plan === undefined;
+  net.store.setShared(offload);
   net.pool = new DataplanePool({ workers: offload ? workers : 0, configs: net.nodes.map((n) => n.config), nodeNames: net.nodes.map((n) => n.name), crashAtTask: opts.crashAtTask, inlineBelow: opts.inlineBelow });
   net.sim.stopAt(durationNs);
   let started = process.hrtime.bigint();

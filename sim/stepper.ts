@@ -276,6 +276,8 @@ export class Stepper {
   private async flushOnWorkers(jobs: { node: number; chunks: Chunk[] }[], now: number): Promise<void> {
     const tasks = [];
     const slab = this.net.store.buffer;
+    // Steps on workers only with a shared slab (sim/run.ts makes it shared for dataplane offload).
+    if (!(slab instanceof SharedArrayBuffer)) throw new Error('internal: dataplane workers need the shared packet slab');
     for (const j of jobs) for (const ch of j.chunks) tasks.push({ node: j.node, slab, side: ch.buffer, cap: ch.t.cap, n: ch.n });
     await this.net.pool.runAll(tasks, now);
     for (const j of jobs) for (const ch of j.chunks) this.apply(this.net.nodes[j.node]!, ch, now);
