@@ -309,14 +309,18 @@ function simTargets(r: Results): string {
   });
   const ns3 = rows.find((x) => x.what.startsWith('ns-3'));
   if (rate && ns3) lines.push({ target: 'the same ≥ 4 × ns-3 on the same scenario', measured: `${x(rate.packetHopsPerSec / ns3.packetHopsPerSec)} (ns-3 ${ns3.packetHopsPerSec} packet-hops/s)`, ok: rate.packetHopsPerSec >= 4 * ns3.packetHopsPerSec });
-  const w = (k: number) => rows.find((x) => x.what === 'workers' && x.workers === k);
-  const w0 = w(0);
-  const w2 = w(2);
-  const ceil = rows.find((x) => x.what.startsWith('ceiling'));
+  // Worker rows come in run lengths (bench/sim.ts): the verdict is the longest run's, the others are listed beside it.
+  const lengths = [...new Set(rows.filter((x) => x.what === 'workers').map((x) => x.durationNs))].sort((a, b) => b - a);
+  const w = (k: number, d: number) => rows.find((x) => x.what === 'workers' && x.workers === k && x.durationNs === d);
+  const speedup = (d: number) => { const a = w(0, d); const b = w(2, d); return a && b ? b.packetHopsPerSec / a.packetHopsPerSec : undefined; };
+  const long = lengths[0];
+  const sLong = long === undefined ? undefined : speedup(long);
+  const ceil = rows.find((x) => x.what.startsWith('ceiling') && x.durationNs === long);
+  const others = lengths.slice(1).map((d) => { const s = speedup(d); return s === undefined ? '' : `; ${d / 1e6} ms runs: ${x(s)}`; }).join('');
   lines.push({
     target: 'fat-tree-k8: --workers 2 ≥ 1.7 × --workers 0',
-    measured: w0 && w2 ? `${x(w2.packetHopsPerSec / w0.packetHopsPerSec)}${ceil ? `; two independent inline runs at once: ${x(ceil.packetHopsPerSec / w0.packetHopsPerSec)}` : ''}` : '–',
-    ok: w0 && w2 ? w2.packetHopsPerSec >= 1.7 * w0.packetHopsPerSec : null,
+    measured: sLong !== undefined ? `${long! / 1e6} ms runs: ${x(sLong)}${others}${ceil ? `; two independent inline runs at once (${long! / 1e6} ms): ${x(ceil.packetHopsPerSec / w(0, long!)!.packetHopsPerSec)}` : ''}` : '–',
+    ok: sLong !== undefined ? sLong >= 1.7 : null,
   });
   for (const d of [100e6, 2000e6]) {
     const row = rows.find((x) => x.what === 'duration' && x.durationNs === d);
