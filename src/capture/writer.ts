@@ -375,16 +375,21 @@ export function splitTimestampNs(sec: number, nsec: number, out: [number, number
 let coAligned = new Uint8Array(1 << 16);
 
 /**
- * `dst[at ..] = src[start .. start + len]`. Out of shared memory, set() copies words only when
- * source and destination share their alignment, else byte by byte: then the bytes go through a
- * buffer at the source's alignment first (two word copies: about 2× faster for a typical packet).
+ * `dst[at ..] = src[start .. start + len]`. Into or out of shared memory (the packet slab with
+ * dataplane workers; the file stages the writer thread reads, ./bgwriter.ts), set() copies words
+ * only when source and destination share their alignment, else byte by byte: then the bytes go
+ * through a buffer at the shared side's alignment first (two word copies: about 2× faster for a
+ * typical packet).
  */
 function copyInto(dst: Uint8Array, at: number, src: Uint8Array, start: number, len: number): void {
-  const a = (src.byteOffset + start) & 7;
-  if (a === ((dst.byteOffset + at) & 7) || !(src.buffer instanceof SharedArrayBuffer)) {
+  const sa = (src.byteOffset + start) & 7;
+  const da = (dst.byteOffset + at) & 7;
+  const dstShared = dst.buffer instanceof SharedArrayBuffer;
+  if (sa === da || (!dstShared && !(src.buffer instanceof SharedArrayBuffer))) {
     dst.set(src.subarray(start, start + len), at);
     return;
   }
+  const a = dstShared ? da : sa;
   if (coAligned.length < a + len) coAligned = new Uint8Array(2 * (a + len));
   coAligned.set(src.subarray(start, start + len), a);
   dst.set(coAligned.subarray(a, a + len), at);
