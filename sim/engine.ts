@@ -94,6 +94,15 @@ export class Simulator {
     return this.scheduleAt(this.nowNs + delayNs, fn);
   }
 
+  /** {@link schedule} without a handle to cancel it (no object per call: the traffic patterns' hot path). */
+  later(delayNs: number, fn: () => void): void {
+    if (!Number.isSafeInteger(delayNs) || delayNs < 0) {
+      throw new RangeError(`later: delay must be a non-negative integer of ns, got ${delayNs}`);
+    }
+    const slot = this.push(this.nowNs + delayNs, K_CLOSURE, 0, 0, 0, this.seq++);
+    this.fns[slot] = fn;
+  }
+
   /** Runs `fn` at absolute time `timeNs` (≥ now). */
   scheduleAt(timeNs: number, fn: () => void): EventId {
     if (!Number.isSafeInteger(timeNs) || timeNs < this.nowNs) {

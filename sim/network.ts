@@ -212,6 +212,8 @@ export class Network {
   traces = 0;
   tracesWithOverflow = 0;
   traceSink?: (t: SimTrace) => void;
+  /** The run's own use of every trace (sim/run.ts: the path table and its routing check), with the delivered packet's handle; before the hooks. */
+  traceCheck?: (t: SimTrace, h: number) => void;
   /** Local delivery listeners of the traffic layer: (node index, packet handle). */
   readonly deliverListeners: ((node: number, h: number) => void)[] = [];
 

@@ -28,42 +28,56 @@ export interface PacketSpec {
 /** Minimum packet size for a protocol. */
 export const minSize = (proto: 'udp' | 'tcp') => 40 + (proto === 'udp' ? 8 : 20);
 
+/** Bytes of the packet `s` describes (its size clamped to the protocol's minimum and to 65,575). */
+export function packetSize(s: PacketSpec): number {
+  return Math.max(minSize(s.proto), Math.min(65535 + 40, Math.floor(s.size)));
+}
+
 /** Builds the packet bytes, in a new array or in `alloc(size)` (which must return zeroed bytes). */
 export function buildPacket(s: PacketSpec, alloc?: (size: number) => Uint8Array): Uint8Array {
-  const size = Math.max(minSize(s.proto), Math.min(65535 + 40, Math.floor(s.size)));
+  const size = packetSize(s);
   const b = alloc ? alloc(size) : new Uint8Array(size);
+  writePacket(s, b, 0, size);
+  return b;
+}
+
+/**
+ * Writes the packet `s` describes (of `size` = {@link packetSize} bytes) at `b[o ..]`, which must
+ * be zeroed: the simulator writes straight into its packet slab (no view per packet).
+ */
+export function writePacket(s: PacketSpec, b: Uint8Array, o: number, size: number): void {
   const plen = size - 40;
-  b[0] = 0x60 | (s.trafficClass >> 4);
-  b[1] = ((s.trafficClass & 0xf) << 4) | ((s.flowLabel >> 16) & 0xf);
-  b[2] = (s.flowLabel >> 8) & 0xff;
-  b[3] = s.flowLabel & 0xff;
-  b[4] = plen >> 8;
-  b[5] = plen & 0xff;
-  b[6] = s.proto === 'udp' ? PROTO_UDP : PROTO_TCP;
-  b[7] = s.hopLimit;
-  b.set(s.src, 8);
-  b.set(s.dst, 24);
+  b[o + 0] = 0x60 | (s.trafficClass >> 4);
+  b[o + 1] = ((s.trafficClass & 0xf) << 4) | ((s.flowLabel >> 16) & 0xf);
+  b[o + 2] = (s.flowLabel >> 8) & 0xff;
+  b[o + 3] = s.flowLabel & 0xff;
+  b[o + 4] = plen >> 8;
+  b[o + 5] = plen & 0xff;
+  b[o + 6] = s.proto === 'udp' ? PROTO_UDP : PROTO_TCP;
+  b[o + 7] = s.hopLimit;
+  b.set(s.src, o + 8);
+  b.set(s.dst, o + 24);
   const l4 = 40;
   const hdr = s.proto === 'udp' ? 8 : 20;
-  b[l4] = s.sport >> 8;
-  b[l4 + 1] = s.sport & 0xff;
-  b[l4 + 2] = s.dport >> 8;
-  b[l4 + 3] = s.dport & 0xff;
+  b[o + l4] = s.sport >> 8;
+  b[o + l4 + 1] = s.sport & 0xff;
+  b[o + l4 + 2] = s.dport >> 8;
+  b[o + l4 + 3] = s.dport & 0xff;
   let ck: number;
   if (s.proto === 'udp') {
-    b[l4 + 4] = plen >> 8;
-    b[l4 + 5] = plen & 0xff;
+    b[o + l4 + 4] = plen >> 8;
+    b[o + l4 + 5] = plen & 0xff;
     ck = l4 + 6;
   } else {
     const seq = s.tcpSeq >>> 0;
-    b[l4 + 4] = seq >>> 24;
-    b[l4 + 5] = (seq >>> 16) & 0xff;
-    b[l4 + 6] = (seq >>> 8) & 0xff;
-    b[l4 + 7] = seq & 0xff;
-    b[l4 + 12] = 5 << 4; // data offset 5 words
-    b[l4 + 13] = 0x18; // PSH | ACK
-    b[l4 + 14] = 0xff; // window 65535
-    b[l4 + 15] = 0xff;
+    b[o + l4 + 4] = seq >>> 24;
+    b[o + l4 + 5] = (seq >>> 16) & 0xff;
+    b[o + l4 + 6] = (seq >>> 8) & 0xff;
+    b[o + l4 + 7] = seq & 0xff;
+    b[o + l4 + 12] = 5 << 4; // data offset 5 words
+    b[o + l4 + 13] = 0x18; // PSH | ACK
+    b[o + l4 + 14] = 0xff; // window 65535
+    b[o + l4 + 15] = 0xff;
     ck = l4 + 16;
   }
   const pay = l4 + hdr;
@@ -72,33 +86,32 @@ export function buildPacket(s: PacketSpec, alloc?: (size: number) => Uint8Array)
     if (Number.isSafeInteger(t) && t >= 0) {
       // Two 32-bit halves (exact below 2^53): shifts, not eight float divisions.
       const hi = Math.floor(t / 4294967296), lo = t >>> 0;
-      b[pay] = hi >>> 24;
-      b[pay + 1] = (hi >>> 16) & 0xff;
-      b[pay + 2] = (hi >>> 8) & 0xff;
-      b[pay + 3] = hi & 0xff;
-      b[pay + 4] = lo >>> 24;
-      b[pay + 5] = (lo >>> 16) & 0xff;
-      b[pay + 6] = (lo >>> 8) & 0xff;
-      b[pay + 7] = lo & 0xff;
+      b[o + pay] = hi >>> 24;
+      b[o + pay + 1] = (hi >>> 16) & 0xff;
+      b[o + pay + 2] = (hi >>> 8) & 0xff;
+      b[o + pay + 3] = hi & 0xff;
+      b[o + pay + 4] = lo >>> 24;
+      b[o + pay + 5] = (lo >>> 16) & 0xff;
+      b[o + pay + 6] = (lo >>> 8) & 0xff;
+      b[o + pay + 7] = lo & 0xff;
     } else {
       for (let i = 7; i >= 0; i--) {
-        b[pay + i] = t % 256;
+        b[o + pay + i] = t % 256;
         t = Math.floor(t / 256);
       }
     }
   }
   let sum = 0;
-  for (let i = 8; i < 40; i += 2) sum += (b[i]! << 8) | b[i + 1]!; // src + dst
-  sum += plen + b[6]!;
+  for (let i = 8; i < 40; i += 2) sum += (b[o + i]! << 8) | b[o + i + 1]!; // src + dst
+  sum += plen + b[o + 6]!;
   // Only the L4 header and the tag are non-zero: the zero payload after them adds nothing to the sum.
   const nonZeroEnd = Math.min(size, pay + 8);
-  for (let i = l4; i < nonZeroEnd; i += 2) sum += (b[i]! << 8) | (i + 1 < size ? b[i + 1]! : 0);
+  for (let i = l4; i < nonZeroEnd; i += 2) sum += (b[o + i]! << 8) | (i + 1 < size ? b[o + i + 1]! : 0);
   while (sum > 0xffff) sum = (sum & 0xffff) + Math.floor(sum / 0x10000);
   let c = ~sum & 0xffff;
   if (c === 0 && s.proto === 'udp') c = 0xffff; // RFC 8200 §8.1: UDP checksum 0 is sent as 0xFFFF
-  b[ck] = c >> 8;
-  b[ck + 1] = c & 0xff;
-  return b;
+  b[o + ck] = c >> 8;
+  b[o + ck + 1] = c & 0xff;
 }
 
 /** Key of the 16-byte address at `off` (map lookups). */

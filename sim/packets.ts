@@ -27,6 +27,10 @@ const ZEROS = new Uint8Array(4096 + 8);
  * taken at the destination's alignment (about 3× faster than fill() for a typical packet).
  */
 function zero(b: Uint8Array, from: number, len: number): void {
+  if (!(b.buffer instanceof SharedArrayBuffer)) {
+    b.fill(0, from, from + len); // a memset out of ordinary memory
+    return;
+  }
   while (len > 0) {
     const a = (b.byteOffset + from) & 7;
     const n = Math.min(len, ZEROS.length - 8);

@@ -69,16 +69,13 @@ export function setupRun(topo: LoadedTopology, o: { seed: bigint; durationNs: nu
   // (as flat records: no objects unless the caller's own onTrace hook asks for them).
   const paths = new PathTable();
   let truth: PathTruth | undefined;
-  const hooks: SimHooks = {
-    ...userHooks,
-    onTraceFlat(t, packet) {
-      for (let k = optionCount(t.w, t.at), o = firstOption(t.at); k > 0; k--, o = nextOption(t.w, o)) paths.addFlat(t.flow, t.kind, t.t_ns, t.w, o);
-      truth!.checkFlat(t, packet);
-      userHooks.onTraceFlat?.(t, packet);
-    },
-  };
-  const net = new Network(topo, { seed: o.seed, batchSize: o.batchSize, hooks });
+  const net = new Network(topo, { seed: o.seed, batchSize: o.batchSize, hooks: userHooks });
   truth = new PathTruth(net);
+  const store = net.store;
+  net.traceCheck = (t, h) => {
+    for (let k = optionCount(t.w, t.at), o = firstOption(t.at); k > 0; k--, o = nextOption(t.w, o)) paths.addFlat(t.flow, t.kind, t.t_ns, t.w, o);
+    truth!.checkFlat(t, store.buf, store.off(h), store.len(h));
+  };
   const traffic = new Traffic(net, o.durationNs);
   return { net, traffic, paths, truth };
 }

@@ -299,6 +299,7 @@ export function traceLine(r: TraceRowHead, options: string): string {
 export function handTrace(net: Network, t: SimTrace, h: number): void {
   if (recordOverflow(t.w, t.at)) net.tracesWithOverflow++;
   net.traceSink?.(t);
+  net.traceCheck?.(t, h);
   const hooks = net.opts.hooks;
   if (!hooks.onTraceFlat && !hooks.onTrace) return;
   const p = net.view(h);

@@ -17,7 +17,7 @@ import { Dist } from './stats';
 
 // Module-local copies of imported functions and constants: hot paths then call a local, not an
 // export binding (under tsx every export binding is read through a getter).
-const { buildPacket, minSize } = packet;
+const { packetSize, writePacket, minSize } = packet;
 
 /** Options of one packet sent through {@link Traffic.send}. */
 export interface SendOptions {
@@ -105,13 +105,6 @@ export class Traffic {
   private readonly tcpSeq = new Map<number | string, number>();
 
   private readonly spec: PacketSpec = { src: new Uint8Array(16), dst: new Uint8Array(16), proto: 'udp', sport: 0, dport: 0, size: 0, hopLimit: 64, trafficClass: 0, flowLabel: 0, tcpSeq: 0, tag: 0 };
-  private lastHandle = -1;
-  private allocFrom = 0;
-  /** Allocator of {@link buildPacket}: a new packet in the store (handle kept in `lastHandle`). */
-  private readonly alloc = (len: number): Uint8Array => {
-    this.lastHandle = this.net.newPacket(this.allocFrom, len);
-    return this.net.store.bytes(this.lastHandle);
-  };
 
   constructor(private readonly net: Network, private readonly stopNs: number) {
     net.deliverListeners.push((node, h) => this.onDeliver(node, h));
@@ -155,9 +148,10 @@ export class Traffic {
     spec.flowLabel = (o.flow.index * 2654435761 + (o.flow.kind === 'response' ? 1 : 0)) & 0xfffff;
     spec.tcpSeq = tcpSeq;
     spec.tag = net.nextId(o.from);
-    this.allocFrom = o.from;
-    buildPacket(spec, this.alloc);
-    const h = this.lastHandle;
+    // Written straight into the packet slab (newPacket's bytes are zeroed).
+    const bytes = packetSize(spec);
+    const h = net.newPacket(o.from, bytes);
+    writePacket(spec, net.store.buf, net.store.off(h), bytes);
     if (o.app !== undefined) net.store.app[h] = o.app;
     net.originate(o.from, h, flowId, o.seq ?? net.store.id[h]!);
     return h;
@@ -281,7 +275,7 @@ export class Traffic {
       const now = this.net.sim.now();
       if (now >= stop || (p.count !== undefined && n >= p.count)) return;
       emit(n++);
-      this.net.sim.schedule(nextGap(p, rng, now, start), tick);
+      this.net.sim.later(nextGap(p, rng, now, start), tick);
     };
     if (start < stop) this.net.sim.scheduleAt(start, tick);
   }

@@ -75,7 +75,7 @@ export class PathTruth {
     const orig = pkt.bytes;
     const fp0 = multipathHash(0, orig, 0, FP_SEED0), fp1 = multipathHash(1, orig, 0, FP_SEED1);
     for (const opt of rec.options) {
-      this.keyStart(fp0, fp1, orig, opt.ns, rec.node, opt.flags.overflow, hbh.length);
+      this.keyStart(fp0, fp1, orig.length >= 40 ? orig[6]! : -1, opt.ns, rec.node, opt.flags.overflow, hbh.length);
       for (const h of opt.hops) this.keyHop(h.node_id ?? -1, h.egress_if ?? -1, h.ts_sec, h.ts_frac, rec.t_ns);
       const e = this.memoEntry();
       this.count(e !== undefined ? e.why : this.remember(this.mismatch(rec.node, rec.t_ns, opt, hbh, orig)), rec.node, rec.t_ns, rec.flow, rec.seq, opt.ns);
@@ -87,34 +87,35 @@ export class PathTruth {
    * t.base + t.len]`): the verdict's key is read from the words, the option is built as an object
    * only when its verdict is not known yet.
    */
-  checkFlat(t: SimTrace, pkt: SimPacket): void {
-    const orig = pkt.bytes;
-    const fp0 = multipathHash(0, orig, 0, FP_SEED0), fp1 = multipathHash(1, orig, 0, FP_SEED1);
+  checkFlat(t: SimTrace, buf: Uint8Array, off: number, len: number): void {
+    // The packet as delivered is buf[off .. off + len] (the packet slab): a view of it is made only when a verdict is computed.
+    const end = off + len;
+    const fp0 = multipathHash(0, buf, off, FP_SEED0, end), fp1 = multipathHash(1, buf, off, FP_SEED1, end);
     const w = t.w;
     let o = firstOption(t.at);
     for (let k = optionCount(w, t.at); k > 0; k--, o = nextOption(w, o)) {
       const type = w[o + O_TT]!;
       const ns = w[o + O_NS]!;
-      this.keyStart(fp0, fp1, orig, ns, t.node, (w[o + O_FLAGS]! & F_OVERFLOW) !== 0, t.len);
+      this.keyStart(fp0, fp1, len >= 40 ? buf[off + 6]! : -1, ns, t.node, (w[o + O_FLAGS]! & F_OVERFLOW) !== 0, t.len);
       const ts = (type & TT_TS) === TT_TS;
       for (let i = 0, n = w[o + O_HOPS]!; i < n; i++) {
         const p = hopAt(w, o, i);
         this.keyHop(type & TT_NODE_ID ? w[p + H_ID]! : -1, type & TT_IFS ? w[p + H_OUT]! : -1, ts ? w[p + H_TS]! : undefined, ts ? w[p + H_TF]! : undefined, t.t_ns);
       }
       const e = this.memoEntry();
-      const why = e !== undefined ? e.why : this.remember(this.mismatch(t.node, t.t_ns, optionObject(t, o), t.bytes.subarray(t.base, t.base + t.len), orig));
+      const why = e !== undefined ? e.why : this.remember(this.mismatch(t.node, t.t_ns, optionObject(t, o), t.bytes.subarray(t.base, t.base + t.len), buf.subarray(off, end)));
       this.count(why, t.node, t.t_ns, t.flow, t.seq, ns);
     }
   }
 
   /** Starts a key: the packet's fingerprint, namespace, removing node, Overflow, header length. */
-  private keyStart(fp0: number, fp1: number, orig: Uint8Array, ns: number, node: string, overflow: boolean, hbhLen: number): void {
+  private keyStart(fp0: number, fp1: number, nextHeader: number, ns: number, node: string, overflow: boolean, hbhLen: number): void {
     let no = this.nodeNo.get(node);
     if (no === undefined) this.nodeNo.set(node, (no = this.nodeNo.size));
     const k = this.key;
     k[0] = fp0;
     k[1] = fp1;
-    k[2] = orig.length >= 40 ? orig[6]! : -1;
+    k[2] = nextHeader;
     k[3] = ns;
     k[4] = no;
     k[5] = overflow ? 1 : 0;
