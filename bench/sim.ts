@@ -46,6 +46,9 @@ export interface SimRow {
 
 let childScript: string | undefined;
 
+/** Node flags of every simulator run: those bin/ioamsim.js runs the CLI with (its first line). */
+export const CLI_NODE_FLAGS = ['--max-semi-space-size=8'];
+
 /** The compiled bench/sim-child.js, after rebuilding dist/ (`tsc -p tsconfig.json`, as `npm run build:ts`) once per process. */
 export function compiledChild(root: string): string {
   if (childScript === undefined) {
@@ -60,7 +63,7 @@ export function compiledChild(root: string): string {
 export function simRun(root: string, topology: string, durationNs: number, workers: number, what: string, outputs = '', label?: string): SimRow {
   const out = outputs ? mkdtempSync(join(tmpdir(), 'ioamsim-bench-')) : '';
   try {
-    const args = [compiledChild(root), topology, String(durationNs), String(workers), '256'];
+    const args = [...CLI_NODE_FLAGS, compiledChild(root), topology, String(durationNs), String(workers), '256'];
     if (outputs) args.push(out, outputs);
     const r = spawnSync(process.execPath, args, { encoding: 'utf8', cwd: root, maxBuffer: 1 << 24 });
     if (r.status !== 0) throw new Error(`simulator run failed (${topology}, workers ${workers}): ${r.stderr.slice(-800)}`);
@@ -82,7 +85,7 @@ export function simRun(root: string, topology: string, durationNs: number, worke
  * threads that already use part of the second one).
  */
 export function simRunPair(root: string, topology: string, durationNs: number, what: string): SimRow {
-  const child = `${JSON.stringify(process.execPath)} ${JSON.stringify(compiledChild(root))} ${JSON.stringify(topology)} ${durationNs} 0 256`;
+  const child = `${JSON.stringify(process.execPath)} ${CLI_NODE_FLAGS.join(' ')} ${JSON.stringify(compiledChild(root))} ${JSON.stringify(topology)} ${durationNs} 0 256`;
   const r = spawnSync('bash', ['-c', `${child} & ${child} & wait`], { encoding: 'utf8', cwd: root, maxBuffer: 1 << 24 });
   const lines = r.stdout.trim().split('\n').filter((l) => l.startsWith('{'));
   if (r.status !== 0 || lines.length !== 2) throw new Error(`simulator pair failed (${topology}): ${r.stderr.slice(-800)}`);

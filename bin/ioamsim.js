@@ -1,4 +1,7 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=8
+// V8's young generation is capped at 8 MiB per semi-space: left to itself V8 grows it over a long
+// simulation (it sizes it by allocation throughput), so peak RSS would grow with the run's length
+// (docs/SIMULATOR.md §6). bench/sim.ts runs the simulator with the same flag.
 // ioamsim command entry: loads the compiled CLI, dist/app/cli/main.js (built by `npm run build`
 // in a clone; shipped in the npm package). In development, run the TypeScript directly instead:
 //   node --import tsx app/cli/main.ts ...

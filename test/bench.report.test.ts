@@ -69,3 +69,11 @@ test('generic table writer: columns, all keys, sections by path, blocks', () => 
   assert.throws(() => replaceBlock(text, 'u', ''), /no <!-- bench:u:begin -->/);
   assert.throws(() => renderDoc(text, new Map()), /bench:t is not a known table/);
 });
+
+test('the simulator bench runs node with the flags of the ioamsim command (bin/ioamsim.js first line)', async () => {
+  const { CLI_NODE_FLAGS } = await import('../bench/sim');
+  const first = readFileSync(join(__dirname, '..', 'bin', 'ioamsim.js'), 'utf8').split('\n')[0]!;
+  const m = /^#!\/usr\/bin\/env -S node(?: (.*))?$/.exec(first);
+  assert.ok(m, `unexpected first line of bin/ioamsim.js: ${first}`);
+  assert.deepEqual((m[1] ?? '').split(' ').filter(Boolean), CLI_NODE_FLAGS);
+});
