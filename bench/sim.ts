@@ -109,23 +109,25 @@ export function simSuite(root: string, opts: { smoke: boolean; quick: boolean; n
     rows.push(r);
     log(`sim ${r.what}: ${r.topology} ${r.durationNs / 1e6} ms workers ${r.workers} outputs ${r.outputs}: ${r.packetHops} packet-hops, ${r.packetHopsPerSec}/s, set-up ${r.setupMs} ms, RSS ${r.maxRssMiB} MiB`);
   };
-  add(simRun(root, heavy, ms(200), 0, 'rate, outputs on', 'summary,traces,captures'));
-  add(simRun(root, heavy, ms(200), 0, 'rate, captures only', 'captures'));
-  if (opts.ns3) {
-    add(ns3Row(ms(200), true));
-  }
-  // Worker scaling: this machine's runs vary by tens of percent from one to the next (a shared
-  // host), so every worker count and the two-run ceiling run REPEATS times, interleaved, and the
-  // row is the run with the median rate (all rates in `repeats`).
-  // Two run lengths: 20 ms (the issue's) and 100 ms. Each partition thread compiles its hot code
-  // in its first windows, at its own pace, and the other waits for it at the barriers: a fixed
-  // cost that a short run does not amortize (docs/SIMULATOR.md §6).
+  // This machine's runs vary by tens of percent from one to the next (a shared host), so the rate
+  // rows, ns-3's, every worker count and the two-run ceiling run REPEATS times, interleaved, and
+  // each row is the run with the median rate (all rates in `repeats`).
   const REPEATS = opts.smoke ? 1 : 3;
-  const ft = 'examples/fat-tree-k8.yaml';
   const median = (rs: SimRow[]): SimRow => {
     const sorted = [...rs].sort((a, b) => a.packetHopsPerSec - b.packetHopsPerSec);
     return { ...sorted[Math.floor(sorted.length / 2)]!, repeats: rs.map((r) => r.packetHopsPerSec) };
   };
+  const rate: SimRow[][] = [[], [], []];
+  for (let k = 0; k < REPEATS; k++) {
+    rate[0]!.push(simRun(root, heavy, ms(200), 0, 'rate, outputs on', 'summary,traces,captures'));
+    rate[1]!.push(simRun(root, heavy, ms(200), 0, 'rate, captures only', 'captures'));
+    if (opts.ns3) rate[2]!.push(ns3Row(ms(200), true));
+  }
+  for (const rs of rate) if (rs.length) add(median(rs));
+  // Two run lengths: 20 ms (the issue's) and 100 ms. Each partition thread compiles its hot code
+  // in its first windows, at its own pace, and the other waits for it at the barriers: a fixed
+  // cost that a short run does not amortize (docs/SIMULATOR.md §6).
+  const ft = 'examples/fat-tree-k8.yaml';
   const lengths = opts.smoke ? [{ ms: 20, counts: [0, 2], pair: false }] : [{ ms: 20, counts: [0, 2], pair: false }, { ms: 100, counts: [0, 1, 2, 4], pair: true }];
   for (const len of lengths) {
     const reps: SimRow[][] = len.counts.map(() => []);
