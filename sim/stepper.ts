@@ -52,26 +52,13 @@ interface Chunk {
   n: number;
 }
 
-/** A node's step of this instant. */
-/** Sorts `a[0..n)` ascending (a handful of node indices: insertion sort, no comparator closure). */
-function sortInts(a: number[], n: number): void {
-  for (let i = 1; i < n; i++) {
-    const x = a[i]!;
-    let j = i - 1;
-    while (j >= 0 && a[j]! > x) {
-      a[j + 1] = a[j]!;
-      j--;
-    }
-    a[j + 1] = x;
-  }
-}
 
 /** The dataplane steps (see module doc). */
 export class Stepper {
   private dirtyFlag: Uint8Array;
   /** Nodes with pending packets this instant (the first `dirtyN`), and the list not in use. */
-  private dirtyList: number[] = [];
-  private dirtySpare: number[] = [];
+  private dirtyList: Int32Array;
+  private dirtySpare: Int32Array;
   private dirtyN = 0;
   /** This instant's steps: node index and how many of its chunks (`chunks[node]`) it uses. */
   private jobNode = new Int32Array(16);
@@ -87,6 +74,8 @@ export class Stepper {
 
   constructor(private readonly net: Network) {
     this.dirtyFlag = new Uint8Array(net.nodes.length);
+    this.dirtyList = new Int32Array(net.nodes.length);
+    this.dirtySpare = new Int32Array(net.nodes.length);
     this.chunks = net.nodes.map(() => []);
     this.spare = net.nodes.map(() => []);
   }
@@ -149,7 +138,7 @@ export class Stepper {
     this.dirtyList = this.dirtySpare;
     this.dirtySpare = order;
     this.dirtyN = 0;
-    sortInts(order, orderN);
+    order.subarray(0, orderN).sort(); // numeric, in place
     for (let k = 0; k < orderN; k++) this.dirtyFlag[order[k]!] = 0;
     if (this.jobNode.length < orderN) {
       this.jobNode = new Int32Array(orderN * 2);
