@@ -47,9 +47,11 @@ Runs a topology (YAML, docs/SIMULATOR.md) with the IOAM dataplane on every node 
 --outputs picks the files (default summary,traces,captures; run-info.json is always written).
 
 --workers K (K >= 2) splits the nodes into K partitions, each run by a worker thread with its own
-event loop in conservative windows (lookahead = the smallest delay of a cut link; docs/SIMULATOR.md
-§3); outputs are byte-identical to --workers 0. Links of zero delay are never cut: fewer partitions
-then, and the rate line says so. With --otlp, workers run only the dataplane steps (slower than 0).
+event loop in conservative windows (lookahead = the smallest delay of a cut link, stretched to the
+next dataplane_tick when the far end only queues packets for its tick; docs/SIMULATOR.md §3);
+outputs are byte-identical to --workers 0. Links of zero delay are never cut: fewer partitions
+then, and the rate line says so. Workers pay off on long runs of big topologies (each thread first
+compiles its code); with --otlp they run only the dataplane steps (slower than 0).
 
 With --otlp FILE|URL: OpenTelemetry spans of the run (docs/CLT.md "CLT with ioamsim run"): a
 network span per traced packet (message direction) with a hop span per link, from the sending
