@@ -88,19 +88,13 @@ export class Simulator {
 
   /** Runs `fn` after `delayNs` (≥ 0, integer) of simulated time. */
   schedule(delayNs: number, fn: () => void): EventId {
-    if (!Number.isSafeInteger(delayNs) || delayNs < 0) {
-      throw new RangeError(`schedule: delay must be a non-negative integer of ns, got ${delayNs}`);
-    }
-    return this.scheduleAt(this.nowNs + delayNs, fn);
+    const timeNs = this.afterDelay(delayNs, 'schedule');
+    return { timeNs, seq: this.closureAt(timeNs, fn) };
   }
 
   /** {@link schedule} without a handle to cancel it (no object per call: the traffic patterns' hot path). */
   later(delayNs: number, fn: () => void): void {
-    if (!Number.isSafeInteger(delayNs) || delayNs < 0) {
-      throw new RangeError(`later: delay must be a non-negative integer of ns, got ${delayNs}`);
-    }
-    const slot = this.push(this.nowNs + delayNs, K_CLOSURE, 0, 0, 0, this.seq++);
-    this.fns[slot] = fn;
+    this.closureAt(this.afterDelay(delayNs, 'later'), fn);
   }
 
   /** Runs `fn` at absolute time `timeNs` (≥ now). */
@@ -108,10 +102,22 @@ export class Simulator {
     if (!Number.isSafeInteger(timeNs) || timeNs < this.nowNs) {
       throw new RangeError(`scheduleAt: time ${timeNs} is not an integer ≥ now (${this.nowNs})`);
     }
+    return { timeNs, seq: this.closureAt(timeNs, fn) };
+  }
+
+  /** Now + `delayNs`, or a RangeError naming `what` when the delay is not a non-negative integer. */
+  private afterDelay(delayNs: number, what: string): number {
+    if (!Number.isSafeInteger(delayNs) || delayNs < 0) {
+      throw new RangeError(`${what}: delay must be a non-negative integer of ns, got ${delayNs}`);
+    }
+    return this.nowNs + delayNs;
+  }
+
+  /** Queues closure `fn` at `timeNs` (already checked) with the next closure sequence number; returns it. */
+  private closureAt(timeNs: number, fn: () => void): number {
     const seq = this.seq++;
-    const slot = this.push(timeNs, K_CLOSURE, 0, 0, 0, seq);
-    this.fns[slot] = fn;
-    return { timeNs, seq };
+    this.fns[this.push(timeNs, K_CLOSURE, 0, 0, 0, seq)] = fn;
+    return seq;
   }
 
   /** Cancels an event that has not run yet (no-op otherwise). */
