@@ -21,11 +21,6 @@ export class TickQueue {
   private head = 0;
   private end = 0;
 
-  /** Packets waiting. */
-  get size(): number {
-    return this.end - this.head;
-  }
-
   /** Adds packet `h` that arrived at `t` with tie key `(hi, lo)`, in order among those waiting. */
   add(h: number, t: number, hi: number, lo: number): void {
     if (this.end === this.h.length) this.grow();
@@ -43,11 +38,6 @@ export class TickQueue {
     this.hi[i] = hi;
     this.lo[i] = lo;
     this.end++;
-  }
-
-  /** Time of the oldest waiting packet (Infinity when empty). */
-  firstTime(): number {
-    return this.end > this.head ? this.t[this.head]! : Number.POSITIVE_INFINITY;
   }
 
   /** Removes and returns the oldest packet if it arrived before `beforeNs`, else -1. */
