@@ -1,0 +1,31 @@
+/** The tick queue (sim/tickqueue.ts): packets in the engine's order, a late arrival put in its place. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { TickQueue } from '../sim/tickqueue';
+
+const drain = (q: TickQueue, before: number) => {
+  const out: number[] = [];
+  for (let h = q.take(before); h >= 0; h = q.take(before)) out.push(h);
+  return out;
+};
+
+test('packets leave by (time, tie key); a late arrival is inserted where the one-queue run had it; take() stops at the tick', () => {
+  const q = new TickQueue();
+  q.add(1, 100, 0, 5); // a closure (hi 0) at 100
+  q.add(2, 100, 3, 0);
+  q.add(3, 150, 2, 7);
+  q.add(4, 190, 1, 0);
+  // Late arrivals learned at a window barrier: between 2 and 3, and tied in time with 3 but a smaller key.
+  q.add(5, 120, 9, 1);
+  q.add(6, 150, 2, 6);
+  q.add(7, 100, 3, 1);
+  assert.deepEqual(drain(q, 150), [1, 2, 7, 5]);
+  assert.deepEqual(drain(q, 200), [6, 3, 4]);
+  assert.equal(q.take(1e9), -1);
+});
+
+test('grows past its first capacity and keeps the order', () => {
+  const q = new TickQueue();
+  for (let i = 0; i < 100; i++) q.add(i, 1000 - i, 1, 0); // newest first: every add moves back
+  assert.deepEqual(drain(q, 2000), Array.from({ length: 100 }, (_, i) => 99 - i));
+});
