@@ -1,28 +1,21 @@
 /**
  * The simulator's only door to the IOAM dataplane: every node's transit, encap and decap step is
- * one `Node` call (src/node.ts) on the batch ABI tables (src/batch.ts, docs/DESIGN.md), whose
- * `buf` is the packet slab (sim/packets.ts). Nothing in `sim/` reads or writes IOAM bytes any other way.
+ * one `Node.step` call (src/node.ts) on the step tables (src/step.ts, docs/DESIGN.md), whose
+ * packet buffer is the packet slab (sim/packets.ts). Nothing in `sim/` reads or writes IOAM bytes any other way.
  *
  * There is one backend, `core` (src/node.ts `Node` over the native core), named in
  * `summary.json` (`dataplane`). A missing addon is an error (`NativeLoadError`).
  * @module
  */
-import type { BatchTables, PacketBatch } from '../src/batch';
 import type { NodeConfig } from '../src/config';
 import { native } from '../src/native';
 import { Node } from '../src/node';
+import type { StepTables } from '../src/step';
 
-/** The batch ABI tables of one core call: `buf` may be the packet slab. */
-export type CoreTables = BatchTables;
-
-/** A topology node's dataplane (one core call per table set). */
+/** A topology node's dataplane: its whole step over step tables (one core call). */
 export interface DataplaneNode {
-  /** Hop-by-Hop processing on input (Linux `ipv6_hop_ioam`). */
-  transit(t: CoreTables): void;
-  /** Insert the configured IOAM option (inline or IPv6-in-IPv6), k-of-n; `t.clt` 24 bytes per packet or empty. */
-  encap(t: CoreTables): void;
-  /** Fill on input, then remove the option / outer header; the removed HbH goes to `t.traceArena` at `t.traceDesc`. */
-  decap(t: CoreTables): void;
+  /** Input processing (transit or decap), hop limit, encapsulation of `t`'s first `n` packets (src/node.ts `Node.step`). */
+  step(buf: Uint8Array, t: StepTables, n: number): void;
 }
 
 export type BackendName = 'core';
@@ -40,17 +33,5 @@ export function dataplaneBackend(): BackendName {
 export function createDataplaneNode(cfg: NodeConfig): DataplaneNode {
   dataplaneBackend();
   const n = new Node(cfg);
-  // `Node` reads a batch only through `tables()`: hand it the step's tables over the packet slab.
-  // The step reuses its table sets (sim/nodeproc.ts `views`), so each gets one batch face, kept.
-  const faces = new WeakMap<CoreTables, PacketBatch>();
-  const asBatch = (t: CoreTables): PacketBatch => {
-    let b = faces.get(t);
-    if (b === undefined) faces.set(t, (b = { tables: () => t } as unknown as PacketBatch));
-    return b;
-  };
-  return {
-    transit: (t) => void n.transit(asBatch(t)),
-    encap: (t) => void n.encap(asBatch(t), t.clt),
-    decap: (t) => void n.decap(asBatch(t)),
-  };
+  return { step: (buf, t, count) => void n.step(buf, t, count) };
 }

@@ -81,6 +81,7 @@ export { FlatTraces, decodeTraceFlat, layoutCode, TRACE_SKIP, TRACE_REC_WORD, TR
 export { nodeLenForType, elementLayout, TRACE_BIT, TRACE_UNDEFINED_BITS, TRACE_OSS_BIT, TRACE_RESERVED_BIT } from './tracetype';
 export type { ElementField } from './tracetype';
 export type * from './decode';
+export { stepTables, stepTableBytes, STEP_F, STEP_S, type StepTables } from './step';
 export { NativeLoadError, native } from './native';
 import { native } from './native';
 

@@ -25,6 +25,8 @@ export interface NativeInPlace {
   transit(buf: Uint8Array, start: number, len: number): number;
   encap(buf: Uint8Array, start: number, len: number): number;
   decap(buf: Uint8Array, start: number, len: number, trace: Uint8Array): number;
+  /** The node's whole step over `n` packets (src/step.ts tables of `cap` packets as bytes); returns `n`. */
+  step(buf: Uint8Array, tables: Uint8Array, cap: number, n: number): number;
   /** The node's scratch block (Rust-owned memory). */
   readonly scratch: ArrayBuffer;
 }

@@ -10,6 +10,7 @@ import { IoamError, callNative, normalizeNativeError } from './errors';
 import { CLT_STRIDE, META_STRIDE, PKT_OUT_WORDS, SCRATCH_CLT, SCRATCH_CLT_LEN, SCRATCH_META, SCRATCH_OUT } from './generated/abi';
 import { native, NativeInPlace, NativeNode } from './native';
 import { Reason, ReasonName, Verdict, reasonName, verdictOf } from './reasons';
+import type { StepTables } from './step';
 
 /** Result of a copying one-packet call ({@link Node.transitPacketCopy} & co.). */
 export interface PacketResult extends PacketOutcome {
@@ -127,6 +128,21 @@ export class Node {
     const t = batch.tables();
     try {
       return this.inner.encapBatch(t.buf, t.desc, t.meta, clt ?? t.clt, t.out);
+    } catch (e) {
+      throw normalizeNativeError(e);
+    }
+  }
+
+  /**
+   * The node's whole step over the first `n` packets of step tables `t` (src/step.ts), in one
+   * native call: per packet, input processing (decap or transit, as its plan flags say), the
+   * forwarding hop-limit check and decrement, then encapsulation (k-of-n in packet order);
+   * outcomes in `t.out1`/`t.out2`, the result in `t.status`, removed headers in `t.traceArena`.
+   * The packets are in `buf` (the `desc` rows point into it). Returns `n`.
+   */
+  step(buf: Uint8Array, t: StepTables, n: number): number {
+    try {
+      return this.fast.step(buf, t.bytes, t.cap, n);
     } catch (e) {
       throw normalizeNativeError(e);
     }

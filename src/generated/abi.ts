@@ -34,6 +34,15 @@ export const SCRATCH_CLT = 14;
 /** Scratch block: u32 words in all. */
 export const SCRATCH_WORDS = 20;
 
+/** Node step tables (core `dataplane::batch::node_step`), one buffer for `cap` packets: u32 regions [name, words per packet] in order, each `cap` rows. */
+export const STEP_U32_REGIONS = [['desc', 4], ['meta', 8], ['meta2', 8], ['out1', 4], ['out2', 4], ['flags', 1], ['traceDesc', 2]] as const;
+/** ...then byte regions [name, bytes per packet]. */
+export const STEP_U8_REGIONS = [['clt', 24], ['status', 1], ['traceArena', 2048]] as const;
+/** Node step plan flags per packet. */
+export const STEP_F = { transit: 1, decap: 2, hopLimit: 4, encap: 8, clt: 16 } as const;
+/** Node step status per packet. */
+export const STEP_S = { alive: 0, dropInput: 1, dropHopLimit: 2, dropEncap: 3 } as const;
+
 /** Word index of each `meta` field */
 export const META_WORD = { ingressIf: 0, egressIf: 1, tsSec: 2, tsNsec: 3, queueDepth: 4, transitDelayNs: 5, bufferOccupancy: 6, flags: 7 } as const;
 /** Word index of each batch `desc` field */

@@ -45,6 +45,44 @@ pub const SCRATCH_CLT_LEN: usize = SCRATCH_OUT + PKT_OUT_WORDS;
 pub const SCRATCH_CLT: usize = SCRATCH_CLT_LEN + 1;
 pub const SCRATCH_WORDS: usize = SCRATCH_CLT + CLT_STRIDE / 4;
 
+/// Bytes of decap trace arena per packet in the step tables (a Hop-by-Hop header is at most 2048 bytes).
+pub const STEP_TRACE_BYTES: usize = 2048;
+/// The tables of a node step ([`dataplane::batch::node_step`]) for up to `cap` packets, in one
+/// buffer: these u32 regions (name, words per packet) in this order, each `cap` rows...
+pub const STEP_U32_REGIONS: [(&str, usize); 7] = [
+    ("desc", DESC_STRIDE),
+    ("meta", META_STRIDE),
+    ("meta2", META_STRIDE),
+    ("out1", OUT_STRIDE),
+    ("out2", OUT_STRIDE),
+    ("flags", 1),
+    ("traceDesc", TRACE_DESC_STRIDE),
+];
+/// ...then these byte regions (name, bytes per packet).
+pub const STEP_U8_REGIONS: [(&str, usize); 3] = [("clt", CLT_STRIDE), ("status", 1), ("traceArena", STEP_TRACE_BYTES)];
+
+/// u32 words per packet of the step tables' u32 regions.
+pub const fn step_words_per_packet() -> usize {
+    let mut w = 0;
+    let mut i = 0;
+    while i < STEP_U32_REGIONS.len() {
+        w += STEP_U32_REGIONS[i].1;
+        i += 1;
+    }
+    w
+}
+
+/// Bytes per packet of the step tables' byte regions.
+pub const fn step_bytes_per_packet() -> usize {
+    let mut b = 0;
+    let mut i = 0;
+    while i < STEP_U8_REGIONS.len() {
+        b += STEP_U8_REGIONS[i].1;
+        i += 1;
+    }
+    b
+}
+
 /// The `meta` words in order (core [`dataplane::Meta`] field names).
 pub const META_FIELDS: [&str; META_STRIDE] =
     ["ingress_if", "egress_if", "ts_sec", "ts_nsec", "queue_depth", "transit_delay_ns", "buffer_occupancy", "flags"];
@@ -281,6 +319,25 @@ fn render_trace_flat(o: &mut String) {
     o.push_str("] as const;\n");
 }
 
+fn render_step(o: &mut String) {
+    use dataplane::batch::*;
+    let regions = |r: &[(&str, usize)]| r.iter().map(|(n, k)| format!("['{n}', {k}]")).collect::<Vec<_>>().join(", ");
+    let _ = writeln!(
+        o,
+        "/** Node step tables (core `dataplane::batch::node_step`), one buffer for `cap` packets: u32 regions [name, words per packet] in order, each `cap` rows. */\nexport const STEP_U32_REGIONS = [{}] as const;",
+        regions(&STEP_U32_REGIONS)
+    );
+    let _ = writeln!(o, "/** ...then byte regions [name, bytes per packet]. */\nexport const STEP_U8_REGIONS = [{}] as const;", regions(&STEP_U8_REGIONS));
+    let _ = writeln!(
+        o,
+        "/** Node step plan flags per packet. */\nexport const STEP_F = {{ transit: {STEP_F_TRANSIT}, decap: {STEP_F_DECAP}, hopLimit: {STEP_F_HOPLIMIT}, encap: {STEP_F_ENCAP}, clt: {STEP_F_CLT} }} as const;"
+    );
+    let _ = writeln!(
+        o,
+        "/** Node step status per packet. */\nexport const STEP_S = {{ alive: {STEP_S_ALIVE}, dropInput: {STEP_S_DROP_INPUT}, dropHopLimit: {STEP_S_DROP_HOPLIMIT}, dropEncap: {STEP_S_DROP_ENCAP} }} as const;\n"
+    );
+}
+
 /// `src/generated/abi.ts`: this module as TypeScript.
 pub fn render_ts() -> String {
     let mut o = String::new();
@@ -307,6 +364,7 @@ pub fn render_ts() -> String {
         let _ = writeln!(o, "/** {doc}. */\nexport const {name} = {v};");
     }
     let _ = writeln!(o, "/** Scratch block: u32 words in all. */\nexport const SCRATCH_WORDS = {SCRATCH_WORDS};\n");
+    render_step(&mut o);
     words_object(&mut o, "Word index of each `meta` field", "META_WORD", &META_FIELDS);
     words_object(&mut o, "Word index of each batch `desc` field", "DESC_WORD", &DESC_FIELDS);
     words_object(&mut o, "Word index of each batch `out` field", "OUT_WORD", &OUT_FIELDS);

@@ -63,6 +63,7 @@ enum Op {
     Transit,
     Encap,
     Decap,
+    Step,
 }
 
 /// A `Uint8Array`'s memory as `(ptr, len)`, or `None` if `v` is not one.
@@ -101,6 +102,9 @@ unsafe fn call(env: sys::napi_env, info: sys::napi_callback_info, op: Op) -> Res
     }
     // SAFETY: `data` is the `Rc<Shared>` this function was created with (alive until its finalizer).
     let shared = unsafe { &*(data as *const Shared) };
+    if let Op::Step = op {
+        return unsafe { call_step(env, shared, argv) };
+    }
     let [a_buf, a_start, a_len, a_trace] = argv;
     let buf = unsafe { bytes(env, a_buf) }.ok_or(bad_arg("buf must be a Uint8Array"))?;
     let start = unsafe { u32_arg(env, a_start) }.ok_or(bad_arg("start must be a number"))? as usize;
@@ -124,6 +128,7 @@ unsafe fn call(env: sys::napi_env, info: sys::napi_callback_info, op: Op) -> Res
     let o = match op {
         Op::Transit => dataplane::transit::transit(&shared.node, buf, start, len, &m),
         Op::Decap => dataplane::decap::decap(&shared.node, buf, start, len, &m, trace),
+        Op::Step => return Err(bad_arg("step call")),
         Op::Encap => {
             let ids = match scratch[SCRATCH_CLT_LEN] as usize {
                 0 => None,
@@ -140,6 +145,58 @@ unsafe fn call(env: sys::napi_env, info: sys::napi_callback_info, op: Op) -> Res
         }
     };
     Ok(write_out(&mut scratch[SCRATCH_OUT..], &o))
+}
+
+/// `step(buf, tables, cap, n)`: the node's whole step over `n` packets
+/// (`ioam_core::dataplane::batch::node_step`), `tables` a `Uint8Array` over the step tables of
+/// `cap` packets (layout `ioam_core::abi::STEP_U32_REGIONS` then `STEP_U8_REGIONS`, 4-byte aligned).
+/// Returns `n`.
+unsafe fn call_step(env: sys::napi_env, shared: &Shared, argv: [sys::napi_value; 4]) -> Result<u32, Fault> {
+    use ioam_core::abi::{step_bytes_per_packet, step_words_per_packet, STEP_U32_REGIONS, STEP_U8_REGIONS};
+    use ioam_core::dataplane::batch::{node_step, StepTables};
+    let [a_buf, a_tables, a_cap, a_n] = argv;
+    let buf = unsafe { bytes(env, a_buf) }.ok_or(bad_arg("buf must be a Uint8Array"))?;
+    let tables = unsafe { bytes(env, a_tables) }.ok_or(bad_arg("tables must be a Uint8Array"))?;
+    let cap = unsafe { u32_arg(env, a_cap) }.ok_or(bad_arg("cap must be a number"))? as usize;
+    let n = unsafe { u32_arg(env, a_n) }.ok_or(bad_arg("n must be a number"))? as usize;
+    let words = cap * step_words_per_packet();
+    if n > cap || tables.1 < words * 4 + cap * step_bytes_per_packet() || !(tables.0 as usize).is_multiple_of(4) {
+        return Err(Fault::new(ErrorCode::BadDescriptor, Layer::Batch, "step tables: n > cap, too short for cap packets, or not 4-byte aligned"));
+    }
+    if overlap((buf.0 as usize, buf.0 as usize + buf.1), (tables.0 as usize, tables.0 as usize + tables.1)) {
+        return Err(Fault::new(ErrorCode::BadDescriptor, Layer::Batch, "buf and the step tables overlap in memory"));
+    }
+    // SAFETY: both are live typed arrays of this call, disjoint (checked), touched by nothing
+    // else while the JS thread is in this call; `tables` is 4-byte aligned and holds `words` u32
+    // then the byte regions (checked), split below into disjoint regions.
+    let (buf, w, b) = unsafe {
+        (
+            std::slice::from_raw_parts_mut(buf.0, buf.1),
+            std::slice::from_raw_parts_mut(tables.0.cast::<u32>(), words),
+            std::slice::from_raw_parts_mut(tables.0.add(words * 4), tables.1 - words * 4),
+        )
+    };
+    let mut u32s: [&mut [u32]; 7] = Default::default();
+    let mut rest = w;
+    for (slot, (_, k)) in u32s.iter_mut().zip(STEP_U32_REGIONS) {
+        let (head, tail) = rest.split_at_mut(cap * k);
+        *slot = head;
+        rest = tail;
+    }
+    let mut u8s: [&mut [u8]; 3] = Default::default();
+    let mut rest = b;
+    for (slot, (_, k)) in u8s.iter_mut().zip(STEP_U8_REGIONS) {
+        let (head, tail) = rest.split_at_mut(cap * k);
+        *slot = head;
+        rest = tail;
+    }
+    let [desc, meta, meta2, out1, out2, flags, trace_desc] = u32s;
+    let [clt, status, trace_arena] = u8s;
+    let t = StepTables { desc, meta, meta2, out1, out2, flags, trace_desc, clt, status, trace_arena };
+    shared
+        .with_state(|node, st| node_step(node, st, buf, t, n))
+        .map(|n| n as u32)
+        .map_err(Fault::from)
 }
 
 /// Writes `[reason, offset, aux, newStart, newLen]`; returns the reason.
@@ -180,6 +237,9 @@ unsafe extern "C" fn encap_cb(env: sys::napi_env, info: sys::napi_callback_info)
 unsafe extern "C" fn decap_cb(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
     unsafe { entry(env, info, Op::Decap) }
 }
+unsafe extern "C" fn step_cb(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+    unsafe { entry(env, info, Op::Step) }
+}
 
 unsafe extern "C" fn release(_env: sys::napi_env, data: *mut c_void, hint: *mut c_void) {
     // SAFETY: `hint` is the `Rc::into_raw` given with this finalizer, released exactly once here
@@ -203,7 +263,7 @@ pub fn functions(env: &napi::Env, shared: &Rc<Shared>) -> napi::Result<Raw> {
             return Err(failed());
         }
         for (name, cb) in
-            [(c"transit", transit_cb as unsafe extern "C" fn(_, _) -> _), (c"encap", encap_cb), (c"decap", decap_cb)]
+            [(c"transit", transit_cb as unsafe extern "C" fn(_, _) -> _), (c"encap", encap_cb), (c"decap", decap_cb), (c"step", step_cb)]
         {
             let rc = Rc::into_raw(shared.clone()) as *mut c_void;
             let mut f = ptr::null_mut();
