@@ -5,7 +5,8 @@
  * is lost. Loss and jitter are drawn when transmission starts, from the device's own substream.
  *
  * {@link Links} runs this with integer-coded engine events (no closure per packet): `TX_DONE(dev)`
- * starts the next transmission, `ARRIVE(dev, pkt)` hands a packet to the peer's node, `LOST(dev,
+ * starts the next transmission (posted only when a packet waits for it: its tie key is reserved
+ * when the transmission starts, so a later post runs exactly where it would have), `ARRIVE(dev, pkt)` hands a packet to the peer's node, `LOST(dev,
  * pkt)` drops it when its transmission ends.
  *
  * A link that is down (or one of whose nodes is, `failures[]`, docs/ROUTING.md) takes no packet
@@ -59,6 +60,10 @@ export class Device<P = unknown, N extends DeviceNode = DeviceNode> {
   private count = 0;
   backlogBytes = 0;
   busy = false;
+  /** End of the transmission under way (or last made), the tie key `lo` reserved for its TX_DONE, and whether that event is queued. */
+  txEndNs = 0;
+  txDoneLo = 0;
+  txDonePosted = false;
   /** When everything queued so far will have been serialized. */
   busyUntilNs = 0;
   /** Events this device posted so far: the `lo` of its next event's tie key (sim/engine.ts). */
@@ -169,6 +174,15 @@ export class Links<P, N extends DeviceNode> {
     if (dev.backlogBytes > dev.stats.maxBacklogBytes) dev.stats.maxBacklogBytes = dev.backlogBytes;
     dev.busyUntilNs = Math.max(dev.busyUntilNs, now) + this.txTimeNs(dev, h);
     if (!dev.busy) this.startTx(dev);
+    else if (!dev.txDonePosted) {
+      // The transmission under way ended, or ends, without a TX_DONE event queued (see startTx).
+      const sim = this.host.sim;
+      if (sim.isPast(dev.txEndNs, 1 + dev.index, dev.txDoneLo)) this.startTx(dev); // it ran: the device went idle then
+      else {
+        sim.post(dev.txEndNs, this.TX_DONE, dev.index, 0, 1 + dev.index, dev.txDoneLo);
+        dev.txDonePosted = true;
+      }
+    }
   }
 
   /** Drops everything queued on `dev` (its link or node went down). */
@@ -203,7 +217,13 @@ export class Links<P, N extends DeviceNode> {
     const jitter = dev.link.jitterNs > 0 ? dev.rng.int(0, dev.link.jitterNs) : 0;
     // Tie keys: this device's own count of posted events (sim/engine.ts).
     const hi = 1 + dev.index;
-    sim.post(now + tx, this.TX_DONE, dev.index, 0, hi, dev.posted++);
+    // TX_DONE(now + tx) starts the next queued packet. With nothing queued now it is not posted,
+    // only its tie key is reserved: an enqueue before then posts it with that key (same order as
+    // if it had been queued all along), one after then finds the device idle (enqueue above).
+    dev.txEndNs = now + tx;
+    dev.txDoneLo = dev.posted++;
+    dev.txDonePosted = dev.queued > 0;
+    if (dev.txDonePosted) sim.post(now + tx, this.TX_DONE, dev.index, 0, hi, dev.txDoneLo);
     host.onWire++;
     if (lost) {
       sim.post(now + tx, this.LOST, dev.index, h, hi, dev.posted++);

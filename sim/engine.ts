@@ -66,6 +66,19 @@ export class Simulator {
    */
   curHi = 0;
   curLo = 0;
+  /** True while the instant-end handler runs (after every event of the instant). */
+  private atInstantEnd = false;
+
+  /**
+   * Whether an event at `timeNs` with tie key `(hi, lo)` comes before what is running now (an
+   * event, or the instant-end handler, which follows every event of its instant): had it been
+   * queued, it would have run already. Lets an entity skip posting an event it may not need and
+   * still know where it would have run (sim/device.ts: the end of a transmission).
+   */
+  isPast(timeNs: number, hi: number, lo: number): boolean {
+    if (timeNs !== this.nowNs) return timeNs < this.nowNs;
+    return this.atInstantEnd || hi < this.curHi || (hi === this.curHi && lo < this.curLo);
+  }
 
   /** Current simulated time in ns. */
   now(): number {
@@ -170,8 +183,13 @@ export class Simulator {
       if (this.dirty) {
         this.dirty = false;
         if (this.instantEnd) {
-          const done = this.instantEnd(this.nowNs);
-          if (done) await done;
+          this.atInstantEnd = true;
+          try {
+            const done = this.instantEnd(this.nowNs);
+            if (done) await done;
+          } finally {
+            this.atInstantEnd = false;
+          }
         }
       }
       onProgress?.(this.nowNs);
@@ -194,7 +212,12 @@ export class Simulator {
       this.runInstant();
       if (this.dirty) {
         this.dirty = false;
-        if (this.instantEnd && this.instantEnd(this.nowNs)) throw new Error('runWindow: the instant-end handler returned a promise (a partition runs its steps inline)');
+        if (this.instantEnd) {
+          this.atInstantEnd = true;
+          const p = this.instantEnd(this.nowNs);
+          this.atInstantEnd = false;
+          if (p) throw new Error('runWindow: the instant-end handler returned a promise (a partition runs its steps inline)');
+        }
       }
     }
   }

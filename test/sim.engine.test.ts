@@ -61,6 +61,23 @@ describe('Simulator', () => {
     await sim.run();
     assert.deepEqual(log, ['e1', 'e2', 'flush@10', 'again', 'e3@10', 'flush@10', 'e4']);
   });
+
+  test('isPast: an unposted event\'s key against the running event and the instant end', async () => {
+    const sim = new Simulator();
+    const kind = sim.handler(() => {
+      // Running (10, hi 3, lo 5): earlier times and smaller keys at 10 are past, the rest not.
+      seen.push([sim.isPast(9, 9, 9), sim.isPast(10, 2, 99), sim.isPast(10, 3, 4), sim.isPast(10, 3, 5), sim.isPast(10, 3, 6), sim.isPast(10, 4, 0), sim.isPast(11, 0, 0)]);
+      sim.markDirty();
+    });
+    const seen: boolean[][] = [];
+    sim.onInstantEnd(() => {
+      // After every event of the instant: anything at 10 is past, later times are not.
+      seen.push([sim.isPast(10, 99, 99), sim.isPast(11, 0, 0)]);
+    });
+    sim.post(10, kind, 0, 0, 3, 5);
+    await sim.run();
+    assert.deepEqual(seen, [[true, true, true, false, false, false, false], [true, false]]);
+  });
 });
 
 describe('Rng', () => {
