@@ -15,7 +15,7 @@
  * crates/ioam-core/tests/wire_flat.rs).
  * @module
  */
-import { callNative, IoamError } from './errors';
+import { IoamError, normalizeNativeError } from './errors';
 import type { CltLayout } from './decode';
 import { native } from './native';
 import { TRACE_LAYOUT_LEGACY, TRACE_LAYOUT_STANDARD, TRACE_REC_MAX_WORDS } from './generated/abi';
@@ -77,7 +77,13 @@ export class FlatTraces {
     this.reserve(count);
     const f = batch();
     for (;;) {
-      const done = callNative(() => f(arena, desc, this.layouts, count, this.out, this.index));
+      let done: number;
+      // try/catch here rather than callNative(() => ...): no closure per call (the simulator's hot path).
+      try {
+        done = f(arena, desc, this.layouts, count, this.out, this.index);
+      } catch (e) {
+        throw normalizeNativeError(e);
+      }
       if (done >= count) return;
       this.out = new Uint32Array(Math.max(2 * this.out.length, this.out.length + TRACE_REC_MAX_WORDS));
     }

@@ -112,7 +112,8 @@ export class PathTable {
     }
     let bucket = f.byHash.get(hash);
     let pi = -1;
-    if (bucket) for (const c of bucket) if (this.sameAs(f.paths[c]!, n)) { pi = c; break; }
+    // An index loop: `for...of` made an iterator object per packet here.
+    if (bucket) for (let k = 0; k < bucket.length; k++) if (this.sameAs(f.paths[bucket[k]!]!, n)) { pi = bucket[k]!; break; }
     if (pi < 0) {
       pi = f.paths.length;
       if (!bucket) f.byHash.set(hash, (bucket = []));
