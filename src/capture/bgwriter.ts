@@ -4,14 +4,16 @@
  * The simulator's engine is one synchronous loop that never yields to the event loop, so async fs
  * calls would only complete at the end of a run. Instead one `node:worker_threads` Worker per
  * thread that writes (started on first use, unref'd so it never keeps the process alive) writes
- * the files. Each stream stages its bytes in {@link STAGES} buffers of shared memory
- * (SharedArrayBuffer): the caller fills the current stage, then {@link FdStream.commit} queues it
- * on a ring of `[stream, fd, stage, length]` records shared with the writer thread
- * (`Atomics.store` + `Atomics.notify`) and moves on to the next stage; the writer thread waits
+ * the files. The caller fills a stage buffer of ordinary memory; {@link FdStream.commit} copies
+ * it in one piece into the next free one of the stream's {@link STAGES} buffers of shared memory
+ * (SharedArrayBuffer) and queues that on a ring of `[stream, fd, stage, length]` records shared
+ * with the writer thread (`Atomics.store` + `Atomics.notify`); the writer thread waits
  * (`Atomics.wait`), writes the stage with `fs.writeSync` (looping over partial writes) and marks it
- * free. The caller blocks only when its next stage is still being written, when the ring is full,
- * or in {@link FdStream.drain} / {@link FdStream.close}. No copy: the writer thread writes the
- * memory the caller filled.
+ * free. The caller blocks only when both shared stages are still being written, when the ring is
+ * full, or in {@link FdStream.drain} / {@link FdStream.close}. Why the one copy: the caller writes
+ * its stage a few hundred bytes at a time at any alignment (pcapng blocks), which costs about five
+ * times more into shared memory than into ordinary memory, while one aligned copy of a whole stage
+ * costs ~60 µs per MiB.
  *
  * A write error (ENOSPC, EIO) is recorded by the writer thread with the stream's file offset and
  * raised on the caller's side by the stream's next `commit`, `write`, `drain` or `close`, as an
@@ -47,9 +49,9 @@ const START_TIMEOUT_MS = 30_000;
 
 /** An output file descriptor's byte stream: {@link fdStream}. */
 export interface FdStream {
-  /** The current stage buffer: fill it from offset 0, then {@link commit} (it changes after each commit). */
+  /** The stage buffer: fill it from offset 0, then {@link commit} (refill it from 0 after each commit). */
   readonly stage: Buffer;
-  /** Queues the first `n` bytes of {@link stage} at the end of the file; `stage` is then another buffer. Throws an earlier write's error. */
+  /** Queues the first `n` bytes of {@link stage} at the end of the file; `stage` may then be refilled. Throws an earlier write's error. */
   commit(n: number): void;
   /** Queues `bytes` (copied through the stages; nothing may be left uncommitted in the stage). */
   write(bytes: Uint8Array): void;
@@ -305,11 +307,13 @@ class Ring {
 class RingStream implements FdStream {
   private readonly id: number;
   private fd: number | undefined;
+  /** The shared stages the writer thread writes from. */
   private readonly stages: Buffer[];
-  /** Per stage, 1 while queued or being written. */
+  /** Per shared stage, 1 while queued or being written. */
   private readonly busy: Int32Array;
   private cur = 0;
-  stage: Buffer;
+  /** The caller's stage (ordinary memory: see the module doc); the same buffer after each commit. */
+  readonly stage: Buffer;
 
   constructor(private readonly ring: Ring, fd: number, stageBytes: number) {
     this.fd = fd;
@@ -317,7 +321,7 @@ class RingStream implements FdStream {
     const busy = new SharedArrayBuffer(4 * STAGES);
     this.stages = sabs.map((s) => Buffer.from(s));
     this.busy = new Int32Array(busy);
-    this.stage = this.stages[0]!;
+    this.stage = Buffer.allocUnsafeSlow(stageBytes);
     this.id = ring.register(sabs, busy);
   }
 
@@ -330,11 +334,11 @@ class RingStream implements FdStream {
     this.check();
     if (n === 0) return;
     const k = this.cur;
+    this.ring.waitUntil(this.busy, k, () => Atomics.load(this.busy, k) === 0);
+    this.stages[k]!.set(n === this.stage.length ? this.stage : this.stage.subarray(0, n), 0);
     Atomics.store(this.busy, k, 1);
     this.ring.put(this.id, this.fd!, k, n);
     this.cur = (k + 1) % STAGES;
-    this.ring.waitUntil(this.busy, this.cur, () => Atomics.load(this.busy, this.cur) === 0);
-    this.stage = this.stages[this.cur]!;
   }
 
   write(bytes: Uint8Array): void {
