@@ -127,6 +127,8 @@ export interface LinkHost<P, N extends DeviceNode> {
   onWire: number;
   /** Whether link `li` carries packets now. */
   linkUp(li: number): boolean;
+  /** Whether a packet arriving at `timeNs` may be handed to {@link arrive} when its transmission starts (it only joins a tick queue). */
+  arrivesAhead?(timeNs: number): boolean;
   /** A packet leaves this partition: it arrives on `dev` (in another partition) at `timeNs` with tie key `(hi, lo)`; frees it here. */
   sendRemote?(dev: Device<P, N>, h: number, timeNs: number, hi: number, lo: number): void;
 }
@@ -230,8 +232,15 @@ export class Links<P, N extends DeviceNode> {
       return;
     }
     store.lastDev[h] = dev.index;
-    if (dev.crossesPartition) host.sendRemote!(dev.peer, h, now + tx + dev.link.delayNs + jitter, hi, dev.posted++);
-    else sim.post(now + tx + dev.link.delayNs + jitter, this.ARRIVE, dev.peer.index, h, hi, dev.posted++);
+    const at = now + tx + dev.link.delayNs + jitter;
+    const peer = dev.peer;
+    if (dev.crossesPartition) host.sendRemote!(peer, h, at, hi, dev.posted++);
+    else if (peer.captureRx === undefined && peer.captureRxH === undefined && host.arrivesAhead?.(at)) {
+      // The arrival only queues the packet for its node's next tick: done now, as of `at` (Network.arrivesAhead).
+      host.onWire--;
+      this.arrived(peer, h, at);
+      host.arrive(peer, h, at, hi, dev.posted++);
+    } else sim.post(at, this.ARRIVE, peer.index, h, hi, dev.posted++);
   }
 
   /**
@@ -253,11 +262,18 @@ export class Links<P, N extends DeviceNode> {
       host.dropAt(dev.peer.node.index, h, 'link-down', dev.peer);
       return;
     }
-    const last = store.lastDev[h]!;
-    if (last >= 0) host.devices[last]!.stats.hopDelayNs.add(now - store.arrivedNs[h]!);
-    store.arrivedNs[h] = now;
+    this.arrived(dev, h, now);
     if (dev.captureRxH) dev.captureRxH(h, now);
     if (dev.captureRx) dev.captureRx(host.view(h), now);
     host.arrive(dev, h, now, hi, lo);
+  }
+
+  /** The arrival's statistics: the hop delay of the link it came over, the arrival time. */
+  private arrived(dev: Device<P, N>, h: number, now: number): void {
+    const host = this.host;
+    const store = host.store;
+    const last = store.lastDev[h]!;
+    if (last >= 0) host.devices[last]!.stats.hopDelayNs.add(now - store.arrivedNs[h]!);
+    store.arrivedNs[h] = now;
   }
 }

@@ -156,6 +156,11 @@ export class Simulator {
     this.stopAtNs = timeNs;
   }
 
+  /** The stop time ({@link stopAt}; Infinity if none). */
+  stopTime(): number {
+    return this.stopAtNs;
+  }
+
   /** Pending (not yet run) event count, cancelled ones included. */
   pending(): number {
     return this.size;

@@ -193,9 +193,10 @@ export class Network {
   private readonly nodeByName = new Map<string, number>();
   /** Per node: packets it originated so far (packet ids, see {@link newPacket}). */
   private readonly originated: Float64Array;
-  /** Per node: TICK events it posted (their tie key, sim/engine.ts), and the time of the last one. */
+  /** Per node: TICK events it posted (their tie key, sim/engine.ts). */
   private readonly tickPosted: Float64Array;
-  private readonly tickAt: Float64Array;
+  /** Whether a packet may join its receiving node's tick queue when its transmission starts (see {@link arrivesAhead}). */
+  private readonly ahead: boolean;
   private readonly TICK: number;
   pool!: DataplanePool;
   /** Packet-node dataplane steps (a packet processed at one node = one packet-hop). */
@@ -228,7 +229,7 @@ export class Network {
     this.build();
     this.originated = new Float64Array(this.nodes.length);
     this.tickPosted = new Float64Array(this.nodes.length);
-    this.tickAt = new Float64Array(this.nodes.length).fill(-1);
+    this.ahead = this.tickNs > 0 && (t.failures ?? []).length === 0;
     this.links = new Links<SimPacket, SimNode>(this);
     this.stepper = new Stepper(this);
     this.TICK = this.sim.handler((node) => this.tick(node));
@@ -531,6 +532,18 @@ export class Network {
    * `(hi, lo)`. `timeNs` is before now only for a late arrival from another partition
    * (sim/partition.ts), which always waits for a tick after now.
    */
+  /**
+   * Whether a packet that will arrive on `dev` at `timeNs` may join its node's tick queue now, at
+   * the start of its transmission, instead of by an ARRIVE event: with a dataplane tick, the
+   * arrival (not on a tick) only queues the packet for the next tick, in (time, tie key) order;
+   * without `failures[]` nothing can stop it on the way; before the stop time it arrives within the
+   * run. The caller does the arrival's work (statistics) and calls {@link arrive} with the arrival
+   * time and the tie key the ARRIVE event would have had: the same queue, the same tick.
+   */
+  arrivesAhead(timeNs: number): boolean {
+    return this.ahead && timeNs % this.tickNs !== 0 && timeNs <= this.sim.stopTime();
+  }
+
   arrive(dev: SimDevice, h: number, timeNs: number, hi: number, lo: number): void {
     this.store.ingress[h] = dev.ifIndex;
     this.enter(dev.node.index, h, timeNs, hi, lo);
@@ -547,13 +560,9 @@ export class Network {
     }
     const rem = this.tickNs > 0 ? timeNs % this.tickNs : 0;
     if (rem !== 0) {
-      this.nodes[node]!.ticks.add(h, timeNs, hi, lo);
-      const at = timeNs + this.tickNs - rem;
-      if (this.tickAt[node] !== at) {
-        if (this.tickAt[node]! > at) throw new Error(`internal: node ${this.nodes[node]!.name} got a packet for its tick at ${at} ns after posting the one at ${this.tickAt[node]} ns`);
-        this.tickAt[node] = at;
-        this.sim.post(at, this.TICK, node, 0, 1 + this.devices.length + node, this.tickPosted[node]!++);
-      }
+      // One TICK per node and tick: posted with the first packet waiting for it (packets may
+      // join ahead of their arrival, see arrivesAhead, so not always in time order).
+      if (this.nodes[node]!.ticks.add(h, timeNs, hi, lo, this.tickNs)) this.sim.post(timeNs + this.tickNs - rem, this.TICK, node, 0, 1 + this.devices.length + node, this.tickPosted[node]!++);
       return;
     }
     if (timeNs !== this.sim.now()) throw new Error(`internal: a packet entered node ${this.nodes[node]!.name} at ${timeNs} ns, on a tick, at ${this.sim.now()} ns`);

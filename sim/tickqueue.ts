@@ -21,8 +21,13 @@ export class TickQueue {
   private head = 0;
   private end = 0;
 
-  /** Adds packet `h` that arrived at `t` with tie key `(hi, lo)`, in order among those waiting. */
-  add(h: number, t: number, hi: number, lo: number): void {
+  /**
+   * Adds packet `h` that arrived at `t` with tie key `(hi, lo)`, in order among those waiting.
+   * Returns whether it is the only one waiting for its tick (of period `tickNs`; `t` is not on a
+   * tick): the caller then posts that tick's event. Packets of one tick are contiguous in the
+   * queue, so its neighbours tell.
+   */
+  add(h: number, t: number, hi: number, lo: number, tickNs: number): boolean {
     if (this.end === this.h.length) this.grow();
     // Usually the newest: one comparison. A late arrival (sim/partition.ts) moves back to its place.
     let i = this.end;
@@ -38,6 +43,8 @@ export class TickQueue {
     this.hi[i] = hi;
     this.lo[i] = lo;
     this.end++;
+    const k = Math.floor(t / tickNs);
+    return !((i > this.head && Math.floor(this.t[i - 1]! / tickNs) === k) || (i + 1 < this.end && Math.floor(this.t[i + 1]! / tickNs) === k));
   }
 
   /** Removes and returns the oldest packet if it arrived before `beforeNs`, else -1. */
