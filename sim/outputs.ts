@@ -220,20 +220,23 @@ function captureFn(net: Network, w: PcapngWriter, dir: 'tx' | 'rx'): (h: number,
       comment.set(prefix, 0);
       prefixLen[f] = prefix.length;
     }
-    const digits = String(store.seq[h]!);
+    // The sequence number's decimal digits, written from the last (no string per packet).
+    const seq = store.seq[h]!;
+    let nd = 1;
+    for (let x = seq; x >= 10; x = Math.floor(x / 10)) nd++;
     const p = prefixLen[f]!;
-    if (comment.length < p + digits.length) {
-      const c = new Uint8Array(2 * (p + digits.length));
+    if (comment.length < p + nd) {
+      const c = new Uint8Array(2 * (p + nd));
       c.set(comment.subarray(0, p));
       comments[f] = comment = c;
     }
-    for (let i = 0; i < digits.length; i++) comment[p + i] = digits.charCodeAt(i);
+    for (let i = p + nd - 1, x = seq; i >= p; i--, x = Math.floor(x / 10)) comment[i] = 48 + (x % 10);
     const lo = epochLo + now;
     if (Number.isSafeInteger(lo)) {
       ts[0] = epochHi + Math.floor(lo / 4294967296);
       ts[1] = lo % 4294967296;
     } else splitTimestampNs(net.epochSec, net.epochNsRem + now, ts);
-    w.writeEnhanced(0, ts[0], ts[1], store.buf, store.off(h), store.len(h), comment, p + digits.length);
+    w.writeEnhanced(0, ts[0], ts[1], store.buf, store.off(h), store.len(h), comment, p + nd);
   };
 }
 

@@ -22,6 +22,9 @@ export interface ByteSink {
   abort(): void;
 }
 
+/** Whether this host stores 32-bit words little-endian (pcapng is written little-endian). */
+const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
+
 /** Suffix of a file while it is being written. */
 export const PARTIAL_SUFFIX = '.partial';
 
@@ -35,8 +38,9 @@ export class FileSink implements ByteSink {
   readonly path: string;
   readonly partialPath: string;
   private out: FdStream | null;
-  /** The stream's current stage buffer (shared with the writer thread). */
-  private stage: Buffer;
+  /** The stream's current stage buffer, and its 32-bit words (little-endian hosts, 4-aligned stage; else undefined). */
+  private stage!: Buffer;
+  private words: Uint32Array | undefined;
   private used = 0;
   /** Bytes handed to the sink so far. */
   bytesWritten = 0;
@@ -49,7 +53,12 @@ export class FileSink implements ByteSink {
     } catch (e) {
       throw new CaptureError('ERR_CAPTURE_IO', path, 0, `cannot create ${this.partialPath}: ${(e as Error).message}`);
     }
-    this.stage = this.out.stage;
+    this.setStage(this.out.stage);
+  }
+
+  private setStage(b: Buffer): void {
+    this.stage = b;
+    this.words = LITTLE_ENDIAN && b.byteOffset % 4 === 0 ? new Uint32Array(b.buffer, b.byteOffset, b.length >>> 2) : undefined;
   }
 
   /**
@@ -71,12 +80,17 @@ export class FileSink implements ByteSink {
     return this.stage;
   }
 
+  /** {@link stageBuffer} as little-endian 32-bit words (index = offset / 4), when the host and the buffer allow; else undefined. */
+  get stageWords(): Uint32Array | undefined {
+    return this.words;
+  }
+
   write(bytes: Uint8Array): void {
     if (this.out === null) throw new CaptureError('ERR_CAPTURE_USAGE', this.path, this.bytesWritten, 'write after finish/abort');
     if (this.used + bytes.length > this.stage.length) this.flush();
     if (bytes.length > this.stage.length) {
       this.io(() => this.out!.write(bytes));
-      this.stage = this.out.stage;
+      this.setStage(this.out.stage);
     } else {
       this.stage.set(bytes, this.used);
       this.used += bytes.length;
@@ -97,7 +111,7 @@ export class FileSink implements ByteSink {
   private flush(): void {
     if (this.used > 0) this.io(() => this.out!.commit(this.used));
     this.used = 0;
-    this.stage = this.out!.stage;
+    if (this.stage !== this.out!.stage) this.setStage(this.out!.stage);
   }
 
   finish(): void {
@@ -314,13 +328,25 @@ export class PcapngWriter {
       if (this.scratch.length < total) this.scratch = Buffer.alloc(2 * total);
       b = this.scratch;
     }
-    b.writeUInt32LE(6, at);
-    b.writeUInt32LE(total, at + 4);
-    b.writeUInt32LE(id, at + 8);
-    b.writeUInt32LE(tsHi >>> 0, at + 12);
-    b.writeUInt32LE(tsLo >>> 0, at + 16);
-    b.writeUInt32LE(len, at + 20);
-    b.writeUInt32LE(len, at + 24);
+    const w = direct && (at & 3) === 0 ? (sink as FileSink).stageWords : undefined;
+    if (w !== undefined) {
+      const k = at >>> 2;
+      w[k] = 6;
+      w[k + 1] = total;
+      w[k + 2] = id;
+      w[k + 3] = tsHi;
+      w[k + 4] = tsLo;
+      w[k + 5] = len;
+      w[k + 6] = len;
+    } else {
+      b.writeUInt32LE(6, at);
+      b.writeUInt32LE(total, at + 4);
+      b.writeUInt32LE(id, at + 8);
+      b.writeUInt32LE(tsHi >>> 0, at + 12);
+      b.writeUInt32LE(tsLo >>> 0, at + 16);
+      b.writeUInt32LE(len, at + 20);
+      b.writeUInt32LE(len, at + 24);
+    }
     copyInto(b, at + 28, src, start, len);
     let o = at + 28 + len;
     const dataEnd = at + 28 + pad4(len);
@@ -334,7 +360,8 @@ export class PcapngWriter {
       for (let i = 0; i < commentLen; i++) b[o++] = comment![i]!;
       while (o < end) b[o++] = 0;
     }
-    b.writeUInt32LE(total, at + total - 4);
+    if (w !== undefined) w[(at + total - 4) >>> 2] = total;
+    else b.writeUInt32LE(total, at + total - 4);
     if (!direct) this.sink.write(b.subarray(0, total));
     this.packets++;
   }
