@@ -60,6 +60,16 @@ export class Device<P = unknown, N extends DeviceNode = DeviceNode> {
   private count = 0;
   backlogBytes = 0;
   busy = false;
+  /**
+   * How transmissions start (chosen by {@link Links} at the first enqueue): 1 by TX_DONE events,
+   * 2 eagerly, each packet's transmission worked out when it is queued (see {@link Links.enqueue});
+   * then `starts` holds the start times and wire sizes of the queued packets not started yet.
+   */
+  txMode = 0;
+  private sAt = new Float64Array(16);
+  private sBytes = new Float64Array(16);
+  private sHead = 0;
+  private sCount = 0;
   /** End of the transmission under way (or last made), the tie key `lo` reserved for its TX_DONE, and whether that event is queued. */
   txEndNs = 0;
   txDoneLo = 0;
@@ -86,8 +96,37 @@ export class Device<P = unknown, N extends DeviceNode = DeviceNode> {
     readonly link: LinkParams,
     readonly rng: Rng,
   ) {}
+  /** Packets queued whose transmission has not started (eager mode: as of the last {@link advanceTo}). */
   get queued(): number {
-    return this.count;
+    return this.txMode === 2 ? this.sCount : this.count;
+  }
+  /** Eager mode: a queued packet that starts transmission at `t` (after the ones queued before it). */
+  pushStart(t: number, bytes: number): void {
+    if (this.sCount === this.sAt.length) {
+      const n = this.sAt.length;
+      const at = new Float64Array(2 * n);
+      const by = new Float64Array(2 * n);
+      for (let i = 0; i < this.sCount; i++) {
+        at[i] = this.sAt[(this.sHead + i) & (n - 1)]!;
+        by[i] = this.sBytes[(this.sHead + i) & (n - 1)]!;
+      }
+      this.sAt = at;
+      this.sBytes = by;
+      this.sHead = 0;
+    }
+    const k = (this.sHead + this.sCount) & (this.sAt.length - 1);
+    this.sAt[k] = t;
+    this.sBytes[k] = bytes;
+    this.sCount++;
+  }
+  /** Eager mode: the packets whose transmission started by `now` leave the backlog. */
+  advanceTo(now: number): void {
+    const mask = this.sAt.length - 1;
+    while (this.sCount > 0 && this.sAt[this.sHead]! <= now) {
+      this.backlogBytes -= this.sBytes[this.sHead]!;
+      this.sHead = (this.sHead + 1) & mask;
+      this.sCount--;
+    }
   }
   push(h: number): void {
     if (this.count === this.ring.length) {
@@ -127,6 +166,8 @@ export interface LinkHost<P, N extends DeviceNode> {
   onWire: number;
   /** Whether link `li` carries packets now. */
   linkUp(li: number): boolean;
+  /** Whether transmissions may start eagerly (no `failures[]`: nothing can empty a queue; see {@link Links.enqueue}). */
+  eagerTx?: boolean;
   /** Whether a packet arriving at `timeNs` may be handed to {@link arrive} when its transmission starts (it only joins a tick queue). */
   arrivesAhead?(timeNs: number): boolean;
   /** A packet leaves this partition: it arrives on `dev` (in another partition) at `timeNs` with tie key `(hi, lo)`; frees it here. */
@@ -156,35 +197,60 @@ export class Links<P, N extends DeviceNode> {
     return Math.ceil((this.wireBytes(h) * 8 * 1e9) / dev.link.bandwidthBps);
   }
 
-  /** Tail-drop enqueue on the device's egress queue. */
+  /**
+   * Tail-drop enqueue on the device's egress queue. The FIFO and the link fix, when a packet is
+   * queued, when its transmission starts (when the ones before it end) and everything that start
+   * does (statistics, loss and jitter drawn from the device's own stream in queue order, the tie
+   * keys of its events). So, unless something else must happen at the start itself (a capture of
+   * what the device sends, writing records in event order), the device crosses partitions, or
+   * `failures[]` could empty the queue before then, the transmission is worked out at once and no
+   * event marks its start ("eager": only the backlog, read as of a time, remembers when each
+   * packet leaves it, {@link Device.advanceTo}); a start after the run's end never happens.
+   * Otherwise a TX_DONE event starts the next packet.
+   */
   enqueue(dev: Device<P, N>, h: number): void {
     if (!this.host.linkUp(dev.link.index)) {
       this.host.dropAt(dev.node.index, h, 'link-down', dev);
       return;
     }
+    const sim = this.host.sim;
+    const now = sim.now();
+    if (dev.txMode === 0) dev.txMode = this.host.eagerTx && !dev.crossesPartition && dev.captureTx === undefined && dev.captureTxH === undefined ? 2 : 1;
+    const eager = dev.txMode === 2;
+    if (eager) dev.advanceTo(now);
     const size = this.wireBytes(h);
     const l = dev.link;
     if ((l.limitPackets !== undefined && dev.queued >= l.limitPackets) || (l.limitBytes !== undefined && dev.backlogBytes + size > l.limitBytes)) {
       this.host.dropAt(dev.node.index, h, 'queue-full', dev);
       return;
     }
-    const now = this.host.sim.now();
     dev.stats.backlogAtEnqueueBytes.add(dev.backlogBytes);
     this.host.store.enqueuedNs[h] = now;
-    dev.push(h);
     dev.backlogBytes += size;
     if (dev.backlogBytes > dev.stats.maxBacklogBytes) dev.stats.maxBacklogBytes = dev.backlogBytes;
-    dev.busyUntilNs = Math.max(dev.busyUntilNs, now) + this.txTimeNs(dev, h);
+    const start = Math.max(dev.busyUntilNs, now);
+    dev.busyUntilNs = start + this.txTimeNs(dev, h);
+    if (eager) {
+      if (start > now) dev.pushStart(start, size);
+      else dev.backlogBytes -= size;
+      if (start <= sim.stopTime()) this.transmit(dev, h, start);
+      return;
+    }
+    dev.push(h);
     if (!dev.busy) this.startTx(dev);
     else if (!dev.txDonePosted) {
-      // The transmission under way ended, or ends, without a TX_DONE event queued (see startTx).
-      const sim = this.host.sim;
+      // The transmission under way ended, or ends, without a TX_DONE event queued (see transmit).
       if (sim.isPast(dev.txEndNs, 1 + dev.index, dev.txDoneLo)) this.startTx(dev); // it ran: the device went idle then
       else {
         sim.post(dev.txEndNs, this.TX_DONE, dev.index, 0, 1 + dev.index, dev.txDoneLo);
         dev.txDonePosted = true;
       }
     }
+  }
+
+  /** Eager devices: the packets whose transmission started by `timeNs` leave their backlogs (before reading `queued` after a run: its stop time). */
+  settle(timeNs: number): void {
+    for (const d of this.host.devices) if (d.txMode === 2) d.advanceTo(timeNs);
   }
 
   /** Drops everything queued on `dev` (its link or node went down). */
@@ -195,44 +261,50 @@ export class Links<P, N extends DeviceNode> {
     }
   }
 
+  /** TX_DONE (or an idle device's enqueue): the next queued packet starts now. */
   private startTx(dev: Device<P, N>): void {
     const h = dev.shift();
     if (h < 0) {
       dev.busy = false;
       return;
     }
+    dev.busy = true;
+    dev.backlogBytes -= this.wireBytes(h);
+    this.transmit(dev, h, this.host.sim.now());
+  }
+
+  /** Packet `h` starts transmission on `dev` at `start` (now, or later for an eager device). */
+  private transmit(dev: Device<P, N>, h: number, start: number): void {
     const host = this.host;
     const store = host.store;
     const sim = host.sim;
-    const now = sim.now();
     const len = store.len(h);
-    dev.busy = true;
-    dev.backlogBytes -= len + host.l2Overhead;
-    dev.stats.queueDelayNs.add(now - store.enqueuedNs[h]!);
+    dev.stats.queueDelayNs.add(start - store.enqueuedNs[h]!);
     dev.stats.txPackets++;
     dev.stats.txBytes += len;
     host.bytesSentOnLinks += len;
-    if (dev.captureTxH) dev.captureTxH(h, now);
-    if (dev.captureTx) dev.captureTx(host.view(h), now);
+    if (dev.captureTxH) dev.captureTxH(h, start);
+    if (dev.captureTx) dev.captureTx(host.view(h), start);
     const tx = this.txTimeNs(dev, h);
     const lost = dev.link.loss > 0 && dev.rng.float() < dev.link.loss;
     const jitter = dev.link.jitterNs > 0 ? dev.rng.int(0, dev.link.jitterNs) : 0;
     // Tie keys: this device's own count of posted events (sim/engine.ts).
     const hi = 1 + dev.index;
-    // TX_DONE(now + tx) starts the next queued packet. With nothing queued now it is not posted,
-    // only its tie key is reserved: an enqueue before then posts it with that key (same order as
-    // if it had been queued all along), one after then finds the device idle (enqueue above).
-    dev.txEndNs = now + tx;
+    // TX_DONE(start + tx) starts the next queued packet. With nothing queued now (or an eager
+    // device) it is not posted, only its tie key is reserved: an enqueue before then posts it with
+    // that key (same order as if it had been queued all along), one after then finds the device
+    // idle (enqueue above).
+    dev.txEndNs = start + tx;
     dev.txDoneLo = dev.posted++;
-    dev.txDonePosted = dev.queued > 0;
-    if (dev.txDonePosted) sim.post(now + tx, this.TX_DONE, dev.index, 0, hi, dev.txDoneLo);
+    dev.txDonePosted = dev.txMode !== 2 && dev.queued > 0;
+    if (dev.txDonePosted) sim.post(start + tx, this.TX_DONE, dev.index, 0, hi, dev.txDoneLo);
     host.onWire++;
     if (lost) {
-      sim.post(now + tx, this.LOST, dev.index, h, hi, dev.posted++);
+      sim.post(start + tx, this.LOST, dev.index, h, hi, dev.posted++);
       return;
     }
     store.lastDev[h] = dev.index;
-    const at = now + tx + dev.link.delayNs + jitter;
+    const at = start + tx + dev.link.delayNs + jitter;
     const peer = dev.peer;
     if (dev.crossesPartition) host.sendRemote!(peer, h, at, hi, dev.posted++);
     else if (peer.captureRx === undefined && peer.captureRxH === undefined && host.arrivesAhead?.(at)) {

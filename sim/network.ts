@@ -203,6 +203,8 @@ export class Network {
   packetHops = 0;
   /** Packets being serialized or propagating. */
   onWire = 0;
+  /** Transmissions may start eagerly (sim/device.ts `Links.enqueue`): no `failures[]`. */
+  eagerTx = false;
   generated = 0;
   delivered = 0;
   ioamBytesInserted = 0;
@@ -230,6 +232,7 @@ export class Network {
     this.originated = new Float64Array(this.nodes.length);
     this.tickPosted = new Float64Array(this.nodes.length);
     this.ahead = this.tickNs > 0 && (t.failures ?? []).length === 0;
+    this.eagerTx = (t.failures ?? []).length === 0;
     this.links = new Links<SimPacket, SimNode>(this);
     this.stepper = new Stepper(this);
     this.TICK = this.sim.handler((node) => this.tick(node));
@@ -607,8 +610,14 @@ export class Network {
     return this.routes.linkUp(li);
   }
 
+  /** The devices' queues as of the end of the run (eager transmissions, sim/device.ts). */
+  settleQueues(): void {
+    this.links.settle(this.sim.stopTime());
+  }
+
   /** Packets still queued or on the wire when the run stopped. */
   inFlight(): number {
+    this.settleQueues();
     let q = this.onWire;
     for (const d of this.devices) q += d.queued;
     return q;

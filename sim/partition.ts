@@ -399,6 +399,7 @@ export interface PartitionState {
 
 /** A partition's part of the run, to merge on the main thread. */
 export function exportState(net: Network, traffic: Traffic, paths: PathTable, truth: PathTruth, run: { windows: number; lateArrivals: number; maxOutboxBytes: number; busyMs: number }): PartitionState {
+  net.settleQueues();
   return {
     counters: {
       generated: net.generated, delivered: net.delivered, packetHops: net.packetHops, onWire: net.onWire, ioamBytesInserted: net.ioamBytesInserted,

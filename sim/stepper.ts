@@ -165,7 +165,10 @@ export class Stepper {
       const devs = node.devices;
       for (let i = 0; i < devs.length; i++) {
         const d = devs[i];
-        if (d) occ += d.backlogBytes;
+        if (d) {
+          if (d.txMode === 2) d.advanceTo(now);
+          occ += d.backlogBytes;
+        }
       }
       const chunks = this.chunks[ni]!;
       let used = 0;
