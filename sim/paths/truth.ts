@@ -162,7 +162,8 @@ export class PathTruth {
     if (bucket === undefined) return undefined;
     const k = this.key;
     const n = this.keyLen;
-    for (const e of bucket) {
+    for (let b = 0; b < bucket.length; b++) {
+      const e = bucket[b]!;
       if (e.key.length !== n) continue;
       let same = true;
       for (let i = 0; same && i < n; i++) if (e.key[i] !== k[i]) same = false;
