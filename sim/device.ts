@@ -209,14 +209,15 @@ export class Links<P, N extends DeviceNode> {
    * Otherwise a TX_DONE event starts the next packet.
    */
   enqueue(dev: Device<P, N>, h: number): void {
-    if (!this.host.linkUp(dev.link.index)) {
+    if (dev.txMode === 0) dev.txMode = this.host.eagerTx && !dev.crossesPartition && dev.captureTx === undefined && dev.captureTxH === undefined ? 2 : 1;
+    const eager = dev.txMode === 2;
+    // (Eager devices exist only without failures[]: their links are always up.)
+    if (!eager && !this.host.linkUp(dev.link.index)) {
       this.host.dropAt(dev.node.index, h, 'link-down', dev);
       return;
     }
     const sim = this.host.sim;
     const now = sim.now();
-    if (dev.txMode === 0) dev.txMode = this.host.eagerTx && !dev.crossesPartition && dev.captureTx === undefined && dev.captureTxH === undefined ? 2 : 1;
-    const eager = dev.txMode === 2;
     if (eager) dev.advanceTo(now);
     const size = this.wireBytes(h);
     const l = dev.link;
@@ -229,11 +230,12 @@ export class Links<P, N extends DeviceNode> {
     dev.backlogBytes += size;
     if (dev.backlogBytes > dev.stats.maxBacklogBytes) dev.stats.maxBacklogBytes = dev.backlogBytes;
     const start = Math.max(dev.busyUntilNs, now);
-    dev.busyUntilNs = start + this.txTimeNs(dev, h);
+    const tx = this.txTimeNs(dev, h);
+    dev.busyUntilNs = start + tx;
     if (eager) {
       if (start > now) dev.pushStart(start, size);
       else dev.backlogBytes -= size;
-      if (start <= sim.stopTime()) this.transmit(dev, h, start);
+      if (start <= sim.stopTime()) this.transmit(dev, h, start, tx);
       return;
     }
     dev.push(h);
@@ -270,11 +272,11 @@ export class Links<P, N extends DeviceNode> {
     }
     dev.busy = true;
     dev.backlogBytes -= this.wireBytes(h);
-    this.transmit(dev, h, this.host.sim.now());
+    this.transmit(dev, h, this.host.sim.now(), this.txTimeNs(dev, h));
   }
 
-  /** Packet `h` starts transmission on `dev` at `start` (now, or later for an eager device). */
-  private transmit(dev: Device<P, N>, h: number, start: number): void {
+  /** Packet `h` starts transmission on `dev` at `start` (now, or later for an eager device), for `tx` ns. */
+  private transmit(dev: Device<P, N>, h: number, start: number, tx: number): void {
     const host = this.host;
     const store = host.store;
     const sim = host.sim;
@@ -285,7 +287,6 @@ export class Links<P, N extends DeviceNode> {
     host.bytesSentOnLinks += len;
     if (dev.captureTxH) dev.captureTxH(h, start);
     if (dev.captureTx) dev.captureTx(host.view(h), start);
-    const tx = this.txTimeNs(dev, h);
     const lost = dev.link.loss > 0 && dev.rng.float() < dev.link.loss;
     const jitter = dev.link.jitterNs > 0 ? dev.rng.int(0, dev.link.jitterNs) : 0;
     // Tie keys: this device's own count of posted events (sim/engine.ts).

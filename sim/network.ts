@@ -557,7 +557,8 @@ export class Network {
    * (the node's {@link TickQueue}, in arrival order; one TICK event per node and tick).
    */
   private enter(node: number, h: number, timeNs: number, hi: number, lo: number): void {
-    if (!this.routes.nodeUp(node)) {
+    // (Without failures[] every node is up.)
+    if (!this.eagerTx && !this.routes.nodeUp(node)) {
       this.dropAt(node, h, 'node-down');
       return;
     }
