@@ -566,7 +566,8 @@ export class Network {
     if (rem !== 0) {
       // One TICK per node and tick: posted with the first packet waiting for it (packets may
       // join ahead of their arrival, see arrivesAhead, so not always in time order).
-      if (this.nodes[node]!.ticks.add(h, timeNs, hi, lo, this.tickNs)) this.sim.post(timeNs + this.tickNs - rem, this.TICK, node, 0, 1 + this.devices.length + node, this.tickPosted[node]!++);
+      const at = timeNs + this.tickNs - rem;
+      if (this.nodes[node]!.ticks.add(h, timeNs, hi, lo, at, this.tickNs)) this.sim.post(at, this.TICK, node, 0, 1 + this.devices.length + node, this.tickPosted[node]!++);
       return;
     }
     if (timeNs !== this.sim.now()) throw new Error(`internal: a packet entered node ${this.nodes[node]!.name} at ${timeNs} ns, on a tick, at ${this.sim.now()} ns`);

@@ -17,7 +17,7 @@ import * as abi from '../src/batch';
 import * as reasons from '../src/reasons';
 import * as np from './nodeproc';
 import { stepTables, type StepTables } from './nodeproc';
-import type { Network, SimNode } from './network';
+import type { Domain, Network, SimNode } from './network';
 import * as packet from './packet';
 import * as rt from './routing';
 import * as trace from './trace';
@@ -112,6 +112,22 @@ export class Stepper {
     words[at + 7] = 0;
   }
 
+  /** Per domain, per flow index: 1 when the domain's `flows` list selects the flow, 0 when not, -1 not looked up yet. */
+  private readonly selectedFlows = new Map<Domain, Int8Array>();
+
+  /** Whether domain `d` (with a `flows` list) encapsulates packets of flow index `flow`. */
+  private selected(d: Domain, flow: number): boolean {
+    let m = this.selectedFlows.get(d);
+    if (m === undefined || flow >= m.length) {
+      const grown = new Int8Array(Math.max(16, 2 * (flow + 1))).fill(-1);
+      if (m) grown.set(m);
+      this.selectedFlows.set(d, (m = grown));
+    }
+    let v = m[flow]!;
+    if (v < 0) m[flow] = v = (d.flows as Set<string>).has(this.net.store.flows[flow]!.name) ? 1 : 0;
+    return v === 1;
+  }
+
   /** Chunk `k` of `node` with room for `n` packets. */
   private chunk(node: SimNode, k: number, n: number): Chunk {
     const list = this.chunks[node.index]!;
@@ -201,7 +217,7 @@ export class Stepper {
         const d = node.encapDomain;
         const domainAfter = decap ? -1 : dns;
         let clt: Uint8Array | undefined;
-        if (d && forwarding && node.encapIfs.has(route1) && domainAfter < 0 && (d.flows === 'all' || d.flows.has(store.flows[store.flow[h]!]!.name))) {
+        if (d && forwarding && node.encapIfs.has(route1) && domainAfter < 0 && (d.flows === 'all' || this.selected(d, store.flow[h]!))) {
           flags |= F_ENCAP;
           // Tunnel mode: the encapsulated packet goes toward the tunnel endpoint (hash over the packet as received).
           if (d.mode !== 'inline') outTunnel = routes.nextDevToAddr(ni, net.nodes[d.decapNodes[0]!]!.addresses[0]!, buf, off, off + len);
@@ -220,8 +236,9 @@ export class Stepper {
         c.out[j] = out;
         c.outTunnel[j] = outTunnel;
         for (let w = 0; w < DESC; w++) t.desc[j * DESC + w] = store.desc[h * DESC + w]!;
-        this.writeMeta(node, t.meta, j * META, ingressIf, route0, ts, occ, now);
-        this.writeMeta(node, t.meta2, j * META, ingressIf, flags & F_ENCAP && outTunnel !== NO_ROUTE ? outTunnel : route1, ts, occ, now);
+        // The core reads `meta` for input processing only and `meta2` for encapsulation only.
+        if (flags & (F_TRANSIT | F_DECAP)) this.writeMeta(node, t.meta, j * META, ingressIf, route0, ts, occ, now);
+        if (flags & F_ENCAP) this.writeMeta(node, t.meta2, j * META, ingressIf, outTunnel !== NO_ROUTE ? outTunnel : route1, ts, occ, now);
         t.flags[j] = flags;
         // Byte loops: cheaper than fill()/subarray() calls for 24 and 16 bytes.
         const cltAt = j * 24;

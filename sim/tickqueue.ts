@@ -23,11 +23,11 @@ export class TickQueue {
 
   /**
    * Adds packet `h` that arrived at `t` with tie key `(hi, lo)`, in order among those waiting.
-   * Returns whether it is the only one waiting for its tick (of period `tickNs`; `t` is not on a
-   * tick): the caller then posts that tick's event. Packets of one tick are contiguous in the
-   * queue, so its neighbours tell.
+   * Returns whether it is the only one waiting for its tick (the tick at `tickEnd`, of period
+   * `tickNs`; `t` is not on a tick): the caller then posts that tick's event. Packets of one tick
+   * are contiguous in the queue, so its neighbours tell.
    */
-  add(h: number, t: number, hi: number, lo: number, tickNs: number): boolean {
+  add(h: number, t: number, hi: number, lo: number, tickEnd: number, tickNs: number): boolean {
     if (this.end === this.h.length) this.grow();
     // Usually the newest: one comparison. A late arrival (sim/partition.ts) moves back to its place.
     let i = this.end;
@@ -43,8 +43,9 @@ export class TickQueue {
     this.hi[i] = hi;
     this.lo[i] = lo;
     this.end++;
-    const k = Math.floor(t / tickNs);
-    return !((i > this.head && Math.floor(this.t[i - 1]! / tickNs) === k) || (i + 1 < this.end && Math.floor(this.t[i + 1]! / tickNs) === k));
+    // Neighbours in the queue's (time) order: before t, or after t and before the tick.
+    const from = tickEnd - tickNs;
+    return !((i > this.head && this.t[i - 1]! > from) || (i + 1 < this.end && this.t[i + 1]! < tickEnd));
   }
 
   /** Removes and returns the oldest packet if it arrived before `beforeNs`, else -1. */
