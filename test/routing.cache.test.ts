@@ -2,15 +2,15 @@
  * The Fib's destination cache (sim/routing/fib.ts) changes no answer: lookups through it equal
  * the longest-prefix match done by scanning the node's displayed table, on random tables (prefixes
  * of many lengths, local, unreachable and multipath routes, nodes without a table) with random
- * destinations, packets at random offsets and destinations in a separate buffer; with a 2-slot
- * cache (every few lookups collide) as with the default one; repeated lookups (hits) interleaved
+ * destinations, packets at random offsets and destinations in a separate buffer; with a 4-entry
+ * cache (2 sets: most lookups evict) as with the largest and the default size; repeated lookups (hits) interleaved
  * with others; and after a recomputation the new Fib answers from its own tables while the old one
  * keeps answering from its own.
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { computeFib, type RoutingInput } from '../sim/routing/compute';
-import { DEST_CACHE_SLOTS, FibBuilder, PrefixSet, ROUTE_LOCAL, ROUTE_NONE, type Fib, type RouteEntry } from '../sim/routing/fib';
+import { DEST_CACHE_MAX_SLOTS, destCacheSlots, FibBuilder, PrefixSet, ROUTE_LOCAL, ROUTE_NONE, type Fib, type RouteEntry } from '../sim/routing/fib';
 import { multipathHash, upperBounds, type HashPolicy } from '../sim/routing/hash';
 import { formatPrefix, maskPrefix, parseAddrLen, prefixContains } from '../sim/routing/prefix';
 import { RoutingState } from '../sim/routing/setup';
@@ -70,9 +70,9 @@ function randomFib(r: (n: number) => number, N: number, cacheSlots?: number): Fi
 }
 
 describe('destination cache', () => {
-  for (const slots of [2, 16, DEST_CACHE_SLOTS]) {
-    test(`${slots} slots: every lookup equals the uncached longest-prefix match`, () => {
-      const r = rng(0xcace + slots);
+  for (const slots of [4, 16, DEST_CACHE_MAX_SLOTS, undefined]) {
+    test(`${slots ?? 'default'} entries: every lookup equals the uncached longest-prefix match`, () => {
+      const r = rng(0xcace + (slots ?? 1));
       let compared = 0;
       const seen = new Set<number>();
       for (let iter = 0; iter < 40; iter++) {
@@ -124,6 +124,12 @@ describe('destination cache', () => {
     });
   }
 
+  test('the default size follows the table: 64 to DEST_CACHE_MAX_SLOTS entries', () => {
+    assert.equal(destCacheSlots(1), 64);
+    assert.equal(destCacheSlots(100), 256);
+    assert.equal(destCacheSlots(208 * 208), DEST_CACHE_MAX_SLOTS);
+  });
+
   test('colliding destinations at one node and one destination at many nodes alternate without mixing up', () => {
     const ps = new PrefixSet();
     const a = parseAddrLen('fd00:1::1')!.addr;
@@ -135,7 +141,7 @@ describe('destination cache', () => {
       fb.set(n, pa, fb.singleGroup(n), 'computed');
       fb.set(n, pb, fb.singleGroup(10 + n), 'computed');
     }
-    const fib = fb.build(0, new Uint32Array(3), 2); // 2 slots, 6 keys: most share a slot
+    const fib = fb.build(0, new Uint32Array(3), 4); // 2 sets of 2 entries, 6 keys: some set has 3
     const pkt = (d: Uint8Array) => { const p = new Uint8Array(40); p[0] = 0x60; p.set(d, 24); return p; };
     for (let round = 0; round < 5; round++) {
       for (let n = 0; n < 3; n++) {

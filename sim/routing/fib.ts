@@ -6,16 +6,16 @@
  * route for. All in typed arrays: a lookup allocates nothing.
  *
  * This is the interface an engine calls per packet: {@link Fib.nextDev}. A run looks up the same
- * few destinations at the same nodes over and over, so each Fib keeps a destination cache in
- * front of the LPM: a direct-mapped table of {@link DEST_CACHE_SLOTS} slots, each holding a node's
- * row, the 16 destination bytes (as four 32-bit words) and the group the LPM returned for them.
- * A hit needs one cheap multiplicative hash and five integer compares instead of a 16-byte hash
- * and compare per prefix length. It is exact: the slot is only used when the row and all 16
- * bytes equal the ones it was filled for (a colliding destination just replaces the slot), and the
- * LPM result depends on nothing else because a Fib never changes after it is built (a
- * recomputation builds a new Fib, with an empty cache; {@link FibBuilder.build} freezes the
- * builder whose arrays the Fib shares). The hash, when a route is multipath, is still taken per
- * packet (it depends on more than the destination).
+ * destinations at the same nodes over and over, so each Fib keeps a destination cache in front of
+ * the LPM: a two-way set-associative table (64 to {@link DEST_CACHE_MAX_SLOTS} entries, by the
+ * table's size), each entry a node's row, the 16 destination bytes (as four 32-bit words) and the
+ * group the LPM returned for them. A hit costs one multiplicative hash and a few integer compares
+ * instead of a 16-byte hash and compare per prefix length. It is exact: an entry is used only when
+ * the row and all 16 bytes equal the ones it was filled for (a destination whose set is full
+ * evicts the older entry), and the LPM result depends on nothing else because a Fib never changes
+ * after it is built (a recomputation builds a new Fib, with an empty cache; {@link FibBuilder.build}
+ * freezes the builder whose arrays the Fib shares). The flow hash of a multipath route is still
+ * taken per packet (it depends on more than the destination).
  * @module
  */
 import * as hash from './hash';
@@ -183,10 +183,10 @@ export class FibBuilder {
 
   /**
    * The Fib of the routes set so far; the builder cannot be changed afterwards. `cacheSlots`: size
-   * of its destination cache (a power of two >= 2; tests make it tiny to force collisions).
+   * of its destination cache (a power of two >= 4; tests make it tiny to force collisions).
    */
-  build(policy: HashPolicy, seeds: Uint32Array, cacheSlots = DEST_CACHE_SLOTS): Fib {
-    if (!(cacheSlots >= 2 && cacheSlots <= 2 ** 24 && (cacheSlots & (cacheSlots - 1)) === 0)) throw new RangeError(`cache slots must be a power of two in 2..2^24, got ${cacheSlots}`);
+  build(policy: HashPolicy, seeds: Uint32Array, cacheSlots = destCacheSlots(this.groups.length)): Fib {
+    if (!(cacheSlots >= 4 && cacheSlots <= 2 ** 24 && (cacheSlots & (cacheSlots - 1)) === 0)) throw new RangeError(`cache slots must be a power of two in 4..2^24, got ${cacheSlots}`);
     this.built = true;
     return new Fib(this, policy, seeds, cacheSlots);
   }
@@ -196,11 +196,24 @@ export class FibBuilder {
   }
 }
 
-/** Slots of a Fib's destination cache (a power of two; see the module doc). */
-export const DEST_CACHE_SLOTS = 4096;
-/** Int32 words per slot: row, the destination's four words, the group, two unused (a power of two). */
+/** Most entries of a Fib's destination cache (see the module doc): 256 KiB. */
+export const DEST_CACHE_MAX_SLOTS = 8192;
+
+/**
+ * Entries of the destination cache of a table with `cells` (node, prefix) cells: twice that (a run
+ * whose destinations are the nodes' addresses looks up about one pair per cell), a power of two
+ * from 64 to {@link DEST_CACHE_MAX_SLOTS}.
+ */
+export function destCacheSlots(cells: number): number {
+  let n = 64;
+  while (n < 2 * cells && n < DEST_CACHE_MAX_SLOTS) n *= 2;
+  return n;
+}
+
+/** Int32 words per entry: row, the destination's four words, the group, two unused; two entries (ways) per set: 64 bytes. */
 const DC_STRIDE = 8;
-/** A row that matches no node (empty slot). */
+const DC_SET = 2 * DC_STRIDE;
+/** A row that matches no node (an empty entry). */
 const DC_EMPTY = -1;
 
 export class Fib {
@@ -217,13 +230,13 @@ export class Fib {
   private readonly nhUpper: Int32Array;
   /** Destination cache (module doc): per slot row, destination words 0..3, group (LPM_NONE included). */
   private readonly dc: Int32Array;
-  /** 32 - log2(slots): a slot is the hash's top bits. */
+  /** 32 - log2(sets): a set is the hash's top bits. */
   private readonly dcShift: number;
   private sorted?: RouteEntry[][];
 
   constructor(b: FibBuilder, readonly policy: HashPolicy, readonly seeds: Uint32Array, cacheSlots: number) {
     this.dc = new Int32Array(cacheSlots * DC_STRIDE).fill(DC_EMPTY);
-    this.dcShift = 32 - Math.log2(cacheSlots);
+    this.dcShift = 32 - Math.log2(cacheSlots / 2);
     this.prefixes = b.prefixes;
     this.rowOf = b.rowOf;
     this.groups = b.groups;
@@ -288,10 +301,18 @@ export class Fib {
     const w2 = (d[o + 8]! << 24) | (d[o + 9]! << 16) | (d[o + 10]! << 8) | d[o + 11]!;
     const w3 = (d[o + 12]! << 24) | (d[o + 13]! << 16) | (d[o + 14]! << 8) | d[o + 15]!;
     const h = (Math.imul(w0, 0x9e3779b1) + Math.imul(w1, 0x85ebca77) + Math.imul(w2, 0xc2b2ae3d) + Math.imul(w3, 0x27d4eb2f) + Math.imul(r, 0x165667b1)) | 0;
-    const s = (h >>> this.dcShift) * DC_STRIDE;
+    const s = (h >>> this.dcShift) * DC_SET;
     const dc = this.dc;
     if (dc[s] === r && dc[s + 1] === w0 && dc[s + 2] === w1 && dc[s + 3] === w2 && dc[s + 4] === w3) return dc[s + 5]!;
+    if (dc[s + 8] === r && dc[s + 9] === w0 && dc[s + 10] === w1 && dc[s + 11] === w2 && dc[s + 12] === w3) return dc[s + 13]!;
     const g = this.prefixes.lpm.lookupIn(d, o, this.groups, r);
+    // The newest entry in way 0, the one it replaces in way 1 (the older one there is dropped).
+    dc[s + 8] = dc[s]!;
+    dc[s + 9] = dc[s + 1]!;
+    dc[s + 10] = dc[s + 2]!;
+    dc[s + 11] = dc[s + 3]!;
+    dc[s + 12] = dc[s + 4]!;
+    dc[s + 13] = dc[s + 5]!;
     dc[s] = r;
     dc[s + 1] = w0;
     dc[s + 2] = w1;
