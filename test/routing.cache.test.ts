@@ -163,6 +163,7 @@ describe('destination cache', () => {
     assert.throws(() => fb.delete(0, pi), /after build/);
     assert.throws(() => fb.setComputed(pi, Int32Array.of(0)), /after build/);
     assert.throws(() => new FibBuilder(1, ps).build(0, new Uint32Array(1), 3), /power of two/);
+    assert.throws(() => new FibBuilder(1, ps).build(0, new Uint32Array(1), 2 * DEST_CACHE_MAX_SLOTS), /power of two/);
   });
 
   test('after a recomputation the new Fib answers from its own tables, the old one still from its own', () => {

@@ -182,11 +182,12 @@ export class FibBuilder {
   }
 
   /**
-   * The Fib of the routes set so far; the builder cannot be changed afterwards. `cacheSlots`: size
-   * of its destination cache (a power of two >= 4; tests make it tiny to force collisions).
+   * The Fib of the routes set so far; the builder cannot be changed afterwards. `cacheSlots`:
+   * entries of its destination cache (a power of two from 4 to {@link DEST_CACHE_MAX_SLOTS}; tests
+   * make it tiny to force collisions).
    */
   build(policy: HashPolicy, seeds: Uint32Array, cacheSlots = destCacheSlots(this.groups.length)): Fib {
-    if (!(cacheSlots >= 4 && cacheSlots <= 2 ** 24 && (cacheSlots & (cacheSlots - 1)) === 0)) throw new RangeError(`cache slots must be a power of two in 4..2^24, got ${cacheSlots}`);
+    if (!(cacheSlots >= 4 && cacheSlots <= DEST_CACHE_MAX_SLOTS && (cacheSlots & (cacheSlots - 1)) === 0)) throw new RangeError(`cache slots must be a power of two in 4..${DEST_CACHE_MAX_SLOTS}, got ${cacheSlots}`);
     this.built = true;
     return new Fib(this, policy, seeds, cacheSlots);
   }
@@ -210,7 +211,7 @@ export function destCacheSlots(cells: number): number {
   return n;
 }
 
-/** Int32 words per entry: row, the destination's four words, the group, two unused; two entries (ways) per set: 64 bytes. */
+/** Int32 words per entry: row, the destination's four words, the group (or LPM_NONE), two unused; two entries (ways) per set: 64 bytes. */
 const DC_STRIDE = 8;
 const DC_SET = 2 * DC_STRIDE;
 /** A row that matches no node (an empty entry). */
@@ -228,7 +229,7 @@ export class Fib {
   private readonly gStart: Int32Array;
   private readonly nhDev: Int32Array;
   private readonly nhUpper: Int32Array;
-  /** Destination cache (module doc): per slot row, destination words 0..3, group (LPM_NONE included). */
+  /** Destination cache (module doc): per entry row, destination words 0..3, group (LPM_NONE included). */
   private readonly dc: Int32Array;
   /** 32 - log2(sets): a set is the hash's top bits. */
   private readonly dcShift: number;
@@ -295,7 +296,7 @@ export class Fib {
   /** The LPM's group (or LPM_NONE) for node row `r` and the destination `d[o..o+16]`, through the destination cache. */
   private groupOf(r: number, d: Uint8Array, o: number): number {
     // Big-endian words: the bytes that tell addresses apart (the last ones) land in the low bits,
-    // which a multiplication spreads over the high bits the slot is taken from.
+    // which a multiplication spreads over the high bits the set is taken from.
     const w0 = (d[o]! << 24) | (d[o + 1]! << 16) | (d[o + 2]! << 8) | d[o + 3]!;
     const w1 = (d[o + 4]! << 24) | (d[o + 5]! << 16) | (d[o + 6]! << 8) | d[o + 7]!;
     const w2 = (d[o + 8]! << 24) | (d[o + 9]! << 16) | (d[o + 10]! << 8) | d[o + 11]!;
