@@ -1,16 +1,18 @@
 /**
- * The Fib's destination cache (sim/routing/fib.ts) changes no answer: lookups through it equal
- * the longest-prefix match done by scanning the node's displayed table, on random tables (prefixes
- * of many lengths, local, unreachable and multipath routes, nodes without a table) with random
- * destinations, packets at random offsets and destinations in a separate buffer; with a 4-entry
- * cache (2 sets: most lookups evict) as with the largest and the default size; repeated lookups (hits) interleaved
- * with others; and after a recomputation the new Fib answers from its own tables while the old one
- * keeps answering from its own.
+ * The LPM's match cache (sim/routing/lpm.ts) changes no answer: Fib lookups through it equal the
+ * longest-prefix match done by scanning the node's displayed table, on random tables (prefixes of
+ * many lengths, nested, local, unreachable and multipath routes, nodes without a table) with
+ * random destinations, packets at random offsets and destinations in a separate buffer; with a
+ * 4-entry cache (2 sets: most lookups evict) as with the largest and the default size; repeated
+ * lookups (hits) interleaved with others; a destination inside more prefixes than an entry lists;
+ * prefixes inserted after lookups; and after a recomputation (same LPM and cache, new tables) the
+ * new Fib answers from its own tables while the old one keeps answering from its own.
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { computeFib, type RoutingInput } from '../sim/routing/compute';
-import { DEST_CACHE_MAX_SLOTS, destCacheSlots, FibBuilder, PrefixSet, ROUTE_LOCAL, ROUTE_NONE, type Fib, type RouteEntry } from '../sim/routing/fib';
+import { FibBuilder, PrefixSet, ROUTE_LOCAL, ROUTE_NONE, type Fib, type RouteEntry } from '../sim/routing/fib';
+import { Lpm, LPM_NONE, MATCH_CACHE_MAX, MATCH_CACHE_VALUES, matchCacheSize } from '../sim/routing/lpm';
 import { multipathHash, upperBounds, type HashPolicy } from '../sim/routing/hash';
 import { formatPrefix, maskPrefix, parseAddrLen, prefixContains } from '../sim/routing/prefix';
 import { RoutingState } from '../sim/routing/setup';
@@ -49,8 +51,8 @@ function addr(r: (n: number) => number): Uint8Array {
 }
 
 /** Random tables over random prefixes for `N` nodes (some without a table). */
-function randomFib(r: (n: number) => number, N: number, cacheSlots?: number): Fib {
-  const ps = new PrefixSet();
+function randomFib(r: (n: number) => number, N: number, cacheEntries?: number): Fib {
+  const ps = new PrefixSet(new Lpm(0, cacheEntries));
   const lens = [0, 8, 16, 31, 48, 64, 65, 96, 127, 128];
   for (let k = 8 + r(30); k > 0; k--) ps.add(maskPrefix(addr(r), lens[r(lens.length)]!));
   const owned = Uint8Array.from({ length: N }, () => (r(5) === 0 ? 0 : 1));
@@ -66,11 +68,11 @@ function randomFib(r: (n: number) => number, N: number, cacheSlots?: number): Fi
       else fb.set(node, pi, fb.group({ kind: 'unicast', hops: Array.from({ length: 2 + r(3) }, (_, i) => ({ dev: i, weight: 1 + r(3) })) }), source);
     }
   }
-  return fb.build(r(2) as HashPolicy, Uint32Array.from({ length: N }, () => r(0xffffffff)), cacheSlots);
+  return fb.build(r(2) as HashPolicy, Uint32Array.from({ length: N }, () => r(0xffffffff)));
 }
 
-describe('destination cache', () => {
-  for (const slots of [4, 16, DEST_CACHE_MAX_SLOTS, undefined]) {
+describe('LPM match cache', () => {
+  for (const slots of [4, 16, MATCH_CACHE_MAX, undefined]) {
     test(`${slots ?? 'default'} entries: every lookup equals the uncached longest-prefix match`, () => {
       const r = rng(0xcace + (slots ?? 1));
       let compared = 0;
@@ -124,14 +126,16 @@ describe('destination cache', () => {
     });
   }
 
-  test('the default size follows the table: 64 to DEST_CACHE_MAX_SLOTS entries', () => {
-    assert.equal(destCacheSlots(1), 64);
-    assert.equal(destCacheSlots(100), 256);
-    assert.equal(destCacheSlots(208 * 208), DEST_CACHE_MAX_SLOTS);
+  test('the default size follows the prefix count: 64 to MATCH_CACHE_MAX entries', () => {
+    assert.equal(matchCacheSize(1), 64);
+    assert.equal(matchCacheSize(100), 512);
+    assert.equal(matchCacheSize(5000), MATCH_CACHE_MAX);
+    assert.throws(() => new Lpm(0, 3), /power of two/);
+    assert.throws(() => new Lpm(0, 2 * MATCH_CACHE_MAX), /power of two/);
   });
 
   test('colliding destinations at one node and one destination at many nodes alternate without mixing up', () => {
-    const ps = new PrefixSet();
+    const ps = new PrefixSet(new Lpm(0, 4)); // 2 sets of 2 entries
     const a = parseAddrLen('fd00:1::1')!.addr;
     const b = parseAddrLen('fd00:1::2')!.addr;
     const pa = ps.add(maskPrefix(a, 128));
@@ -141,7 +145,7 @@ describe('destination cache', () => {
       fb.set(n, pa, fb.singleGroup(n), 'computed');
       fb.set(n, pb, fb.singleGroup(10 + n), 'computed');
     }
-    const fib = fb.build(0, new Uint32Array(3), 4); // 2 sets of 2 entries, 6 keys: some set has 3
+    const fib = fb.build(0, new Uint32Array(3));
     const pkt = (d: Uint8Array) => { const p = new Uint8Array(40); p[0] = 0x60; p.set(d, 24); return p; };
     for (let round = 0; round < 5; round++) {
       for (let n = 0; n < 3; n++) {
@@ -153,17 +157,34 @@ describe('destination cache', () => {
     }
   });
 
-  test('a builder cannot change the tables of a built Fib', () => {
-    const ps = new PrefixSet();
-    const pi = ps.add(maskPrefix(parseAddrLen('fd00:1::1')!.addr, 128));
-    const fb = new FibBuilder(1, ps);
-    fb.set(0, pi, fb.singleGroup(0), 'computed');
-    fb.build(0, new Uint32Array(1));
-    assert.throws(() => fb.set(0, pi, fb.singleGroup(1), 'static'), /after build/);
-    assert.throws(() => fb.delete(0, pi), /after build/);
-    assert.throws(() => fb.setComputed(pi, Int32Array.of(0)), /after build/);
-    assert.throws(() => new FibBuilder(1, ps).build(0, new Uint32Array(1), 3), /power of two/);
-    assert.throws(() => new FibBuilder(1, ps).build(0, new Uint32Array(1), 2 * DEST_CACHE_MAX_SLOTS), /power of two/);
+  test('a destination inside more prefixes than an entry lists, and prefixes inserted after lookups', () => {
+    for (const entries of [4, undefined]) {
+      const lpm = new Lpm(0, entries);
+      const d = parseAddrLen('fd00:1:2:3::9')!.addr;
+      const lens = [0, 16, 32, 48, 64, 128];
+      assert.ok(lens.length > MATCH_CACHE_VALUES);
+      lens.forEach((len, v) => lpm.insert(maskPrefix(d, len).addr, len, v));
+      // map: per row (6 cells) the route group per prefix value; row k has routes for the first k+1 prefixes only (/0 .. ).
+      const map = new Int32Array(6 * 6).fill(-1);
+      for (let k = 0; k < 6; k++) for (let v = 0; v <= k; v++) map[6 * k + v] = 100 + v;
+      const other = parseAddrLen('fd00:1:2:4::9')!.addr; // inside /0 .. /48 only
+      for (let round = 0; round < 3; round++) {
+        for (let k = 0; k < 6; k++) {
+          assert.equal(lpm.lookupIn(d, 0, map, 6 * k), 100 + k, `row ${k}`);
+          assert.equal(lpm.lookupIn(other, 0, map, 6 * k), 100 + Math.min(k, 3), `row ${k}, other`);
+        }
+      }
+      const none = new Int32Array(6).fill(-1);
+      assert.equal(lpm.lookupIn(d, 0, none, 0), LPM_NONE);
+      // A longer prefix inserted now is seen at once (the cache was emptied).
+      lpm.insert(maskPrefix(other, 128).addr, 128, 5);
+      assert.equal(lpm.lookupIn(other, 0, map, 6 * 5), 105);
+      assert.equal(lpm.lookupIn(other, 0, map, 6 * 4), 103);
+      // A prefix's value replaced: the new value.
+      lpm.insert(maskPrefix(d, 64).addr, 64, 0);
+      assert.equal(lpm.lookupIn(d, 0, map, 6 * 4), 100, 'the /64 now has value 0');
+      assert.equal(lpm.lookup(d, 0), 5);
+    }
   });
 
   test('after a recomputation the new Fib answers from its own tables, the old one still from its own', () => {

@@ -3,19 +3,10 @@
  * lpm.ts) and per node a row of route groups by prefix; a group is local delivery, unreachable, or
  * one or more next hops (devices, i.e. the node's interface indexes) with hash-threshold bounds.
  * A node's longest match is the longest prefix containing the destination that the node has a
- * route for. All in typed arrays: a lookup allocates nothing.
+ * route for. All in typed arrays: a lookup allocates nothing (and a destination seen before is
+ * answered from the LPM's match cache, sim/routing/lpm.ts).
  *
- * This is the interface an engine calls per packet: {@link Fib.nextDev}. A run looks up the same
- * destinations at the same nodes over and over, so each Fib keeps a destination cache in front of
- * the LPM: a two-way set-associative table (64 to {@link DEST_CACHE_MAX_SLOTS} entries, by the
- * table's size), each entry a node's row, the 16 destination bytes (as four 32-bit words) and the
- * group the LPM returned for them. A hit costs one multiplicative hash and a few integer compares
- * instead of a 16-byte hash and compare per prefix length. It is exact: an entry is used only when
- * the row and all 16 bytes equal the ones it was filled for (a destination whose set is full
- * evicts the older entry), and the LPM result depends on nothing else because a Fib never changes
- * after it is built (a recomputation builds a new Fib, with an empty cache; {@link FibBuilder.build}
- * freezes the builder whose arrays the Fib shares). The flow hash of a multipath route is still
- * taken per packet (it depends on more than the destination).
+ * This is the interface an engine calls per packet: {@link Fib.nextDev}.
  * @module
  */
 import * as hash from './hash';
@@ -64,8 +55,9 @@ function prefixKey(p: Prefix): string {
  */
 export class PrefixSet {
   readonly list: Prefix[] = [];
-  readonly lpm = new Lpm();
   private readonly index = new Map<string, number>();
+  /** `lpm`: an empty LPM to fill (tests pass one with a tiny match cache). */
+  constructor(readonly lpm = new Lpm()) {}
   /** Index of `p`, added when new. */
   add(p: Prefix): number {
     const k = prefixKey(p);
@@ -99,8 +91,6 @@ export class FibBuilder {
   private readonly byKey = new Map<string, number>();
   /** Group of a single next hop of weight 1, by device (most routes): no key string. */
   private readonly single: number[] = [];
-  /** Set by {@link build}: the Fib shares {@link groups}, which must not change any more (its destination cache relies on that). */
-  private built = false;
 
   constructor(readonly nodeCount: number, readonly prefixes: PrefixSet, owned?: Uint8Array) {
     this.prefixCount = prefixes.list.length;
@@ -153,7 +143,6 @@ export class FibBuilder {
 
   /** Sets node's route for prefix index `pi` to group `g` (replacing any). */
   set(node: number, pi: number, g: number, source: RouteEntry['source']): void {
-    this.checkOpen();
     const r = this.rowOf[node]!;
     if (r < 0) return;
     this.groups[r + pi] = g;
@@ -162,7 +151,6 @@ export class FibBuilder {
 
   /** Sets the computed route for prefix index `pi` of every node `u` with `groupOf[u] >= 0`. */
   setComputed(pi: number, groupOf: Int32Array): void {
-    this.checkOpen();
     const { rowOf, groups, sources } = this;
     for (let u = 0; u < groupOf.length; u++) {
       const g = groupOf[u]!;
@@ -174,48 +162,16 @@ export class FibBuilder {
   }
 
   delete(node: number, pi: number): void {
-    this.checkOpen();
     const r = this.rowOf[node]!;
     if (r < 0) return;
     this.groups[r + pi] = -1;
     this.sources[r + pi] = 0;
   }
 
-  /**
-   * The Fib of the routes set so far; the builder cannot be changed afterwards. `cacheSlots`:
-   * entries of its destination cache (a power of two from 4 to {@link DEST_CACHE_MAX_SLOTS}; tests
-   * make it tiny to force collisions).
-   */
-  build(policy: HashPolicy, seeds: Uint32Array, cacheSlots = destCacheSlots(this.groups.length)): Fib {
-    if (!(cacheSlots >= 4 && cacheSlots <= DEST_CACHE_MAX_SLOTS && (cacheSlots & (cacheSlots - 1)) === 0)) throw new RangeError(`cache slots must be a power of two in 4..${DEST_CACHE_MAX_SLOTS}, got ${cacheSlots}`);
-    this.built = true;
-    return new Fib(this, policy, seeds, cacheSlots);
-  }
-
-  private checkOpen(): void {
-    if (this.built) throw new Error('FibBuilder: routes changed after build() (the Fib shares its tables)');
+  build(policy: HashPolicy, seeds: Uint32Array): Fib {
+    return new Fib(this, policy, seeds);
   }
 }
-
-/** Most entries of a Fib's destination cache (see the module doc): 256 KiB. */
-export const DEST_CACHE_MAX_SLOTS = 8192;
-
-/**
- * Entries of the destination cache of a table with `cells` (node, prefix) cells: twice that (a run
- * whose destinations are the nodes' addresses looks up about one pair per cell), a power of two
- * from 64 to {@link DEST_CACHE_MAX_SLOTS}.
- */
-export function destCacheSlots(cells: number): number {
-  let n = 64;
-  while (n < 2 * cells && n < DEST_CACHE_MAX_SLOTS) n *= 2;
-  return n;
-}
-
-/** Int32 words per entry: row, the destination's four words, the group (or LPM_NONE), two unused; two entries (ways) per set: 64 bytes. */
-const DC_STRIDE = 8;
-const DC_SET = 2 * DC_STRIDE;
-/** A row that matches no node (an empty entry). */
-const DC_EMPTY = -1;
 
 export class Fib {
   private readonly prefixes: PrefixSet;
@@ -229,15 +185,9 @@ export class Fib {
   private readonly gStart: Int32Array;
   private readonly nhDev: Int32Array;
   private readonly nhUpper: Int32Array;
-  /** Destination cache (module doc): per entry row, destination words 0..3, group (LPM_NONE included). */
-  private readonly dc: Int32Array;
-  /** 32 - log2(sets): a set is the hash's top bits. */
-  private readonly dcShift: number;
   private sorted?: RouteEntry[][];
 
-  constructor(b: FibBuilder, readonly policy: HashPolicy, readonly seeds: Uint32Array, cacheSlots: number) {
-    this.dc = new Int32Array(cacheSlots * DC_STRIDE).fill(DC_EMPTY);
-    this.dcShift = 32 - Math.log2(cacheSlots / 2);
+  constructor(b: FibBuilder, readonly policy: HashPolicy, readonly seeds: Uint32Array) {
     this.prefixes = b.prefixes;
     this.rowOf = b.rowOf;
     this.groups = b.groups;
@@ -282,7 +232,7 @@ export class Fib {
     if (dstOff + 16 > dst.length) return ROUTE_NONE;
     const r = this.rowOf[node]!;
     if (r < 0) return ROUTE_NONE;
-    const g = this.groupOf(r, dst, dstOff);
+    const g = this.prefixes.lpm.lookupIn(dst, dstOff, this.groups, r);
     if (g === LPM_NONE) return ROUTE_NONE;
     const n = this.gCount[g]!;
     if (n <= 0) return n === 0 ? ROUTE_NONE : ROUTE_LOCAL;
@@ -291,36 +241,6 @@ export class Fib {
     const h = multipathHash(this.policy, b, off, this.seeds[node]!, end);
     for (let i = 0; i < n - 1; i++) if (h <= this.nhUpper[s + i]!) return this.nhDev[s + i]!;
     return this.nhDev[s + n - 1]!;
-  }
-
-  /** The LPM's group (or LPM_NONE) for node row `r` and the destination `d[o..o+16]`, through the destination cache. */
-  private groupOf(r: number, d: Uint8Array, o: number): number {
-    // Big-endian words: the bytes that tell addresses apart (the last ones) land in the low bits,
-    // which a multiplication spreads over the high bits the set is taken from.
-    const w0 = (d[o]! << 24) | (d[o + 1]! << 16) | (d[o + 2]! << 8) | d[o + 3]!;
-    const w1 = (d[o + 4]! << 24) | (d[o + 5]! << 16) | (d[o + 6]! << 8) | d[o + 7]!;
-    const w2 = (d[o + 8]! << 24) | (d[o + 9]! << 16) | (d[o + 10]! << 8) | d[o + 11]!;
-    const w3 = (d[o + 12]! << 24) | (d[o + 13]! << 16) | (d[o + 14]! << 8) | d[o + 15]!;
-    const h = (Math.imul(w0, 0x9e3779b1) + Math.imul(w1, 0x85ebca77) + Math.imul(w2, 0xc2b2ae3d) + Math.imul(w3, 0x27d4eb2f) + Math.imul(r, 0x165667b1)) | 0;
-    const s = (h >>> this.dcShift) * DC_SET;
-    const dc = this.dc;
-    if (dc[s] === r && dc[s + 1] === w0 && dc[s + 2] === w1 && dc[s + 3] === w2 && dc[s + 4] === w3) return dc[s + 5]!;
-    if (dc[s + 8] === r && dc[s + 9] === w0 && dc[s + 10] === w1 && dc[s + 11] === w2 && dc[s + 12] === w3) return dc[s + 13]!;
-    const g = this.prefixes.lpm.lookupIn(d, o, this.groups, r);
-    // The newest entry in way 0, the one it replaces in way 1 (the older one there is dropped).
-    dc[s + 8] = dc[s]!;
-    dc[s + 9] = dc[s + 1]!;
-    dc[s + 10] = dc[s + 2]!;
-    dc[s + 11] = dc[s + 3]!;
-    dc[s + 12] = dc[s + 4]!;
-    dc[s + 13] = dc[s + 5]!;
-    dc[s] = r;
-    dc[s + 1] = w0;
-    dc[s + 2] = w1;
-    dc[s + 3] = w2;
-    dc[s + 4] = w3;
-    dc[s + 5] = g;
-    return g;
   }
 }
 
