@@ -5,7 +5,7 @@
  * random destinations, packets at random offsets and destinations in a separate buffer; with a
  * 4-entry cache (2 sets: most lookups evict) as with the largest and the default size; repeated
  * lookups (hits) interleaved with others; a destination inside more prefixes than an entry lists;
- * prefixes inserted after lookups; and after a recomputation (same LPM and cache, new tables) the
+ * prefixes inserted after lookups; a buffer shorter than an address; and after a recomputation (same LPM and cache, new tables) the
  * new Fib answers from its own tables while the old one keeps answering from its own.
  */
 import { test, describe } from 'node:test';
@@ -185,6 +185,16 @@ describe('LPM match cache', () => {
       assert.equal(lpm.lookupIn(d, 0, map, 6 * 4), 100, 'the /64 now has value 0');
       assert.equal(lpm.lookup(d, 0), 5);
     }
+  });
+
+  test('a buffer shorter than an address does not fill an entry a whole address would hit', () => {
+    const lpm = new Lpm();
+    lpm.insert(new Uint8Array(16), 0, 0);
+    lpm.insert(new Uint8Array(16), 128, 1); // ::/128
+    const map = Int32Array.of(10, 11);
+    assert.equal(lpm.lookupIn(new Uint8Array(8), 0, map, 0), 10, 'missing bytes match no /128');
+    assert.equal(lpm.lookupIn(new Uint8Array(16), 0, map, 0), 11);
+    assert.equal(lpm.lookupIn(new Uint8Array(8), 0, map, 0), 10);
   });
 
   test('after a recomputation the new Fib answers from its own tables, the old one still from its own', () => {

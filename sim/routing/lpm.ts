@@ -155,6 +155,7 @@ export class Lpm {
    * (module doc).
    */
   lookupIn(b: Uint8Array, off: number, map: Int32Array, base: number): number {
+    if (off + 16 > b.length) return this.probeIn(b, off, map, base); // a short buffer: its missing bytes are not zeros
     // Big-endian words: the bytes that tell addresses apart (the last ones) land in the low bits,
     // which a multiplication spreads over the high bits the set is taken from.
     const w0 = (b[off]! << 24) | (b[off + 1]! << 16) | (b[off + 2]! << 8) | b[off + 3]!;
