@@ -5,8 +5,9 @@
  * random destinations, packets at random offsets and destinations in a separate buffer; with a
  * 4-entry cache (2 sets: most lookups evict) as with the largest and the default size; repeated
  * lookups (hits) interleaved with others; a destination inside more prefixes than an entry lists;
- * prefixes inserted after lookups; a buffer shorter than an address; and after a recomputation (same LPM and cache, new tables) the
- * new Fib answers from its own tables while the old one keeps answering from its own.
+ * prefixes inserted after lookups; a buffer shorter than an address; and after a recomputation
+ * (same LPM and cache, new tables) the new Fib answers from its own tables while the old one keeps
+ * answering from its own.
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
