@@ -2,11 +2,14 @@
  * ECMP hash: lookup3/jhash against Bob Jenkins' published vectors and an independent BigInt
  * implementation; the hash inputs of policy 0 (addresses, flow label, Next Header as received) and
  * policy 1 (addresses, ports, upper-layer protocol past the extension headers) against keys built
- * field by field; hash-threshold selection against Linux's upper-bound formula.
+ * field by field; hash-threshold selection against Linux's upper-bound formula. The multipath hash
+ * (computed straight from the packet bytes) equals jhash over the key flowKey writes, for random
+ * packets at random offsets, truncated anywhere.
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { jhash, multipathHash, upperBounds, type HashPolicy } from '../sim/routing/hash';
+import fc from 'fast-check';
+import { flowKey, jhash, KEY_LEN, multipathHash, upperBounds, type HashPolicy } from '../sim/routing/hash';
 import { parseIpv6 } from '../sim/topology';
 
 const M = (1n << 32n) - 1n;
@@ -138,5 +141,44 @@ describe('multipath hash inputs (Linux fib_multipath_hash_policy)', () => {
     assert.deepEqual(upperBounds([1, 1]), [2 ** 30 - 1, 2 ** 31 - 1]);
     assert.deepEqual(upperBounds([1, 3]), [2 ** 29 - 1, 2 ** 31 - 1]);
     assert.deepEqual(upperBounds([1, 1, 1]), [Math.round(2 ** 31 / 3) - 1, Math.round(2 ** 32 / 3) - 1, 2 ** 31 - 1]);
+  });
+});
+
+describe('multipathHash reads the packet in place', () => {
+  /** A packet-like buffer: random bytes with the fields the key reads often set to the interesting values. */
+  const packetBytes = fc
+    .record({
+      bytes: fc.uint8Array({ minLength: 0, maxLength: 160 }),
+      nh: fc.constantFrom(0, 6, 17, 41, 43, 58, 60, 4, 132, 136, 255),
+      inner: fc.constantFrom(0, 6, 17, 41, 43, 58, 60, 4, 132),
+      icmpType: fc.constantFrom(1, 3, 127, 128, 200),
+      extLen: fc.nat({ max: 3 }),
+      pre: fc.nat({ max: 13 }),
+      post: fc.nat({ max: 13 }),
+      cut: fc.nat({ max: 170 }),
+    })
+    .map(({ bytes, nh, inner, icmpType, extLen, pre, post, cut }) => {
+      const b = new Uint8Array(pre + bytes.length + post);
+      b.set(bytes, pre);
+      const at = (i: number, v: number) => { if (pre + i < pre + bytes.length) b[pre + i] = v; };
+      at(6, nh);
+      at(40, nh === 58 ? icmpType : inner);
+      at(41, extLen);
+      at(48 + 6, inner); // the offending packet's Next Header (ICMPv6 error)
+      return { b, off: pre, end: pre + Math.min(cut, bytes.length) };
+    });
+
+  test('equals jhash over flowKey for both policies, any truncation, any seed', () => {
+    const key = new Uint8Array(KEY_LEN);
+    fc.assert(
+      fc.property(packetBytes, fc.constantFrom<HashPolicy>(0, 1), fc.nat({ max: 0xffffffff }), ({ b, off, end }, policy, seed) => {
+        flowKey(policy, b, off, key, end);
+        assert.equal(multipathHash(policy, b, off, seed, end), jhash(key, KEY_LEN, seed) >>> 1);
+        // The default end: the array's end.
+        flowKey(policy, b, off, key);
+        assert.equal(multipathHash(policy, b, off, seed), jhash(key, KEY_LEN, seed) >>> 1);
+      }),
+      { numRuns: 20000 },
+    );
   });
 });

@@ -3,7 +3,8 @@
  * lpm.ts) and per node a row of route groups by prefix; a group is local delivery, unreachable, or
  * one or more next hops (devices, i.e. the node's interface indexes) with hash-threshold bounds.
  * A node's longest match is the longest prefix containing the destination that the node has a
- * route for. All in typed arrays: a lookup allocates nothing.
+ * route for. All in typed arrays: a lookup allocates nothing (and a destination seen before is
+ * answered from the LPM's match cache, sim/routing/lpm.ts).
  *
  * This is the interface an engine calls per packet: {@link Fib.nextDev}.
  * @module
@@ -54,8 +55,9 @@ function prefixKey(p: Prefix): string {
  */
 export class PrefixSet {
   readonly list: Prefix[] = [];
-  readonly lpm = new Lpm();
   private readonly index = new Map<string, number>();
+  /** `lpm`: an empty LPM to fill (tests pass one with a tiny match cache). */
+  constructor(readonly lpm = new Lpm()) {}
   /** Index of `p`, added when new. */
   add(p: Prefix): number {
     const k = prefixKey(p);

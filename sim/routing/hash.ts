@@ -24,7 +24,6 @@ export type HashPolicy = 0 | 1;
 
 /** Key layout: src 0..16, dst 16..32, policy 0: flow label (u32 BE) 32..36 | policy 1: sport, dport 32..36; protocol (u32 BE) 36..40. */
 export const KEY_LEN = 40;
-const scratch = new Uint8Array(KEY_LEN);
 
 const rot = (x: number, k: number) => (x << k) | (x >>> (32 - k));
 
@@ -117,10 +116,78 @@ export function flowKey(policy: HashPolicy, b: Uint8Array, off: number, key: Uin
   put32(key, 36, nh);
 }
 
-/** The 31-bit multipath hash (Linux's `mhash >> 1`) of the packet at `b[off..end]` for a node's seed. */
+/** The little-endian word of `b[p..p+4]`, bytes at or past `end` read as 0 (as in {@link flowKey}). */
+function le32(b: Uint8Array, p: number, end: number): number {
+  if (p + 4 <= end) return b[p]! | (b[p + 1]! << 8) | (b[p + 2]! << 16) | (b[p + 3]! << 24);
+  if (p >= end) return 0;
+  return b[p]! | (p + 1 < end ? b[p + 1]! << 8 : 0) | (p + 2 < end ? b[p + 2]! << 16 : 0);
+}
+
+/**
+ * The 31-bit multipath hash (Linux's `mhash >> 1`) of the packet at `b[off..end]` for a node's seed:
+ * `jhash(flowKey(...), KEY_LEN, seed) >>> 1`, computed straight from the packet bytes: the key's
+ * ten little-endian words are read where {@link flowKey} would copy them from (addresses) or built
+ * from the fields (words 8 and 9), and fed to lookup3's three mixing rounds and 4-byte tail,
+ * without writing the key (the per-hop cost of a multipath route and of the path checks'
+ * fingerprints).
+ */
 export function multipathHash(policy: HashPolicy, b: Uint8Array, off: number, seed: number, end = b.length): number {
-  flowKey(policy, b, off, scratch, end);
-  return jhash(scratch, KEY_LEN, seed) >>> 1;
+  let h = off;
+  let w8: number;
+  let w9: number;
+  if (policy === 0) {
+    if (b[h + 6] === NH_ICMPV6 && h + 48 + 40 <= end && b[h + 40]! < 128) h += 48; // ICMPv6 error: the offending packet
+    // Key bytes 32..36 = flow label (u32 BE), 36..40 = Next Header (u32 BE), as little-endian words.
+    w8 = h + 4 <= end ? ((b[h + 1]! & 0x0f) << 8) | (b[h + 2]! << 16) | (b[h + 3]! << 24) : 0;
+    w9 = h + 7 <= end ? b[h + 6]! << 24 : 0;
+  } else {
+    let nh = h + 7 <= end ? b[h + 6]! : 0;
+    let p = h + 40;
+    while ((nh === NH_HOP || nh === NH_ROUTING || nh === NH_DEST) && p + 2 <= end) {
+      const next = b[p]!;
+      p += (b[p + 1]! + 1) * 8;
+      nh = next;
+    }
+    const ports = nh !== NH_IPV6 && nh !== NH_IPIP && (nh === 6 || nh === 17 || nh === 132 || nh === 136) && p + 4 <= end;
+    w8 = ports ? b[p]! | (b[p + 1]! << 8) | (b[p + 2]! << 16) | (b[p + 3]! << 24) : 0;
+    w9 = nh << 24;
+  }
+  const k = h + 8;
+  let x = (0xdeadbeef + KEY_LEN + seed) | 0;
+  let y = x;
+  let z = x;
+  // jhash's loop: key bytes 0..12, 12..24, 24..36.
+  x = (x + le32(b, k, end)) | 0; y = (y + le32(b, k + 4, end)) | 0; z = (z + le32(b, k + 8, end)) | 0;
+  x = (x - z) | 0; x ^= rot(z, 4); z = (z + y) | 0;
+  y = (y - x) | 0; y ^= rot(x, 6); x = (x + z) | 0;
+  z = (z - y) | 0; z ^= rot(y, 8); y = (y + x) | 0;
+  x = (x - z) | 0; x ^= rot(z, 16); z = (z + y) | 0;
+  y = (y - x) | 0; y ^= rot(x, 19); x = (x + z) | 0;
+  z = (z - y) | 0; z ^= rot(y, 4); y = (y + x) | 0;
+  x = (x + le32(b, k + 12, end)) | 0; y = (y + le32(b, k + 16, end)) | 0; z = (z + le32(b, k + 20, end)) | 0;
+  x = (x - z) | 0; x ^= rot(z, 4); z = (z + y) | 0;
+  y = (y - x) | 0; y ^= rot(x, 6); x = (x + z) | 0;
+  z = (z - y) | 0; z ^= rot(y, 8); y = (y + x) | 0;
+  x = (x - z) | 0; x ^= rot(z, 16); z = (z + y) | 0;
+  y = (y - x) | 0; y ^= rot(x, 19); x = (x + z) | 0;
+  z = (z - y) | 0; z ^= rot(y, 4); y = (y + x) | 0;
+  x = (x + le32(b, k + 24, end)) | 0; y = (y + le32(b, k + 28, end)) | 0; z = (z + w8) | 0;
+  x = (x - z) | 0; x ^= rot(z, 4); z = (z + y) | 0;
+  y = (y - x) | 0; y ^= rot(x, 6); x = (x + z) | 0;
+  z = (z - y) | 0; z ^= rot(y, 8); y = (y + x) | 0;
+  x = (x - z) | 0; x ^= rot(z, 16); z = (z + y) | 0;
+  y = (y - x) | 0; y ^= rot(x, 19); x = (x + z) | 0;
+  z = (z - y) | 0; z ^= rot(y, 4); y = (y + x) | 0;
+  // The 4-byte tail (key bytes 36..40), then final(a, b, c).
+  x = (x + w9) | 0;
+  z ^= y; z = (z - rot(y, 14)) | 0;
+  x ^= z; x = (x - rot(z, 11)) | 0;
+  y ^= x; y = (y - rot(x, 25)) | 0;
+  z ^= y; z = (z - rot(y, 16)) | 0;
+  x ^= z; x = (x - rot(z, 4)) | 0;
+  y ^= x; y = (y - rot(x, 14)) | 0;
+  z ^= y; z = (z - rot(y, 24)) | 0;
+  return (z >>> 0) >>> 1;
 }
 
 /**
