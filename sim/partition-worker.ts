@@ -10,7 +10,7 @@ import { exportState, runWindows, type PartitionState, type PartitionTask } from
 import { DataplanePool } from './pool';
 import { setupRun } from './run';
 
-export default function run(task: PartitionTask): { state: PartitionState; setupMs: number } {
+export default function run(task: PartitionTask): { state: PartitionState; setupMs: number; readyAt: number } {
   const t0 = process.hrtime.bigint();
   const topo = parseTopology(task.topology.text, task.topology.file);
   const seed = BigInt(task.seed);
@@ -25,12 +25,14 @@ export default function run(task: PartitionTask): { state: PartitionState; setup
   net.pool = new DataplanePool({ workers: 0, configs: net.nodes.map((n) => n.config), nodeNames: net.nodes.map((n) => n.name), owned });
   net.sim.stopAt(task.durationNs);
   const setupMs = Number(process.hrtime.bigint() - t0) / 1e6;
+  // When this partition was ready to run events (ms since the epoch: comparable across threads).
+  const readyAt = performance.timeOrigin + performance.now();
   let ok = false;
   try {
     const r = runWindows(task, net);
     files.finishFiles();
     ok = true;
-    return { state: exportState(net, traffic, paths, truth, r), setupMs };
+    return { state: exportState(net, traffic, paths, truth, r), setupMs, readyAt };
   } finally {
     if (!ok) files.discard();
   }

@@ -664,7 +664,11 @@ function copyFromBox(box: Int32Array, boxBytes: Uint8Array, at: number, view: Da
   for (let k = words * 4; k < len; k++) bytes[to + k] = boxBytes[at + k]!;
 }
 
-/** The piscina hosting the partitions (one thread each). */
+/**
+ * The piscina hosting the partitions (one thread each, at most `parts` partitions). Its threads
+ * start and load their modules at once: a run starts it before its own set-up, when it may be
+ * partitioned (sim/run.ts).
+ */
 export function partitionPool(parts: number): Piscina {
   const ext = path.extname(__filename);
   const filename = path.join(__dirname, `partition-worker${ext === '.ts' ? '.ts' : '.js'}`);
