@@ -26,9 +26,13 @@
  * - **Partitioning**: links with zero delay are never cut (their ends are merged first); the
  *   groups are grown from seeds far apart, each step giving the lightest partition its neighbouring
  *   group with the most links into it, then boundary groups move from the heaviest partition to a
- *   lighter neighbour while that lowers the heaviest load; the load of a node is the packet rate
- *   its flows put through it (each flow's route walked once for a header like its packets', so
- *   ECMP spreads it). Fewer groups than workers → fewer partitions, said in `run-info.json`.
+ *   lighter neighbour while that lowers the heaviest load. The load of a node is what its flows'
+ *   packets cost it per second (each flow's route walked once for a header like its packets', so
+ *   ECMP spreads it): per packet one unit for its step, more where it is generated, delivered,
+ *   encapsulated or decapsulated (with the trace decode and path check), plus a cost per dataplane
+ *   step (with a tick, per tick in which a packet arrived: a busy switch batches many packets per
+ *   step, a host one or two). The costs were measured on an instrumented inline run (see
+ *   COST_STEP). Fewer groups than workers → fewer partitions, said in `run-info.json`.
  *
  * Each worker builds the whole network (routing for every node: the path check needs it), owns
  * its partition's nodes, and writes its nodes' trace and capture files; the main thread merges the
@@ -50,9 +54,30 @@ const REC_BYTES = REC_WORDS * 8;
 /** Outbox header bytes (the byte count written, int32). */
 const HDR = 8;
 
-/** Extra cost of originating a packet, and of a node that encapsulates or decapsulates, against a transit step (a CPU profile of fat-tree-k8; only the balance depends on them). */
-const COST_ORIGIN = 1;
-const COST_IOAM_EDGE = 1.5;
+/**
+ * The load model (see module doc, "Partitioning"), in units of one packet through one node's
+ * dataplane step (its arrival, step and departure events). Measured, not guessed, with
+ * `ioamsim run examples/fat-tree-k8.yaml --duration 100ms --outputs summary --workers 0` (and
+ * fat-tree-k4.yaml) on a build instrumented for the purpose (a one-off patch, not kept: it
+ * charged the time between successive event handlers, traffic closures and the per-node phases
+ * of each dataplane step — preparation, core call, results, trace handling, delivery — to the
+ * node they work for), then least squares over the nodes of time = step · steps + packet ·
+ * packets + ioam · (encapsulated + decapsulated) (R² 0.96–0.99), and the time per packet of
+ * generation, delivery and trace handling. Measured: a packet 1.10–1.23 µs; a step 1.36–1.65 µs;
+ * encap or decap 1.0–1.14 µs; generation 1.44–1.50 µs; delivery 0.31–0.45 µs; trace decode and
+ * path table/check 2.1 µs per decapsulated packet. Only the balance between partitions depends
+ * on them.
+ */
+/** Per dataplane step of a node (one per tick with packets to step). */
+const COST_STEP = 1.3;
+/** Generating a packet (traffic pattern, packet build), at its origin. */
+const COST_ORIGIN = 1.3;
+/** Delivering it (flow statistics), at its destination. */
+const COST_DELIVER = 0.35;
+/** Encapsulating or decapsulating it in the dataplane step. */
+const COST_IOAM = 0.9;
+/** Decoding the trace it carried, the path table and check, where it is decapsulated. */
+const COST_TRACE = 1.8;
 
 /** How the nodes are split. */
 export interface PartitionPlan {
@@ -128,12 +153,13 @@ export function planPartitions(net: Network, k: number, rxCaptured?: Uint8Array)
   });
   if (parts <= 1) return one(k > 1 ? (groups.length <= 1 ? 'every link has zero delay (nothing to cut): one partition' : 'one partition') : undefined);
 
-  // Load per node: packets per second its flows put through it, each flow walked once along its
+  // Load per node: what its flows' packets cost it per second, each flow walked once along its
   // route for a header like its packets' (addresses, flow label, protocol, ports: the ECMP hash
-  // inputs), so multipath spreads the load as it will in the run.
+  // inputs), so multipath spreads the load as it will in the run; then its dataplane steps.
   const load = new Float64Array(n).fill(1);
+  const pps = new Float64Array(n);
   const hdr = new Uint8Array(48);
-  const walk = (from: number, to: number, pps: number, proto: 'udp' | 'tcp', sport: number, dport: number, flowLabel: number) => {
+  const walk = (from: number, to: number, rate: number, flow: string, proto: 'udp' | 'tcp', sport: number, dport: number, flowLabel: number) => {
     hdr.fill(0);
     hdr[0] = 0x60;
     hdr[1] = (flowLabel >> 16) & 0xf;
@@ -149,15 +175,27 @@ export function planPartitions(net: Network, k: number, rxCaptured?: Uint8Array)
     hdr[42] = dport >> 8;
     hdr[43] = dport & 0xff;
     let at = from;
+    /** IOAM namespace of the option the packet carries, -1 none (as sim/stepper.ts decides). */
+    let ns = -1;
     for (let hops = 0; hops <= n; hops++) {
-      // Cost of the packet at this node, relative to a plain transit step: originating it (traffic
-      // and packet build) and IOAM encap/decap (with the trace it removes) cost more.
       const nd = net.nodes[at]!;
-      load[at]! += pps * (1 + (at === from ? COST_ORIGIN : 0) + (nd.encapDomain || nd.decapNs.size > 0 ? COST_IOAM_EDGE : 0));
-      if (at === to) return;
-      const ifi = net.routes.nextDev(at, hdr, 24, 0, 48);
+      let cost = 1;
+      if (at === from) cost += COST_ORIGIN;
+      if (ns >= 0 && nd.decapNs.has(ns)) {
+        cost += COST_IOAM + COST_TRACE;
+        ns = -1;
+      }
+      const ifi = at === to ? -1 : net.routes.nextDev(at, hdr, 24, 0, 48);
+      const dom = nd.encapDomain;
+      if (ifi >= 0 && ns < 0 && dom && nd.encapIfs.has(ifi) && (dom.flows === 'all' || dom.flows.has(flow))) {
+        cost += COST_IOAM;
+        ns = dom.ns;
+      }
+      if (at === to) cost += COST_DELIVER;
+      load[at]! += rate * cost;
+      pps[at]! += rate;
       if (ifi < 0) return;
-      const d = net.nodes[at]!.devices[ifi];
+      const d = nd.devices[ifi];
       if (!d) return;
       at = d.peer.node.index;
     }
@@ -175,7 +213,7 @@ export function planPartitions(net: Network, k: number, rxCaptured?: Uint8Array)
   (tr?.flows ?? []).forEach((f, i) => {
     const a = idx(f.from);
     const b = idx(f.to);
-    if (a !== undefined && b !== undefined) walk(a, b, f.rate_pps, f.proto ?? 'udp', f.sport ?? 40000 + (i % 20000), f.dport ?? 5000, label(i, false));
+    if (a !== undefined && b !== undefined) walk(a, b, f.rate_pps, f.name, f.proto ?? 'udp', f.sport ?? 40000 + (i % 20000), f.dport ?? 5000, label(i, false));
   });
   (tr?.requests ?? []).forEach((r, i) => {
     const a = idx(r.client);
@@ -183,9 +221,13 @@ export function planPartitions(net: Network, k: number, rxCaptured?: Uint8Array)
     if (a === undefined || b === undefined) return;
     const sport = r.sport ?? 41000 + i;
     const dport = r.dport ?? 8080;
-    walk(a, b, r.rate_pps, r.proto ?? 'udp', sport, dport, label(1000 + i, false));
-    walk(b, a, r.rate_pps, r.proto ?? 'udp', dport, sport, label(1000 + i, true));
+    walk(a, b, r.rate_pps, r.name, r.proto ?? 'udp', sport, dport, label(1000 + i, false));
+    walk(b, a, r.rate_pps, r.name, r.proto ?? 'udp', dport, sport, label(1000 + i, true));
   });
+  // Dataplane steps: with a tick, one per tick in which a packet arrived (Poisson arrivals at the
+  // node's rate: 1 - e^(-rate·tick) of the ticks); without one, about one per packet.
+  const tickS = net.tickNs / 1e9;
+  for (let i = 0; i < n; i++) load[i]! += COST_STEP * (tickS > 0 ? -Math.expm1(-pps[i]! * tickS) / tickS : pps[i]!);
   const gLoad = groups.map((g) => g.reduce((s, i) => s + load[i]!, 0));
   // Group adjacency (link counts).
   const adj: Map<number, number>[] = groups.map(() => new Map());
@@ -347,6 +389,7 @@ function barrier(ctrl: Int32Array, n: number): void {
   while (Atomics.load(ctrl, 1) === gen) {
     if (Atomics.load(ctrl, 2) !== 0) throw new PartitionAborted('another partition failed');
     if (++spins > spinLimit) {
+      barrierSleeps++;
       Atomics.wait(ctrl, 1, gen, 50);
       // The others were not running (a busy machine): spin less before sleeping next time.
       spinLimit = Math.max(MIN_SPIN, spinLimit >> 1);
@@ -359,6 +402,8 @@ function barrier(ctrl: Int32Array, n: number): void {
 
 /** Spin iterations before sleeping at a barrier, adapted to how long the others take (see {@link barrier}). */
 let spinLimit = 20_000;
+/** Barriers that slept (IOAMSIM_PARTITION_DEBUG). */
+let barrierSleeps = 0;
 const MIN_SPIN = 500;
 const MAX_SPIN = 2_000_000;
 
@@ -634,7 +679,7 @@ export function runWindows(task: PartitionTask, net: Network): { windows: number
     barrier(ctrl, parts);
     waitMs += performance.now() - b0;
   }
-  if (process.env['IOAMSIM_PARTITION_DEBUG']) console.error(`partition ${part}: busy ${busyMs.toFixed(0)} ms, receive ${recvMs.toFixed(0)} ms, barrier ${waitMs.toFixed(0)} ms, windows ${windows}`);
+  if (process.env['IOAMSIM_PARTITION_DEBUG']) console.error(`partition ${part}: busy ${busyMs.toFixed(0)} ms, receive ${recvMs.toFixed(0)} ms, barrier ${waitMs.toFixed(0)} ms (slept at ${barrierSleeps}), windows ${windows}`);
   // Everyone is past the end: a last barrier so no partition completes its files before all finished simulating.
   barrier(ctrl, parts);
   return { windows, lateArrivals, maxOutboxBytes, busyMs };
