@@ -5,7 +5,7 @@
  * @module
  */
 import type { Piscina } from 'piscina';
-import { abortPartitions, partitionShared, type PartitionPlan, type PartitionState, type PartitionTask } from './partition';
+import { abortPartitions, partitionShared, type PartitionPlan, type PartitionState, type PartitionTask, type ShippedTopology } from './partition';
 import { WorkerFailure } from './pool';
 
 export interface PartitionRunOptions {
@@ -23,7 +23,7 @@ export interface PartitionRunOptions {
  * `plan.parts` threads; the caller closes it); their states in partition order, the longest
  * partition set-up, and when the last partition was ready to run events (ms since the epoch).
  */
-export async function runPartitions(plan: PartitionPlan, pool: Piscina, topology: { text: string; file: string }, o: PartitionRunOptions): Promise<{ states: PartitionState[]; setupMs: number; readyAt: number }> {
+export async function runPartitions(plan: PartitionPlan, pool: Piscina, topology: ShippedTopology, o: PartitionRunOptions): Promise<{ states: PartitionState[]; setupMs: number; readyAt: number }> {
   const shared = partitionShared(plan);
   const times = new Float64Array(shared.times);
   const timer = o.onProgress

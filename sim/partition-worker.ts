@@ -1,10 +1,11 @@
 /**
- * A partition's worker thread (sim/partition.ts): builds the whole network from the topology text,
- * owns its partition's nodes (their traffic, dataplane steps on its own native nodes, queues,
- * links, trace and capture files), runs the window loop, and hands back its counters and sketches.
+ * A partition's worker thread (sim/partition.ts): builds the whole network from the topology the
+ * main thread parsed, owns its partition's nodes (their traffic, dataplane steps on its own native
+ * nodes, queues, links, trace and capture files), runs the window loop, and hands back its
+ * counters and sketches.
  * @module
  */
-import { parseTopology } from './topology';
+import { parseTopology, type LoadedTopology } from './topology';
 import { RunOutputs, type OutputKind } from './outputs';
 import { exportState, runWindows, type PartitionState, type PartitionTask } from './partition';
 import { DataplanePool } from './pool';
@@ -12,7 +13,11 @@ import { setupRun } from './run';
 
 export default function run(task: PartitionTask): { state: PartitionState; setupMs: number; readyAt: number } {
   const t0 = process.hrtime.bigint();
-  const topo = parseTopology(task.topology.text, task.topology.file);
+  // Parsed and checked on the main thread (parsing fat-tree-k8's text again took 0.4-1 s here); the
+  // YAML source map, which only error messages need, is rebuilt from the text if ever asked for.
+  const { text, file } = task.topology;
+  let source: LoadedTopology['source'] | undefined;
+  const topo: LoadedTopology = { ...task.topology, get source() { return (source ??= parseTopology(text, file).source); } };
   const seed = BigInt(task.seed);
   const { net, traffic, paths, truth } = setupRun(topo, { seed, durationNs: task.durationNs, batchSize: task.batchSize, hooks: {} });
   const owned = Uint8Array.from(task.owner, (p) => (p === task.part ? 1 : 0));

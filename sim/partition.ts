@@ -43,6 +43,7 @@
 import * as path from 'node:path';
 import { Piscina } from 'piscina';
 import type { Network } from './network';
+import type { LoadedTopology } from './topology';
 import type { PathTable } from './paths/table';
 import type { PathTruth } from './paths/truth';
 import type { Traffic } from './traffic';
@@ -525,6 +526,13 @@ export function mergeState(net: Network, traffic: Traffic, paths: PathTable, tru
   return { events, recomputedAt: states[0]?.recomputedAt ?? [] };
 }
 
+/**
+ * The topology as the main thread parsed and checked it, without its YAML source map (functions:
+ * not structured-clonable; only error messages need it, and the main thread's set-up has already
+ * met every error the partitions' could).
+ */
+export type ShippedTopology = Omit<LoadedTopology, 'source' | 'text'> & { text: string };
+
 /** One partition's task (what crosses to its worker). */
 export interface PartitionTask {
   part: number;
@@ -533,7 +541,7 @@ export interface PartitionTask {
   window: WindowRule;
   lateOk: Uint8Array;
   shared: PartitionShared;
-  topology: { text: string; file: string };
+  topology: ShippedTopology;
   seed: string;
   durationNs: number;
   batchSize: number;

@@ -127,7 +127,7 @@ async function runLoaded(topo: LoadedTopology, opts: RunOptions, workers: number
   let ok = false;
   try {
     if (partitioned) {
-      const r = await runPartitions(plan, pool, { text: topo.text!, file: topo.file }, { seed, durationNs, batchSize, outDir: opts.outDir, outputs: [...kinds], crashAtWindow: opts.crashAtWindow, onProgress: opts.onProgress });
+      const r = await runPartitions(plan, pool, { file: topo.file, text: topo.text!, input: topo.input, rawIoam: topo.rawIoam }, { seed, durationNs, batchSize, outDir: opts.outDir, outputs: [...kinds], crashAtWindow: opts.crashAtWindow, onProgress: opts.onProgress });
       const m = mergeState(net, traffic, paths, truth, r.states);
       recomputedAt = m.recomputedAt;
       events = m.events;
