@@ -6,11 +6,12 @@
  * - **Lookahead** L = the smallest propagation delay of the links cut by the partition. A packet
  *   that starts transmission at t ≥ window start W arrives at t + serialization + delay ≥ W + L, so
  *   every partition may run all its events earlier than W + L without waiting for the others.
- * - **Window loop** (every worker): publish the time of its earliest event; barrier; W = the
- *   smallest of them (stop when past the run's end); run events < W + L; barrier; read the packets
- *   the others sent in that window (their arrival events join the queue with the sender's tie key);
- *   repeat. Two barriers per window, on `Atomics.wait/notify` over a SharedArrayBuffer (spinning
- *   briefly first), never a message round trip.
+ * - **Window loop** (every worker): publish the time of its earliest event (and of the arrivals
+ *   it just sent); barrier; W = the smallest of them (stop when past the run's end); read the
+ *   packets the others sent in the window before (their arrival events join the queue with the
+ *   sender's tie key); run events < W + L; repeat. One barrier per window (the outboxes are double
+ *   buffered), on `Atomics.wait/notify` over a SharedArrayBuffer (spinning first), never a
+ *   message round trip.
  * - **Packets crossing** go through one SharedArrayBuffer outbox per ordered pair of partitions:
  *   fixed-size records (arrival time, tie key, receiving device, every per-packet field the far
  *   end reads: id, flow, seq, creation time, domain, tunnel flag, last device, arrival time at
@@ -33,6 +34,12 @@
  *   step (with a tick, per tick in which a packet arrived: a busy switch batches many packets per
  *   step, a host one or two). The costs were measured on an instrumented inline run (see
  *   COST_STEP). Fewer groups than workers → fewer partitions, said in `run-info.json`.
+ *
+ * - **Measuring**: with IOAMSIM_PARTITION_DEBUG=1 the planner prints the estimated loads and each
+ *   partition, at the end, the milliseconds it ran events (busy), read arrivals (receive) and
+ *   waited at barriers — with the part of that wait spent on partitions that worked longer in the
+ *   same window (the rest is the barrier's own cost: hand-offs, wake-ups, threads waiting for a
+ *   core) and how many barriers slept; `run-info.json` has busyMs and packetHops per partition.
  *
  * Each worker builds the whole network (routing for every node: the path check needs it), owns
  * its partition's nodes, and writes its nodes' trace and capture files; the main thread merges the
@@ -354,7 +361,11 @@ export function planPartitions(net: Network, k: number, rxCaptured?: Uint8Array)
 export interface PartitionShared {
   /** Int32: [0] arrivals at the barrier, [1] barrier generation, [2] abort flag. */
   ctrl: SharedArrayBuffer;
-  /** Float64 per window parity and partition: the time of its earliest event (published at the barrier). */
+  /**
+   * Float64 per window parity and partition: the time of its earliest event (published at the
+   * barrier); then, laid out the same, how long (ms) it worked between the last two barriers
+   * (receiving and running its window; for the debug output).
+   */
   times: SharedArrayBuffer;
   /** Outbox per ordered pair `from * parts + to`, two halves (window parity); null on the diagonal / without cut links. */
   outboxes: (SharedArrayBuffer | null)[];
@@ -363,7 +374,7 @@ export interface PartitionShared {
 export function partitionShared(plan: PartitionPlan): PartitionShared {
   return {
     ctrl: new SharedArrayBuffer(16),
-    times: new SharedArrayBuffer(16 * plan.parts),
+    times: new SharedArrayBuffer(32 * plan.parts),
     outboxes: plan.outboxBytes.map((b) => (b > 0 ? new SharedArrayBuffer(2 * (HDR + Math.ceil(b / 8) * 8)) : null)),
   };
 }
@@ -654,11 +665,19 @@ export function runWindows(task: PartitionTask, net: Network): { windows: number
   let busyMs = 0;
   let recvMs = 0;
   let waitMs = 0;
+  /** Time waiting at barriers for partitions that worked longer (the rest of the barrier time is the barrier's own cost). */
+  let behindMs = 0;
+  const debug = process.env['IOAMSIM_PARTITION_DEBUG'] !== undefined;
   times[part] = net.sim.nextTime();
   barrier(ctrl, parts);
   for (;;) {
     let gt = Infinity;
     for (let q = 0; q < parts; q++) gt = Math.min(gt, times[parity * parts + q]!);
+    if (debug && windows > 0) {
+      let longest = 0;
+      for (let q = 0; q < parts; q++) longest = Math.max(longest, times[(2 + parity) * parts + q]!);
+      behindMs += longest - times[(2 + parity) * parts + part]!;
+    }
     const r0 = performance.now();
     if (windows > 0) receive(1 - parity);
     recvMs += performance.now() - r0;
@@ -683,11 +702,12 @@ export function runWindows(task: PartitionTask, net: Network): { windows: number
     }
     parity = 1 - parity;
     times[parity * parts + part] = Math.min(next, minSent);
+    times[(2 + parity) * parts + part] = performance.now() - r0;
     const b0 = performance.now();
     barrier(ctrl, parts);
     waitMs += performance.now() - b0;
   }
-  if (process.env['IOAMSIM_PARTITION_DEBUG']) console.error(`partition ${part}: busy ${busyMs.toFixed(0)} ms, receive ${recvMs.toFixed(0)} ms, barrier ${waitMs.toFixed(0)} ms (slept at ${barrierSleeps}), windows ${windows}`);
+  if (debug) console.error(`partition ${part}: busy ${busyMs.toFixed(0)} ms, receive ${recvMs.toFixed(0)} ms, barrier ${waitMs.toFixed(0)} ms (of which for others' longer work ${behindMs.toFixed(0)} ms; slept at ${barrierSleeps}), windows ${windows}`);
   // Everyone is past the end: a last barrier so no partition completes its files before all finished simulating.
   barrier(ctrl, parts);
   return { windows, lateArrivals, maxOutboxBytes, busyMs };
