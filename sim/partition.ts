@@ -47,6 +47,7 @@
  * or dies aborts every partition; the run fails and leaves no output that looks complete.
  * @module
  */
+import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 import { Piscina } from 'piscina';
 import type { Network } from './network';
@@ -404,7 +405,7 @@ function barrier(ctrl: Int32Array, n: number): void {
       barrierSleeps++;
       Atomics.wait(ctrl, 1, gen, 50);
       // The others were not running (a busy machine): spin less before sleeping next time.
-      spinLimit = Math.max(MIN_SPIN, spinLimit >> 1);
+      spinLimit = Math.max(minSpin, spinLimit >> 1);
       return barrierWait(ctrl, gen);
     }
   }
@@ -416,7 +417,21 @@ function barrier(ctrl: Int32Array, n: number): void {
 let spinLimit = 20_000;
 /** Barriers that slept (IOAMSIM_PARTITION_DEBUG). */
 let barrierSleeps = 0;
-const MIN_SPIN = 500;
+/**
+ * About 60 µs of spinning (2 000 iterations of this loop take 50-70 µs on the 2-vCPU VM it was
+ * measured on), twice the usual cost of waking a sleeping thread there (Atomics.wait/notify
+ * ping-pong: 24 µs median, 50 µs at the 90th percentile): a wait that sleeps costs at most about
+ * twice what it would have. With a floor of 500 (15 µs) a few long waits (a scavenge, a
+ * descheduled thread) drove the budget below the usual wait and nearly every barrier slept:
+ * fat-tree-k8, 100 ms, --workers 2, three interleaved runs each (load about 2): barriers that
+ * slept 1363-3398 -> 75-668 per partition, the barrier's own cost (IOAMSIM_PARTITION_DEBUG)
+ * 361-1246 -> 200-233 ms, 333k -> 430k packet-hops/s (medians). With more partitions than cores
+ * a spinning thread holds a core another partition needs: the floor stays at 500 there.
+ */
+const MIN_SPIN = 2_000;
+const MIN_SPIN_OVERSUBSCRIBED = 500;
+/** The floor of this thread's partition (see {@link MIN_SPIN}). */
+let minSpin = MIN_SPIN;
 const MAX_SPIN = 2_000_000;
 
 function barrierWait(ctrl: Int32Array, gen: number): void {
@@ -668,6 +683,7 @@ export function runWindows(task: PartitionTask, net: Network): { windows: number
   /** Time waiting at barriers for partitions that worked longer (the rest of the barrier time is the barrier's own cost). */
   let behindMs = 0;
   const debug = process.env['IOAMSIM_PARTITION_DEBUG'] !== undefined;
+  minSpin = parts > availableParallelism() ? MIN_SPIN_OVERSUBSCRIBED : MIN_SPIN;
   times[part] = net.sim.nextTime();
   barrier(ctrl, parts);
   for (;;) {
