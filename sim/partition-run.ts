@@ -4,7 +4,8 @@
  * aborted — when one of them throws or dies.
  * @module
  */
-import { abortPartitions, partitionPool, partitionShared, type PartitionPlan, type PartitionState, type PartitionTask } from './partition';
+import type { Piscina } from 'piscina';
+import { abortPartitions, partitionShared, type PartitionPlan, type PartitionState, type PartitionTask, type ShippedTopology } from './partition';
 import { WorkerFailure } from './pool';
 
 export interface PartitionRunOptions {
@@ -17,10 +18,13 @@ export interface PartitionRunOptions {
   onProgress?: (fraction: number) => void;
 }
 
-/** Runs the partitions to the end; their states in partition order, and the longest partition set-up. */
-export async function runPartitions(plan: PartitionPlan, topology: { text: string; file: string }, o: PartitionRunOptions): Promise<{ states: PartitionState[]; setupMs: number }> {
+/**
+ * Runs the partitions to the end on `pool` (sim/partition.ts `partitionPool`, at least
+ * `plan.parts` threads; the caller closes it); their states in partition order, the longest
+ * partition set-up, and when the last partition was ready to run events (ms since the epoch).
+ */
+export async function runPartitions(plan: PartitionPlan, pool: Piscina, topology: ShippedTopology, o: PartitionRunOptions): Promise<{ states: PartitionState[]; setupMs: number; readyAt: number }> {
   const shared = partitionShared(plan);
-  const pool = partitionPool(plan.parts);
   const times = new Float64Array(shared.times);
   const timer = o.onProgress
     ? setInterval(() => {
@@ -38,7 +42,7 @@ export async function runPartitions(plan: PartitionPlan, topology: { text: strin
           batchSize: o.batchSize, outDir: o.outDir, outputs: o.outputs, crashAtWindow: part === 0 ? o.crashAtWindow : undefined,
         };
         try {
-          return (await pool.run(task)) as { state: PartitionState; setupMs: number };
+          return (await pool.run(task)) as { state: PartitionState; setupMs: number; readyAt: number };
         } catch (e) {
           // The first failure is the cause; the others were aborted because of it.
           failure ??= new WorkerFailure(`partition ${part} of ${plan.parts} (worker thread) failed: ${(e as Error).message}`, { cause: e });
@@ -49,9 +53,8 @@ export async function runPartitions(plan: PartitionPlan, topology: { text: strin
     ).catch(() => {
       throw failure;
     });
-    return { states: results.map((r) => r.state), setupMs: Math.max(...results.map((r) => r.setupMs)) };
+    return { states: results.map((r) => r.state), setupMs: Math.max(...results.map((r) => r.setupMs)), readyAt: Math.max(...results.map((r) => r.readyAt)) };
   } finally {
     if (timer) clearInterval(timer);
-    await pool.close({ force: true }).catch(() => undefined);
   }
 }

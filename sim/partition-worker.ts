@@ -1,18 +1,23 @@
 /**
- * A partition's worker thread (sim/partition.ts): builds the whole network from the topology text,
- * owns its partition's nodes (their traffic, dataplane steps on its own native nodes, queues,
- * links, trace and capture files), runs the window loop, and hands back its counters and sketches.
+ * A partition's worker thread (sim/partition.ts): builds the whole network from the topology the
+ * main thread parsed, owns its partition's nodes (their traffic, dataplane steps on its own native
+ * nodes, queues, links, trace and capture files), runs the window loop, and hands back its
+ * counters and sketches.
  * @module
  */
-import { parseTopology } from './topology';
+import { parseTopology, type LoadedTopology } from './topology';
 import { RunOutputs, type OutputKind } from './outputs';
 import { exportState, runWindows, type PartitionState, type PartitionTask } from './partition';
 import { DataplanePool } from './pool';
 import { setupRun } from './run';
 
-export default function run(task: PartitionTask): { state: PartitionState; setupMs: number } {
+export default function run(task: PartitionTask): { state: PartitionState; setupMs: number; readyAt: number } {
   const t0 = process.hrtime.bigint();
-  const topo = parseTopology(task.topology.text, task.topology.file);
+  // Parsed and checked on the main thread (parsing fat-tree-k8's text again took 0.4-1 s here); the
+  // YAML source map, which only error messages need, is rebuilt from the text if ever asked for.
+  const { text, file } = task.topology;
+  let source: LoadedTopology['source'] | undefined;
+  const topo: LoadedTopology = { ...task.topology, get source() { return (source ??= parseTopology(text, file).source); } };
   const seed = BigInt(task.seed);
   const { net, traffic, paths, truth } = setupRun(topo, { seed, durationNs: task.durationNs, batchSize: task.batchSize, hooks: {} });
   const owned = Uint8Array.from(task.owner, (p) => (p === task.part ? 1 : 0));
@@ -25,12 +30,14 @@ export default function run(task: PartitionTask): { state: PartitionState; setup
   net.pool = new DataplanePool({ workers: 0, configs: net.nodes.map((n) => n.config), nodeNames: net.nodes.map((n) => n.name), owned });
   net.sim.stopAt(task.durationNs);
   const setupMs = Number(process.hrtime.bigint() - t0) / 1e6;
+  // When this partition was ready to run events (ms since the epoch: comparable across threads).
+  const readyAt = performance.timeOrigin + performance.now();
   let ok = false;
   try {
     const r = runWindows(task, net);
     files.finishFiles();
     ok = true;
-    return { state: exportState(net, traffic, paths, truth, r), setupMs };
+    return { state: exportState(net, traffic, paths, truth, r), setupMs, readyAt };
   } finally {
     if (!ok) files.discard();
   }

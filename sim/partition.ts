@@ -6,11 +6,12 @@
  * - **Lookahead** L = the smallest propagation delay of the links cut by the partition. A packet
  *   that starts transmission at t ≥ window start W arrives at t + serialization + delay ≥ W + L, so
  *   every partition may run all its events earlier than W + L without waiting for the others.
- * - **Window loop** (every worker): publish the time of its earliest event; barrier; W = the
- *   smallest of them (stop when past the run's end); run events < W + L; barrier; read the packets
- *   the others sent in that window (their arrival events join the queue with the sender's tie key);
- *   repeat. Two barriers per window, on `Atomics.wait/notify` over a SharedArrayBuffer (spinning
- *   briefly first), never a message round trip.
+ * - **Window loop** (every worker): publish the time of its earliest event (and of the arrivals
+ *   it just sent); barrier; W = the smallest of them (stop when past the run's end); read the
+ *   packets the others sent in the window before (their arrival events join the queue with the
+ *   sender's tie key); run events < W + L; repeat. One barrier per window (the outboxes are double
+ *   buffered), on `Atomics.wait/notify` over a SharedArrayBuffer (spinning first), never a
+ *   message round trip.
  * - **Packets crossing** go through one SharedArrayBuffer outbox per ordered pair of partitions:
  *   fixed-size records (arrival time, tie key, receiving device, every per-packet field the far
  *   end reads: id, flow, seq, creation time, domain, tunnel flag, last device, arrival time at
@@ -26,9 +27,19 @@
  * - **Partitioning**: links with zero delay are never cut (their ends are merged first); the
  *   groups are grown from seeds far apart, each step giving the lightest partition its neighbouring
  *   group with the most links into it, then boundary groups move from the heaviest partition to a
- *   lighter neighbour while that lowers the heaviest load; the load of a node is the packet rate
- *   its flows put through it (each flow's route walked once for a header like its packets', so
- *   ECMP spreads it). Fewer groups than workers → fewer partitions, said in `run-info.json`.
+ *   lighter neighbour while that lowers the heaviest load. The load of a node is what its flows'
+ *   packets cost it per second (each flow's route walked once for a header like its packets', so
+ *   ECMP spreads it): per packet one unit for its step, more where it is generated, delivered,
+ *   encapsulated or decapsulated (with the trace decode and path check), plus a cost per dataplane
+ *   step (with a tick, per tick in which a packet arrived: a busy switch batches many packets per
+ *   step, a host one or two). The costs were measured on an instrumented inline run (see
+ *   COST_STEP). Fewer groups than workers → fewer partitions, said in `run-info.json`.
+ *
+ * - **Measuring**: with IOAMSIM_PARTITION_DEBUG=1 the planner prints the estimated loads and each
+ *   partition, at the end, the milliseconds it ran events (busy), read arrivals (receive) and
+ *   waited at barriers — with the part of that wait spent on partitions that worked longer in the
+ *   same window (the rest is the barrier's own cost: hand-offs, wake-ups, threads waiting for a
+ *   core) and how many barriers slept; `run-info.json` has busyMs and packetHops per partition.
  *
  * Each worker builds the whole network (routing for every node: the path check needs it), owns
  * its partition's nodes, and writes its nodes' trace and capture files; the main thread merges the
@@ -36,9 +47,11 @@
  * or dies aborts every partition; the run fails and leaves no output that looks complete.
  * @module
  */
+import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 import { Piscina } from 'piscina';
 import type { Network } from './network';
+import type { LoadedTopology } from './topology';
 import type { PathTable } from './paths/table';
 import type { PathTruth } from './paths/truth';
 import type { Traffic } from './traffic';
@@ -50,9 +63,30 @@ const REC_BYTES = REC_WORDS * 8;
 /** Outbox header bytes (the byte count written, int32). */
 const HDR = 8;
 
-/** Extra cost of originating a packet, and of a node that encapsulates or decapsulates, against a transit step (a CPU profile of fat-tree-k8; only the balance depends on them). */
-const COST_ORIGIN = 1;
-const COST_IOAM_EDGE = 1.5;
+/**
+ * The load model (see module doc, "Partitioning"), in units of one packet through one node's
+ * dataplane step (its arrival, step and departure events). Measured, not guessed, with
+ * `ioamsim run examples/fat-tree-k8.yaml --duration 100ms --outputs summary --workers 0` (and
+ * fat-tree-k4.yaml) on a build instrumented for the purpose (a one-off patch, not kept: it
+ * charged the time between successive event handlers, traffic closures and the per-node phases
+ * of each dataplane step — preparation, core call, results, trace handling, delivery — to the
+ * node they work for), then least squares over the nodes of time = step · steps + packet ·
+ * packets + ioam · (encapsulated + decapsulated) (R² 0.96–0.99), and the time per packet of
+ * generation, delivery and trace handling. Measured: a packet 1.10–1.23 µs; a step 1.36–1.65 µs;
+ * encap or decap 1.0–1.14 µs; generation 1.44–1.50 µs; delivery 0.31–0.45 µs; trace decode and
+ * path table/check 2.1 µs per decapsulated packet. Only the balance between partitions depends
+ * on them.
+ */
+/** Per dataplane step of a node (one per tick with packets to step). */
+const COST_STEP = 1.3;
+/** Generating a packet (traffic pattern, packet build), at its origin. */
+const COST_ORIGIN = 1.3;
+/** Delivering it (flow statistics), at its destination. */
+const COST_DELIVER = 0.35;
+/** Encapsulating or decapsulating it in the dataplane step. */
+const COST_IOAM = 0.9;
+/** Decoding the trace it carried, the path table and check, where it is decapsulated. */
+const COST_TRACE = 1.8;
 
 /** How the nodes are split. */
 export interface PartitionPlan {
@@ -128,12 +162,13 @@ export function planPartitions(net: Network, k: number, rxCaptured?: Uint8Array)
   });
   if (parts <= 1) return one(k > 1 ? (groups.length <= 1 ? 'every link has zero delay (nothing to cut): one partition' : 'one partition') : undefined);
 
-  // Load per node: packets per second its flows put through it, each flow walked once along its
+  // Load per node: what its flows' packets cost it per second, each flow walked once along its
   // route for a header like its packets' (addresses, flow label, protocol, ports: the ECMP hash
-  // inputs), so multipath spreads the load as it will in the run.
+  // inputs), so multipath spreads the load as it will in the run; then its dataplane steps.
   const load = new Float64Array(n).fill(1);
+  const pps = new Float64Array(n);
   const hdr = new Uint8Array(48);
-  const walk = (from: number, to: number, pps: number, proto: 'udp' | 'tcp', sport: number, dport: number, flowLabel: number) => {
+  const walk = (from: number, to: number, rate: number, flow: string, proto: 'udp' | 'tcp', sport: number, dport: number, flowLabel: number) => {
     hdr.fill(0);
     hdr[0] = 0x60;
     hdr[1] = (flowLabel >> 16) & 0xf;
@@ -149,15 +184,27 @@ export function planPartitions(net: Network, k: number, rxCaptured?: Uint8Array)
     hdr[42] = dport >> 8;
     hdr[43] = dport & 0xff;
     let at = from;
+    /** IOAM namespace of the option the packet carries, -1 none (as sim/stepper.ts decides). */
+    let ns = -1;
     for (let hops = 0; hops <= n; hops++) {
-      // Cost of the packet at this node, relative to a plain transit step: originating it (traffic
-      // and packet build) and IOAM encap/decap (with the trace it removes) cost more.
       const nd = net.nodes[at]!;
-      load[at]! += pps * (1 + (at === from ? COST_ORIGIN : 0) + (nd.encapDomain || nd.decapNs.size > 0 ? COST_IOAM_EDGE : 0));
-      if (at === to) return;
-      const ifi = net.routes.nextDev(at, hdr, 24, 0, 48);
+      let cost = 1;
+      if (at === from) cost += COST_ORIGIN;
+      if (ns >= 0 && nd.decapNs.has(ns)) {
+        cost += COST_IOAM + COST_TRACE;
+        ns = -1;
+      }
+      const ifi = at === to ? -1 : net.routes.nextDev(at, hdr, 24, 0, 48);
+      const dom = nd.encapDomain;
+      if (ifi >= 0 && ns < 0 && dom && nd.encapIfs.has(ifi) && (dom.flows === 'all' || dom.flows.has(flow))) {
+        cost += COST_IOAM;
+        ns = dom.ns;
+      }
+      if (at === to) cost += COST_DELIVER;
+      load[at]! += rate * cost;
+      pps[at]! += rate;
       if (ifi < 0) return;
-      const d = net.nodes[at]!.devices[ifi];
+      const d = nd.devices[ifi];
       if (!d) return;
       at = d.peer.node.index;
     }
@@ -175,7 +222,7 @@ export function planPartitions(net: Network, k: number, rxCaptured?: Uint8Array)
   (tr?.flows ?? []).forEach((f, i) => {
     const a = idx(f.from);
     const b = idx(f.to);
-    if (a !== undefined && b !== undefined) walk(a, b, f.rate_pps, f.proto ?? 'udp', f.sport ?? 40000 + (i % 20000), f.dport ?? 5000, label(i, false));
+    if (a !== undefined && b !== undefined) walk(a, b, f.rate_pps, f.name, f.proto ?? 'udp', f.sport ?? 40000 + (i % 20000), f.dport ?? 5000, label(i, false));
   });
   (tr?.requests ?? []).forEach((r, i) => {
     const a = idx(r.client);
@@ -183,9 +230,13 @@ export function planPartitions(net: Network, k: number, rxCaptured?: Uint8Array)
     if (a === undefined || b === undefined) return;
     const sport = r.sport ?? 41000 + i;
     const dport = r.dport ?? 8080;
-    walk(a, b, r.rate_pps, r.proto ?? 'udp', sport, dport, label(1000 + i, false));
-    walk(b, a, r.rate_pps, r.proto ?? 'udp', dport, sport, label(1000 + i, true));
+    walk(a, b, r.rate_pps, r.name, r.proto ?? 'udp', sport, dport, label(1000 + i, false));
+    walk(b, a, r.rate_pps, r.name, r.proto ?? 'udp', dport, sport, label(1000 + i, true));
   });
+  // Dataplane steps: with a tick, one per tick in which a packet arrived (Poisson arrivals at the
+  // node's rate: 1 - e^(-rate·tick) of the ticks); without one, about one per packet.
+  const tickS = net.tickNs / 1e9;
+  for (let i = 0; i < n; i++) load[i]! += COST_STEP * (tickS > 0 ? -Math.expm1(-pps[i]! * tickS) / tickS : pps[i]!);
   const gLoad = groups.map((g) => g.reduce((s, i) => s + load[i]!, 0));
   // Group adjacency (link counts).
   const adj: Map<number, number>[] = groups.map(() => new Map());
@@ -311,7 +362,11 @@ export function planPartitions(net: Network, k: number, rxCaptured?: Uint8Array)
 export interface PartitionShared {
   /** Int32: [0] arrivals at the barrier, [1] barrier generation, [2] abort flag. */
   ctrl: SharedArrayBuffer;
-  /** Float64 per window parity and partition: the time of its earliest event (published at the barrier). */
+  /**
+   * Float64 per window parity and partition: the time of its earliest event (published at the
+   * barrier); then, laid out the same, how long (ms) it worked between the last two barriers
+   * (receiving and running its window; for the debug output).
+   */
   times: SharedArrayBuffer;
   /** Outbox per ordered pair `from * parts + to`, two halves (window parity); null on the diagonal / without cut links. */
   outboxes: (SharedArrayBuffer | null)[];
@@ -320,7 +375,7 @@ export interface PartitionShared {
 export function partitionShared(plan: PartitionPlan): PartitionShared {
   return {
     ctrl: new SharedArrayBuffer(16),
-    times: new SharedArrayBuffer(16 * plan.parts),
+    times: new SharedArrayBuffer(32 * plan.parts),
     outboxes: plan.outboxBytes.map((b) => (b > 0 ? new SharedArrayBuffer(2 * (HDR + Math.ceil(b / 8) * 8)) : null)),
   };
 }
@@ -347,9 +402,10 @@ function barrier(ctrl: Int32Array, n: number): void {
   while (Atomics.load(ctrl, 1) === gen) {
     if (Atomics.load(ctrl, 2) !== 0) throw new PartitionAborted('another partition failed');
     if (++spins > spinLimit) {
+      barrierSleeps++;
       Atomics.wait(ctrl, 1, gen, 50);
       // The others were not running (a busy machine): spin less before sleeping next time.
-      spinLimit = Math.max(MIN_SPIN, spinLimit >> 1);
+      spinLimit = Math.max(minSpin, spinLimit >> 1);
       return barrierWait(ctrl, gen);
     }
   }
@@ -359,7 +415,23 @@ function barrier(ctrl: Int32Array, n: number): void {
 
 /** Spin iterations before sleeping at a barrier, adapted to how long the others take (see {@link barrier}). */
 let spinLimit = 20_000;
-const MIN_SPIN = 500;
+/** Barriers that slept (IOAMSIM_PARTITION_DEBUG). */
+let barrierSleeps = 0;
+/**
+ * About 60 µs of spinning (2 000 iterations of this loop take 50-70 µs on the 2-vCPU VM it was
+ * measured on), twice the usual cost of waking a sleeping thread there (Atomics.wait/notify
+ * ping-pong: 24 µs median, 50 µs at the 90th percentile): a wait that sleeps costs at most about
+ * twice what it would have. With a floor of 500 (15 µs) a few long waits (a scavenge, a
+ * descheduled thread) drove the budget below the usual wait and nearly every barrier slept:
+ * fat-tree-k8, 100 ms, --workers 2, three interleaved runs each (load about 2): barriers that
+ * slept 1363-3398 -> 75-668 per partition, the barrier's own cost (IOAMSIM_PARTITION_DEBUG)
+ * 361-1246 -> 200-233 ms, 333k -> 430k packet-hops/s (medians). With more partitions than cores
+ * a spinning thread holds a core another partition needs: the floor stays at 500 there.
+ */
+const MIN_SPIN = 2_000;
+const MIN_SPIN_OVERSUBSCRIBED = 500;
+/** The floor of this thread's partition (see {@link MIN_SPIN}). */
+let minSpin = MIN_SPIN;
 const MAX_SPIN = 2_000_000;
 
 function barrierWait(ctrl: Int32Array, gen: number): void {
@@ -481,6 +553,13 @@ export function mergeState(net: Network, traffic: Traffic, paths: PathTable, tru
   return { events, recomputedAt: states[0]?.recomputedAt ?? [] };
 }
 
+/**
+ * The topology as the main thread parsed and checked it, without its YAML source map (functions:
+ * not structured-clonable; only error messages need it, and the main thread's set-up has already
+ * met every error the partitions' could).
+ */
+export type ShippedTopology = Omit<LoadedTopology, 'source' | 'text'> & { text: string };
+
 /** One partition's task (what crosses to its worker). */
 export interface PartitionTask {
   part: number;
@@ -489,7 +568,7 @@ export interface PartitionTask {
   window: WindowRule;
   lateOk: Uint8Array;
   shared: PartitionShared;
-  topology: { text: string; file: string };
+  topology: ShippedTopology;
   seed: string;
   durationNs: number;
   batchSize: number;
@@ -514,7 +593,7 @@ export function runWindows(task: PartitionTask, net: Network): { windows: number
   // while the sender fills the other buffer.
   const box = (b: SharedArrayBuffer, half: number) => {
     const bytes = b.byteLength / 2;
-    return { f64: new Float64Array(b, half * bytes, bytes / 8), u8: new Uint8Array(b, half * bytes, bytes), i32: new Int32Array(b, half * bytes, 2), pos: HDR, cap: bytes };
+    return { f64: new Float64Array(b, half * bytes, bytes / 8), u8: new Uint8Array(b, half * bytes, bytes), i32: new Int32Array(b, half * bytes, bytes / 4), pos: HDR, cap: bytes };
   };
   type Box = ReturnType<typeof box>;
   const outTo: (Box[] | undefined)[] = [];
@@ -530,6 +609,10 @@ export function runWindows(task: PartitionTask, net: Network): { windows: number
   let minSent = Infinity;
   /** End of the window being run (or, between windows, of the one just run). */
   let end = -Infinity;
+  // A DataView over the packet slab (renewed when the slab grows): packet bytes move between the
+  // slab and the outboxes word by word, with no view object per packet (see copyToBox).
+  let slabView = new DataView(store.buffer);
+  const slab = () => (slabView.buffer === store.buffer ? slabView : (slabView = new DataView(store.buffer)));
   net.sendRemote = (dev, h, timeNs, hi, lo) => {
     const to = owner[dev.node.index]!;
     const ob = outTo[to]![parity]!;
@@ -553,8 +636,7 @@ export function runWindows(task: PartitionTask, net: Network): { windows: number
     f[w + 10] = store.lastDev[h]!;
     f[w + 11] = len;
     f[w + 12] = store.arrivedNs[h]!;
-    const off = store.off(h);
-    ob.u8.set(store.buf.subarray(off, off + len), ob.pos + REC_BYTES);
+    copyToBox(ob.i32, ob.u8, ob.pos + REC_BYTES, slab(), store.buf, store.off(h), len);
     ob.pos += need;
     // A late arrival (before this window's end) becomes its node's tick event, at the next tick.
     const at = timeNs < end && timeNs <= stop ? nextTick(timeNs, rule.tickNs) : timeNs;
@@ -580,8 +662,7 @@ export function runWindows(task: PartitionTask, net: Network): { windows: number
         store.tunneled[h] = f[w + 9]!;
         store.lastDev[h] = f[w + 10]!;
         store.arrivedNs[h] = f[w + 12]!;
-        const off = store.off(h);
-        store.buf.set(ib.u8.subarray(pos + REC_BYTES, pos + REC_BYTES + len), off);
+        copyFromBox(ib.i32, ib.u8, pos + REC_BYTES, slab(), store.buf, store.off(h), len);
         const dev = f[w + 3]!;
         // Past the run's end it would never arrive: an ordinary event that never runs (in flight at the end).
         const late = f[w]! < end && f[w]! <= stop;
@@ -600,11 +681,20 @@ export function runWindows(task: PartitionTask, net: Network): { windows: number
   let busyMs = 0;
   let recvMs = 0;
   let waitMs = 0;
+  /** Time waiting at barriers for partitions that worked longer (the rest of the barrier time is the barrier's own cost). */
+  let behindMs = 0;
+  const debug = process.env['IOAMSIM_PARTITION_DEBUG'] !== undefined;
+  minSpin = parts > availableParallelism() ? MIN_SPIN_OVERSUBSCRIBED : MIN_SPIN;
   times[part] = net.sim.nextTime();
   barrier(ctrl, parts);
   for (;;) {
     let gt = Infinity;
     for (let q = 0; q < parts; q++) gt = Math.min(gt, times[parity * parts + q]!);
+    if (debug && windows > 0) {
+      let longest = 0;
+      for (let q = 0; q < parts; q++) longest = Math.max(longest, times[(2 + parity) * parts + q]!);
+      behindMs += longest - times[(2 + parity) * parts + part]!;
+    }
     const r0 = performance.now();
     if (windows > 0) receive(1 - parity);
     recvMs += performance.now() - r0;
@@ -629,17 +719,46 @@ export function runWindows(task: PartitionTask, net: Network): { windows: number
     }
     parity = 1 - parity;
     times[parity * parts + part] = Math.min(next, minSent);
+    times[(2 + parity) * parts + part] = performance.now() - r0;
     const b0 = performance.now();
     barrier(ctrl, parts);
     waitMs += performance.now() - b0;
   }
-  if (process.env['IOAMSIM_PARTITION_DEBUG']) console.error(`partition ${part}: busy ${busyMs.toFixed(0)} ms, receive ${recvMs.toFixed(0)} ms, barrier ${waitMs.toFixed(0)} ms, windows ${windows}`);
+  if (debug) console.error(`partition ${part}: busy ${busyMs.toFixed(0)} ms, receive ${recvMs.toFixed(0)} ms, barrier ${waitMs.toFixed(0)} ms (of which for others' longer work ${behindMs.toFixed(0)} ms; slept at ${barrierSleeps}), windows ${windows}`);
   // Everyone is past the end: a last barrier so no partition completes its files before all finished simulating.
   barrier(ctrl, parts);
   return { windows, lateArrivals, maxOutboxBytes, busyMs };
 }
 
-/** The piscina hosting the partitions (one thread each). */
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/**
+ * Copies `len` packet bytes from the slab (`view`/`bytes`, any offset) into an outbox at byte `at`
+ * (a multiple of 4), four bytes at a time. `box.set(slab.subarray(...))` allocated a view per
+ * packet, and the two per crossing packet (here and in {@link copyFromBox}) were most of what a
+ * partition allocated (a heap sampling profile of fat-tree-k8: 78 of 123 MB), which cost a
+ * scavenge every few windows — during which the other partitions wait at the barrier.
+ */
+function copyToBox(box: Int32Array, boxBytes: Uint8Array, at: number, view: DataView, bytes: Uint8Array, from: number, len: number): void {
+  const words = len >> 2;
+  const w = at >> 2;
+  for (let k = 0; k < words; k++) box[w + k] = view.getInt32(from + 4 * k, LITTLE_ENDIAN);
+  for (let k = words * 4; k < len; k++) boxBytes[at + k] = bytes[from + k]!;
+}
+
+/** The other way ({@link copyToBox}): `len` bytes at outbox byte `at` (a multiple of 4) into the slab at `to`. */
+function copyFromBox(box: Int32Array, boxBytes: Uint8Array, at: number, view: DataView, bytes: Uint8Array, to: number, len: number): void {
+  const words = len >> 2;
+  const w = at >> 2;
+  for (let k = 0; k < words; k++) view.setInt32(to + 4 * k, box[w + k]!, LITTLE_ENDIAN);
+  for (let k = words * 4; k < len; k++) bytes[to + k] = boxBytes[at + k]!;
+}
+
+/**
+ * The piscina hosting the partitions (one thread each, at most `parts` partitions). Its threads
+ * start and load their modules at once: a run starts it before its own set-up, when it may be
+ * partitioned (sim/run.ts).
+ */
 export function partitionPool(parts: number): Piscina {
   const ext = path.extname(__filename);
   const filename = path.join(__dirname, `partition-worker${ext === '.ts' ? '.ts' : '.js'}`);

@@ -15,7 +15,8 @@ import { DEFAULT_OUTPUTS, RunOutputs, rxCaptured, type OutputKind } from './outp
 import { PathTable } from './paths/table';
 import { firstOption, nextOption, optionCount } from './trace';
 import { PathTruth } from './paths/truth';
-import { mergeState, planPartitions } from './partition';
+import type { Piscina } from 'piscina';
+import { mergeState, partitionPool, planPartitions } from './partition';
 import { runPartitions } from './partition-run';
 import { DataplanePool } from './pool';
 import { loadTopology, parseTopology, type LoadedTopology } from './topology';
@@ -87,18 +88,29 @@ const hasHooks = (h: SimHooks | undefined) => h !== undefined && Object.values(h
 export async function runSimulation(topology: string | { text: string; file: string } | LoadedTopology, opts: RunOptions = {}): Promise<RunResult> {
   const setupStarted = process.hrtime.bigint();
   const topo = typeof topology === 'string' ? loadTopology(topology) : 'input' in topology ? topology : parseTopology(topology.text, topology.file);
-  const t = topo.input;
-  const seed = BigInt(opts.seed ?? t.seed ?? 1);
-  const durationNs = opts.durationNs ?? t.duration ?? 10_000_000;
   const workers = opts.workers ?? 0;
   const batchSize = opts.batchSize ?? 256;
   if (!Number.isInteger(workers) || workers < 0) throw new RangeError(`workers must be an integer >= 0, got ${workers}`);
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batch size must be an integer >= 1, got ${batchSize}`);
+  // A run that may be partitioned starts the partitions' threads now, so that their start and
+  // module load overlap this thread's set-up (closed unused when the plan has one partition).
+  const pool = workers > 1 && !hasHooks(opts.hooks) && topo.text !== undefined ? partitionPool(workers) : undefined;
+  try {
+    return await runLoaded(topo, opts, workers, batchSize, setupStarted, pool);
+  } finally {
+    await pool?.close({ force: true }).catch(() => undefined);
+  }
+}
+
+async function runLoaded(topo: LoadedTopology, opts: RunOptions, workers: number, batchSize: number, setupStarted: bigint, pool: Piscina | undefined): Promise<RunResult> {
+  const t = topo.input;
+  const seed = BigInt(opts.seed ?? t.seed ?? 1);
+  const durationNs = opts.durationNs ?? t.duration ?? 10_000_000;
   const { net, traffic, paths, truth } = setupRun(topo, { seed, durationNs, batchSize, hooks: opts.hooks ?? {} });
   // Partitioned (sim/partition.ts) unless the caller's hooks need every packet in this thread.
   const kinds = opts.outputs ?? DEFAULT_OUTPUTS;
   const plan = workers > 0 && !hasHooks(opts.hooks) ? planPartitions(net, workers, rxCaptured(net, topo, kinds)) : undefined;
-  const partitioned = plan !== undefined && plan.parts > 1 && topo.text !== undefined;
+  const partitioned = plan !== undefined && plan.parts > 1 && pool !== undefined;
   if (partitioned) traffic.owned = new Uint8Array(net.nodes.length);
   traffic.install(t.traffic?.flows ?? [], t.traffic?.requests ?? []);
   const files = new RunOutputs(net, topo, opts.outDir, kinds, { dry: partitioned });
@@ -115,13 +127,15 @@ export async function runSimulation(topology: string | { text: string; file: str
   let ok = false;
   try {
     if (partitioned) {
-      const r = await runPartitions(plan, { text: topo.text!, file: topo.file }, { seed, durationNs, batchSize, outDir: opts.outDir, outputs: [...kinds], crashAtWindow: opts.crashAtWindow, onProgress: opts.onProgress });
+      const r = await runPartitions(plan, pool, { file: topo.file, text: topo.text!, input: topo.input, rawIoam: topo.rawIoam }, { seed, durationNs, batchSize, outDir: opts.outDir, outputs: [...kinds], crashAtWindow: opts.crashAtWindow, onProgress: opts.onProgress });
       const m = mergeState(net, traffic, paths, truth, r.states);
       recomputedAt = m.recomputedAt;
       events = m.events;
-      // Set-up includes the partitions' own network build (they run in parallel).
-      setupMs += r.setupMs;
-      started += BigInt(Math.round(r.setupMs * 1e6));
+      // Set-up lasts until the last partition is ready to run events: their threads' start and
+      // their own network build (in parallel) included; the wall time is the rest.
+      const sinceReadyMs = Math.max(0, performance.timeOrigin + performance.now() - r.readyAt);
+      started = process.hrtime.bigint() - BigInt(Math.round(sinceReadyMs * 1e6));
+      setupMs = Number(started - setupStarted) / 1e6;
       part = {
         parts: plan.parts, lookaheadNs: plan.lookaheadNs, tickNs: plan.tickCuts > 0 ? plan.window.tickNs : undefined, tickCuts: plan.tickCuts, cutLinks: plan.cutLinks, windows: r.states[0]!.windows, lateArrivals: r.states.reduce((a, s) => a + s.lateArrivals, 0), maxOutboxBytes: Math.max(...r.states.map((s) => s.maxOutboxBytes)),
         busyMs: r.states.map((s) => s.busyMs), packetHops: r.states.map((s) => s.packetHops), note: plan.note,
