@@ -27,42 +27,30 @@ export const KEY_LEN = 40;
 
 const rot = (x: number, k: number) => (x << k) | (x >>> (32 - k));
 
-/** lookup3 `hashlittle(key, length, initval)` (= Linux `jhash`). Returns an unsigned 32-bit value. */
-export function jhash(k: Uint8Array, length: number, initval: number, off = 0): number {
-  let a = (0xdeadbeef + length + initval) | 0;
-  let b = a;
-  let c = a;
-  let o = off;
-  let len = length;
-  while (len > 12) {
-    a = (a + (k[o]! | (k[o + 1]! << 8) | (k[o + 2]! << 16) | (k[o + 3]! << 24))) | 0;
-    b = (b + (k[o + 4]! | (k[o + 5]! << 8) | (k[o + 6]! << 16) | (k[o + 7]! << 24))) | 0;
-    c = (c + (k[o + 8]! | (k[o + 9]! << 8) | (k[o + 10]! << 16) | (k[o + 11]! << 24))) | 0;
-    // mix(a, b, c)
-    a = (a - c) | 0; a ^= rot(c, 4); c = (c + b) | 0;
-    b = (b - a) | 0; b ^= rot(a, 6); a = (a + c) | 0;
-    c = (c - b) | 0; c ^= rot(b, 8); b = (b + a) | 0;
-    a = (a - c) | 0; a ^= rot(c, 16); c = (c + b) | 0;
-    b = (b - a) | 0; b ^= rot(a, 19); a = (a + c) | 0;
-    c = (c - b) | 0; c ^= rot(b, 4); b = (b + a) | 0;
-    len -= 12;
-    o += 12;
-  }
-  if (len === 0) return c >>> 0;
-  // The tail: 1..12 bytes (lookup3's fall-through switch).
-  if (len >= 12) c = (c + (k[o + 11]! << 24)) | 0;
-  if (len >= 11) c = (c + (k[o + 10]! << 16)) | 0;
-  if (len >= 10) c = (c + (k[o + 9]! << 8)) | 0;
-  if (len >= 9) c = (c + k[o + 8]!) | 0;
-  if (len >= 8) b = (b + (k[o + 7]! << 24)) | 0;
-  if (len >= 7) b = (b + (k[o + 6]! << 16)) | 0;
-  if (len >= 6) b = (b + (k[o + 5]! << 8)) | 0;
-  if (len >= 5) b = (b + k[o + 4]!) | 0;
-  if (len >= 4) a = (a + (k[o + 3]! << 24)) | 0;
-  if (len >= 3) a = (a + (k[o + 2]! << 16)) | 0;
-  if (len >= 2) a = (a + (k[o + 1]! << 8)) | 0;
-  a = (a + k[o]!) | 0;
-  // final(a, b, c)
+/** lookup3's state words (a, b, c), shared by {@link jhash} and {@link multipathHash} (one thread, no re-entry). */
+const S = new Int32Array(3);
+
+/** lookup3 `mix(a, b, c)` on {@link S}. */
+function mix(): void {
+  let a = S[0]!;
+  let b = S[1]!;
+  let c = S[2]!;
+  a = (a - c) | 0; a ^= rot(c, 4); c = (c + b) | 0;
+  b = (b - a) | 0; b ^= rot(a, 6); a = (a + c) | 0;
+  c = (c - b) | 0; c ^= rot(b, 8); b = (b + a) | 0;
+  a = (a - c) | 0; a ^= rot(c, 16); c = (c + b) | 0;
+  b = (b - a) | 0; b ^= rot(a, 19); a = (a + c) | 0;
+  c = (c - b) | 0; c ^= rot(b, 4); b = (b + a) | 0;
+  S[0] = a;
+  S[1] = b;
+  S[2] = c;
+}
+
+/** lookup3 `final(a, b, c)` on {@link S}; returns c (unsigned). */
+function final(): number {
+  let a = S[0]!;
+  let b = S[1]!;
+  let c = S[2]!;
   c ^= b; c = (c - rot(b, 14)) | 0;
   a ^= c; a = (a - rot(c, 11)) | 0;
   b ^= a; b = (b - rot(a, 25)) | 0;
@@ -71,6 +59,42 @@ export function jhash(k: Uint8Array, length: number, initval: number, off = 0): 
   b ^= a; b = (b - rot(a, 14)) | 0;
   c ^= b; c = (c - rot(b, 24)) | 0;
   return c >>> 0;
+}
+
+/** lookup3 `hashlittle(key, length, initval)` (= Linux `jhash`). Returns an unsigned 32-bit value. */
+export function jhash(k: Uint8Array, length: number, initval: number, off = 0): number {
+  S[0] = S[1] = S[2] = (0xdeadbeef + length + initval) | 0;
+  let o = off;
+  let len = length;
+  while (len > 12) {
+    S[0] = (S[0]! + (k[o]! | (k[o + 1]! << 8) | (k[o + 2]! << 16) | (k[o + 3]! << 24))) | 0;
+    S[1] = (S[1]! + (k[o + 4]! | (k[o + 5]! << 8) | (k[o + 6]! << 16) | (k[o + 7]! << 24))) | 0;
+    S[2] = (S[2]! + (k[o + 8]! | (k[o + 9]! << 8) | (k[o + 10]! << 16) | (k[o + 11]! << 24))) | 0;
+    mix();
+    len -= 12;
+    o += 12;
+  }
+  if (len === 0) return S[2]! >>> 0;
+  // The tail: 1..12 bytes (lookup3's fall-through switch), as little-endian words of what is left.
+  let a = 0;
+  let b = 0;
+  let c = 0;
+  if (len >= 12) c += k[o + 11]! << 24;
+  if (len >= 11) c += k[o + 10]! << 16;
+  if (len >= 10) c += k[o + 9]! << 8;
+  if (len >= 9) c += k[o + 8]!;
+  if (len >= 8) b += k[o + 7]! << 24;
+  if (len >= 7) b += k[o + 6]! << 16;
+  if (len >= 6) b += k[o + 5]! << 8;
+  if (len >= 5) b += k[o + 4]!;
+  if (len >= 4) a += k[o + 3]! << 24;
+  if (len >= 3) a += k[o + 2]! << 16;
+  if (len >= 2) a += k[o + 1]! << 8;
+  a += k[o]!;
+  S[0] = (S[0]! + a) | 0;
+  S[1] = (S[1]! + b) | 0;
+  S[2] = (S[2]! + c) | 0;
+  return final();
 }
 
 const NH_HOP = 0;
@@ -101,6 +125,23 @@ export function flowKey(policy: HashPolicy, b: Uint8Array, off: number, key: Uin
     put32(key, 36, h + 7 <= end ? b[h + 6]! : 0);
     return;
   }
+  const nh = upperLayer(b, h, end);
+  const p = portsAt;
+  key[32] = p >= 0 ? b[p]! : 0;
+  key[33] = p >= 0 ? b[p + 1]! : 0;
+  key[34] = p >= 0 ? b[p + 2]! : 0;
+  key[35] = p >= 0 ? b[p + 3]! : 0;
+  put32(key, 36, nh);
+}
+
+/** Where {@link upperLayer} found the ports (source, destination: 4 bytes), or -1. */
+let portsAt = -1;
+
+/**
+ * Policy 1's upper-layer protocol of the IPv6 header at `b[h..end]`: Hop-by-Hop, Routing and
+ * Destination Options headers skipped, stopping at an encapsulation; sets {@link portsAt}.
+ */
+function upperLayer(b: Uint8Array, h: number, end: number): number {
   let nh = h + 7 <= end ? b[h + 6]! : 0;
   let p = h + 40;
   while ((nh === NH_HOP || nh === NH_ROUTING || nh === NH_DEST) && p + 2 <= end) {
@@ -109,11 +150,8 @@ export function flowKey(policy: HashPolicy, b: Uint8Array, off: number, key: Uin
     nh = next;
   }
   const ports = nh !== NH_IPV6 && nh !== NH_IPIP && (nh === 6 || nh === 17 || nh === 132 || nh === 136) && p + 4 <= end;
-  key[32] = ports ? b[p]! : 0;
-  key[33] = ports ? b[p + 1]! : 0;
-  key[34] = ports ? b[p + 2]! : 0;
-  key[35] = ports ? b[p + 3]! : 0;
-  put32(key, 36, nh);
+  portsAt = ports ? p : -1;
+  return nh;
 }
 
 /** The little-endian word of `b[p..p+4]`, bytes at or past `end` read as 0 (as in {@link flowKey}). */
@@ -141,53 +179,23 @@ export function multipathHash(policy: HashPolicy, b: Uint8Array, off: number, se
     w8 = h + 4 <= end ? ((b[h + 1]! & 0x0f) << 8) | (b[h + 2]! << 16) | (b[h + 3]! << 24) : 0;
     w9 = h + 7 <= end ? b[h + 6]! << 24 : 0;
   } else {
-    let nh = h + 7 <= end ? b[h + 6]! : 0;
-    let p = h + 40;
-    while ((nh === NH_HOP || nh === NH_ROUTING || nh === NH_DEST) && p + 2 <= end) {
-      const next = b[p]!;
-      p += (b[p + 1]! + 1) * 8;
-      nh = next;
-    }
-    const ports = nh !== NH_IPV6 && nh !== NH_IPIP && (nh === 6 || nh === 17 || nh === 132 || nh === 136) && p + 4 <= end;
-    w8 = ports ? b[p]! | (b[p + 1]! << 8) | (b[p + 2]! << 16) | (b[p + 3]! << 24) : 0;
+    const nh = upperLayer(b, h, end);
+    const p = portsAt;
+    w8 = p >= 0 ? b[p]! | (b[p + 1]! << 8) | (b[p + 2]! << 16) | (b[p + 3]! << 24) : 0;
     w9 = nh << 24;
   }
   const k = h + 8;
-  let x = (0xdeadbeef + KEY_LEN + seed) | 0;
-  let y = x;
-  let z = x;
-  // jhash's loop: key bytes 0..12, 12..24, 24..36.
-  x = (x + le32(b, k, end)) | 0; y = (y + le32(b, k + 4, end)) | 0; z = (z + le32(b, k + 8, end)) | 0;
-  x = (x - z) | 0; x ^= rot(z, 4); z = (z + y) | 0;
-  y = (y - x) | 0; y ^= rot(x, 6); x = (x + z) | 0;
-  z = (z - y) | 0; z ^= rot(y, 8); y = (y + x) | 0;
-  x = (x - z) | 0; x ^= rot(z, 16); z = (z + y) | 0;
-  y = (y - x) | 0; y ^= rot(x, 19); x = (x + z) | 0;
-  z = (z - y) | 0; z ^= rot(y, 4); y = (y + x) | 0;
-  x = (x + le32(b, k + 12, end)) | 0; y = (y + le32(b, k + 16, end)) | 0; z = (z + le32(b, k + 20, end)) | 0;
-  x = (x - z) | 0; x ^= rot(z, 4); z = (z + y) | 0;
-  y = (y - x) | 0; y ^= rot(x, 6); x = (x + z) | 0;
-  z = (z - y) | 0; z ^= rot(y, 8); y = (y + x) | 0;
-  x = (x - z) | 0; x ^= rot(z, 16); z = (z + y) | 0;
-  y = (y - x) | 0; y ^= rot(x, 19); x = (x + z) | 0;
-  z = (z - y) | 0; z ^= rot(y, 4); y = (y + x) | 0;
-  x = (x + le32(b, k + 24, end)) | 0; y = (y + le32(b, k + 28, end)) | 0; z = (z + w8) | 0;
-  x = (x - z) | 0; x ^= rot(z, 4); z = (z + y) | 0;
-  y = (y - x) | 0; y ^= rot(x, 6); x = (x + z) | 0;
-  z = (z - y) | 0; z ^= rot(y, 8); y = (y + x) | 0;
-  x = (x - z) | 0; x ^= rot(z, 16); z = (z + y) | 0;
-  y = (y - x) | 0; y ^= rot(x, 19); x = (x + z) | 0;
-  z = (z - y) | 0; z ^= rot(y, 4); y = (y + x) | 0;
-  // The 4-byte tail (key bytes 36..40), then final(a, b, c).
-  x = (x + w9) | 0;
-  z ^= y; z = (z - rot(y, 14)) | 0;
-  x ^= z; x = (x - rot(z, 11)) | 0;
-  y ^= x; y = (y - rot(x, 25)) | 0;
-  z ^= y; z = (z - rot(y, 16)) | 0;
-  x ^= z; x = (x - rot(z, 4)) | 0;
-  y ^= x; y = (y - rot(x, 14)) | 0;
-  z ^= y; z = (z - rot(y, 24)) | 0;
-  return (z >>> 0) >>> 1;
+  S[0] = S[1] = S[2] = (0xdeadbeef + KEY_LEN + seed) | 0;
+  // jhash's loop over key bytes 0..36 (words 0..8), then its 4-byte tail (word 9) and final.
+  for (let i = 0; i < 3; i++) {
+    const q = k + 12 * i;
+    S[0] = (S[0]! + le32(b, q, end)) | 0;
+    S[1] = (S[1]! + le32(b, q + 4, end)) | 0;
+    S[2] = (S[2]! + (i < 2 ? le32(b, q + 8, end) : w8)) | 0;
+    mix();
+  }
+  S[0] = (S[0]! + w9) | 0;
+  return final() >>> 1;
 }
 
 /**

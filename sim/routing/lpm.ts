@@ -82,6 +82,17 @@ function sameMasked(keys: Uint8Array, ko: number, b: Uint8Array, off: number, le
   return true;
 }
 
+/** The value of table `t`'s prefix containing the address at `b[off..]`, or LPM_NONE. */
+function probe(t: LengthTable, b: Uint8Array, off: number): number {
+  const len = t.len;
+  let slot = hashMasked(b, off, len) & t.mask;
+  for (;;) {
+    const v = t.vals[slot]!;
+    if (v === LPM_NONE || sameMasked(t.keys, slot * 16, b, off, len)) return v;
+    slot = (slot + 1) & t.mask;
+  }
+}
+
 export class Lpm {
   /** Tables by descending prefix length. */
   private tables: LengthTable[] = [];
@@ -135,15 +146,8 @@ export class Lpm {
   lookup(b: Uint8Array, off: number): number {
     const tables = this.tables;
     for (let k = 0; k < tables.length; k++) {
-      const t = tables[k]!;
-      const len = t.len;
-      let slot = hashMasked(b, off, len) & t.mask;
-      for (;;) {
-        const v = t.vals[slot]!;
-        if (v === LPM_NONE) break;
-        if (sameMasked(t.keys, slot * 16, b, off, len)) return v;
-        slot = (slot + 1) & t.mask;
-      }
+      const v = probe(tables[k]!, b, off);
+      if (v !== LPM_NONE) return v;
     }
     return LPM_NONE;
   }
@@ -188,19 +192,10 @@ export class Lpm {
     const tables = this.tables;
     let n = 0;
     for (let k = 0; k < tables.length; k++) {
-      const t = tables[k]!;
-      const len = t.len;
-      let slot = hashMasked(b, off, len) & t.mask;
-      for (;;) {
-        const v = t.vals[slot]!;
-        if (v === LPM_NONE) break;
-        if (sameMasked(t.keys, slot * 16, b, off, len)) {
-          if (n < MC_VALUES) mc[e + 5 + n] = v;
-          n++;
-          break;
-        }
-        slot = (slot + 1) & t.mask;
-      }
+      const v = probe(tables[k]!, b, off);
+      if (v === LPM_NONE) continue;
+      if (n < MC_VALUES) mc[e + 5 + n] = v;
+      n++;
     }
     mc[e] = w0;
     mc[e + 1] = w1;
@@ -214,19 +209,10 @@ export class Lpm {
   private probeIn(b: Uint8Array, off: number, map: Int32Array, base: number): number {
     const tables = this.tables;
     for (let k = 0; k < tables.length; k++) {
-      const t = tables[k]!;
-      const len = t.len;
-      let slot = hashMasked(b, off, len) & t.mask;
-      for (;;) {
-        const v = t.vals[slot]!;
-        if (v === LPM_NONE) break;
-        if (sameMasked(t.keys, slot * 16, b, off, len)) {
-          const m = map[base + v]!;
-          if (m >= 0) return m;
-          break;
-        }
-        slot = (slot + 1) & t.mask;
-      }
+      const v = probe(tables[k]!, b, off);
+      if (v === LPM_NONE) continue;
+      const m = map[base + v]!;
+      if (m >= 0) return m;
     }
     return LPM_NONE;
   }
