@@ -17,17 +17,8 @@ import { Lpm, LPM_NONE, MATCH_CACHE_MAX, MATCH_CACHE_VALUES, matchCacheSize } fr
 import { multipathHash, upperBounds, type HashPolicy } from '../sim/routing/hash';
 import { formatPrefix, maskPrefix, parseAddrLen, prefixContains } from '../sim/routing/prefix';
 import { RoutingState } from '../sim/routing/setup';
+import { rng } from './routing.helpers';
 
-/** xorshift32: deterministic test data. */
-function rng(seed: number): (n: number) => number {
-  let x = seed >>> 0 || 1;
-  return (n) => {
-    x ^= x << 13; x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5; x >>>= 0;
-    return x % n;
-  };
-}
 
 /** The answer without any cache: the longest route of the node's table containing `dst[dOff..]`, then its next hop. */
 function uncached(fib: Fib, node: number, dst: Uint8Array, dOff: number, b: Uint8Array, off: number, end: number): number {

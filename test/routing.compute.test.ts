@@ -12,17 +12,8 @@ import { ROUTE_LOCAL, ROUTE_NONE, type NextHop } from '../sim/routing/fib';
 import { multipathHash, upperBounds } from '../sim/routing/hash';
 import { formatPrefix, maskPrefix, parseAddrLen, parsePrefix, prefixContains, type Prefix } from '../sim/routing/prefix';
 import { parseIpv6 } from '../sim/topology';
+import { rng } from './routing.helpers';
 
-/** xorshift32: deterministic test data. */
-function rng(seed: number): (n: number) => number {
-  let x = seed >>> 0 || 1;
-  return (n) => {
-    x ^= x << 13; x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5; x >>>= 0;
-    return x % n;
-  };
-}
 
 type Target = 'local' | 'unreachable' | NextHop[];
 

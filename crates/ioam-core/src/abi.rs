@@ -61,26 +61,25 @@ pub const STEP_U32_REGIONS: [(&str, usize); 7] = [
 /// ...then these byte regions (name, bytes per packet).
 pub const STEP_U8_REGIONS: [(&str, usize); 3] = [("clt", CLT_STRIDE), ("status", 1), ("traceArena", STEP_TRACE_BYTES)];
 
-/// u32 words per packet of the step tables' u32 regions.
-pub const fn step_words_per_packet() -> usize {
-    let mut w = 0;
+/// The sum of `regions`' per-packet sizes.
+const fn region_sum(regions: &[(&str, usize)]) -> usize {
+    let mut n = 0;
     let mut i = 0;
-    while i < STEP_U32_REGIONS.len() {
-        w += STEP_U32_REGIONS[i].1;
+    while i < regions.len() {
+        n += regions[i].1;
         i += 1;
     }
-    w
+    n
+}
+
+/// u32 words per packet of the step tables' u32 regions.
+pub const fn step_words_per_packet() -> usize {
+    region_sum(&STEP_U32_REGIONS)
 }
 
 /// Bytes per packet of the step tables' byte regions.
 pub const fn step_bytes_per_packet() -> usize {
-    let mut b = 0;
-    let mut i = 0;
-    while i < STEP_U8_REGIONS.len() {
-        b += STEP_U8_REGIONS[i].1;
-        i += 1;
-    }
-    b
+    region_sum(&STEP_U8_REGIONS)
 }
 
 /// The `meta` words in order (core [`dataplane::Meta`] field names).
