@@ -231,8 +231,8 @@ export class Network {
     this.build();
     this.originated = new Float64Array(this.nodes.length);
     this.tickPosted = new Float64Array(this.nodes.length);
-    this.ahead = this.tickNs > 0 && (t.failures ?? []).length === 0;
     this.eagerTx = (t.failures ?? []).length === 0;
+    this.ahead = this.tickNs > 0 && this.eagerTx;
     this.links = new Links<SimPacket, SimNode>(this);
     this.stepper = new Stepper(this);
     this.TICK = this.sim.handler((node) => this.tick(node));
@@ -531,11 +531,6 @@ export class Network {
   }
 
   /**
-   * A packet arrived on a link (sim/device.ts) at `timeNs`, brought by the event of tie key
-   * `(hi, lo)`. `timeNs` is before now only for a late arrival from another partition
-   * (sim/partition.ts), which always waits for a tick after now.
-   */
-  /**
    * Whether a packet that will arrive on `dev` at `timeNs` may join its node's tick queue now, at
    * the start of its transmission, instead of by an ARRIVE event: with a dataplane tick, the
    * arrival (not on a tick) only queues the packet for the next tick, in (time, tie key) order;
@@ -547,6 +542,12 @@ export class Network {
     return this.ahead && timeNs % this.tickNs !== 0 && timeNs <= this.sim.stopTime();
   }
 
+  /**
+   * A packet arrived on a link (sim/device.ts) at `timeNs`, brought by the event of tie key
+   * `(hi, lo)`. `timeNs` differs from now only for a packet that waits for a tick: before now for
+   * a late arrival from another partition (sim/partition.ts), after now for one joining ahead of
+   * its arrival ({@link arrivesAhead}).
+   */
   arrive(dev: SimDevice, h: number, timeNs: number, hi: number, lo: number): void {
     this.store.ingress[h] = dev.ifIndex;
     this.enter(dev.node.index, h, timeNs, hi, lo);

@@ -402,8 +402,8 @@ export function splitTimestampNs(sec: number, nsec: number, out: [number, number
 let coAligned = new Uint8Array(1 << 16);
 
 /**
- * `dst[at ..] = src[start .. start + len]`. Into or out of shared memory (the packet slab with
- * dataplane workers; the file stages the writer thread reads, ./bgwriter.ts), set() copies words
+ * `dst[at ..] = src[start .. start + len]`. Out of shared memory (the packet slab with dataplane
+ * workers; the file stages are ordinary memory, ./bgwriter.ts), set() copies words
  * only when source and destination share their alignment, else byte by byte: then the bytes go
  * through a buffer at the shared side's alignment first (two word copies: about 2× faster for a
  * typical packet).
