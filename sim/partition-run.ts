@@ -23,7 +23,7 @@ export interface PartitionRunOptions {
  * `plan.parts` threads; the caller closes it); their states in partition order, the longest
  * partition set-up, and when the last partition was ready to run events (ms since the epoch).
  */
-export async function runPartitions(plan: PartitionPlan, pool: Piscina, topology: ShippedTopology, o: PartitionRunOptions): Promise<{ states: PartitionState[]; setupMs: number; readyAt: number }> {
+export async function runPartitions(plan: PartitionPlan, pool: Piscina, topology: ShippedTopology, o: PartitionRunOptions): Promise<{ states: PartitionState[]; setupMs: number; readyAt: number; doneAt: number }> {
   const shared = partitionShared(plan);
   const times = new Float64Array(shared.times);
   const timer = o.onProgress
@@ -42,7 +42,7 @@ export async function runPartitions(plan: PartitionPlan, pool: Piscina, topology
           batchSize: o.batchSize, outDir: o.outDir, outputs: o.outputs, crashAtWindow: part === 0 ? o.crashAtWindow : undefined,
         };
         try {
-          return (await pool.run(task)) as { state: PartitionState; setupMs: number; readyAt: number };
+          return (await pool.run(task)) as { state: PartitionState; setupMs: number; readyAt: number; doneAt: number };
         } catch (e) {
           // The first failure is the cause; the others were aborted because of it.
           failure ??= new WorkerFailure(`partition ${part} of ${plan.parts} (worker thread) failed: ${(e as Error).message}`, { cause: e });
@@ -53,7 +53,7 @@ export async function runPartitions(plan: PartitionPlan, pool: Piscina, topology
     ).catch(() => {
       throw failure;
     });
-    return { states: results.map((r) => r.state), setupMs: Math.max(...results.map((r) => r.setupMs)), readyAt: Math.max(...results.map((r) => r.readyAt)) };
+    return { states: results.map((r) => r.state), setupMs: Math.max(...results.map((r) => r.setupMs)), readyAt: Math.max(...results.map((r) => r.readyAt)), doneAt: Math.max(...results.map((r) => r.doneAt)) };
   } finally {
     if (timer) clearInterval(timer);
   }

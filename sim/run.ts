@@ -128,7 +128,9 @@ async function runLoaded(topo: LoadedTopology, opts: RunOptions, workers: number
   try {
     if (partitioned) {
       const r = await runPartitions(plan, pool, { file: topo.file, text: topo.text!, input: topo.input, rawIoam: topo.rawIoam }, { seed, durationNs, batchSize, outDir: opts.outDir, outputs: [...kinds], crashAtWindow: opts.crashAtWindow, onProgress: opts.onProgress });
+      const m0 = performance.now();
       const m = mergeState(net, traffic, paths, truth, r.states);
+      if (process.env['IOAMSIM_PARTITION_DEBUG'] !== undefined) console.error(`partitions: states handed over ${(performance.timeOrigin + m0 - r.doneAt).toFixed(0)} ms after the last partition's last window, merged in ${(performance.now() - m0).toFixed(0)} ms`);
       recomputedAt = m.recomputedAt;
       events = m.events;
       // Set-up lasts until the last partition is ready to run events: their threads' start and

@@ -28,6 +28,12 @@ function smallKey(sk: DDSketch, x: number): number {
   return k;
 }
 
+/** How many keys the small integers have (0 to the largest's). */
+function smallKeyCount(sk: DDSketch): number {
+  if (smallKeys === 0) smallKeys = smallKey(sk, KEY_CACHE_SIZE - 1) + 1;
+  return smallKeys;
+}
+
 /** A distribution of non-negative samples (ns or bytes). */
 export class Dist {
   private sketch: DDSketch | undefined;
@@ -60,9 +66,7 @@ export class Dist {
     if (x > this.hi) this.hi = x;
   }
   private newPending(): Float64Array {
-    const sk = (this.sketch ??= newSketch());
-    if (smallKeys === 0) smallKeys = smallKey(sk, KEY_CACHE_SIZE - 1) + 1;
-    return (this.pendingKeys = new Float64Array(smallKeys));
+    return (this.pendingKeys = new Float64Array(smallKeyCount((this.sketch ??= newSketch()))));
   }
   /** Moves the pending small-integer samples into the sketch. */
   private sync(): DDSketch | undefined {
@@ -86,18 +90,27 @@ export class Dist {
   get count(): number {
     return this.n;
   }
-  /** Everything needed to merge this distribution elsewhere (another thread: structured-clonable). */
+  /**
+   * Everything needed to merge this distribution elsewhere (another thread: structured-clonable).
+   * Read without moving the pending small-integer counts into the sketch (its store would grow
+   * key by key: most of a partition's hand-over time at the end of a run).
+   */
   toState(): DistState {
-    const sk = this.sync();
+    const sk = this.sketch;
     const bins: number[] = [];
     if (sk && this.n > 0) {
       const st = sk.store;
-      for (let k = st.minKey; k <= st.maxKey; k++) {
-        const c = st.bins[k - st.offset] ?? 0;
+      const pk = this.pendingAny ? this.pendingKeys : undefined;
+      const pkLen = pk ? pk.length : 0;
+      const from = Math.min(st.minKey, pkLen > 0 ? 0 : Infinity);
+      const to = Math.max(st.maxKey, pkLen - 1);
+      for (let k = from; k <= to; k++) {
+        let c = k >= st.minKey && k <= st.maxKey ? (st.bins[k - st.offset] ?? 0) : 0;
+        if (k >= 0 && k < pkLen) c += pk![k]!;
         if (c > 0) bins.push(k, c);
       }
     }
-    return { n: this.n, sum: this.sum, lo: this.lo, hi: this.hi, zero: sk?.zeroCount ?? 0, bins };
+    return { n: this.n, sum: this.sum, lo: this.lo, hi: this.hi, zero: (sk?.zeroCount ?? 0) + this.pendingZero, bins };
   }
   /**
    * Adds the samples of another distribution's state. Exact: sketch bucket counts add, and count,
@@ -105,9 +118,16 @@ export class Dist {
    */
   merge(st: DistState): void {
     if (st.n === 0) return;
-    const sk = this.sync() ?? (this.sketch = newSketch());
-    sk.zeroCount += st.zero;
-    for (let i = 0; i < st.bins.length; i += 2) sk.store.add(st.bins[i]!, st.bins[i + 1]!);
+    // Like add(): counts of small keys wait in the pending array, the others go to the sketch.
+    const sk = (this.sketch ??= newSketch());
+    this.pendingZero += st.zero;
+    for (let i = 0; i < st.bins.length; i += 2) {
+      const k = st.bins[i]!;
+      if (k >= 0 && k < smallKeyCount(sk)) {
+        (this.pendingKeys ?? this.newPending())[k]! += st.bins[i + 1]!;
+        this.pendingAny = true;
+      } else sk.store.add(k, st.bins[i + 1]!);
+    }
     this.n += st.n;
     this.sum += st.sum;
     if (st.lo < this.lo) this.lo = st.lo;
