@@ -307,23 +307,36 @@ export class Links<P, N extends DeviceNode> {
     store.lastDev[h] = dev.index;
     const at = start + tx + dev.link.delayNs + jitter;
     const peer = dev.peer;
-    if (dev.crossesPartition) host.sendRemote!(peer, h, at, hi, dev.posted++);
-    else if (peer.captureRx === undefined && peer.captureRxH === undefined && host.arrivesAhead?.(at)) {
-      // The arrival only queues the packet for its node's next tick: done now, as of `at` (Network.arrivesAhead).
-      host.onWire--;
-      this.arrived(peer, h, at);
-      host.arrive(peer, h, at, hi, dev.posted++);
-    } else sim.post(at, this.ARRIVE, peer.index, h, hi, dev.posted++);
+    if (dev.crossesPartition) host.sendRemote!(peer, h, at, hi, dev.posted);
+    else if (!this.joinAhead(peer, h, at, hi, dev.posted)) sim.post(at, this.ARRIVE, peer.index, h, hi, dev.posted);
+    dev.posted++;
+  }
+
+  /**
+   * When the arrival of `h` on `dev` at `at` (tie key `(hi, lo)`) would only queue it for its
+   * node's next tick (Network.arrivesAhead, no capture on `dev`): does the arrival now, as of
+   * `at`, instead of by an ARRIVE event, and says so.
+   */
+  private joinAhead(dev: Device<P, N>, h: number, at: number, hi: number, lo: number): boolean {
+    const host = this.host;
+    if (dev.captureRx !== undefined || dev.captureRxH !== undefined || !host.arrivesAhead?.(at)) return false;
+    host.onWire--;
+    this.arrived(dev, h, at);
+    host.arrive(dev, h, at, hi, lo);
+    return true;
   }
 
   /**
    * A packet that came from another partition (sim/partition.ts): its arrival event at `timeNs`,
    * or, when `late` (`timeNs` is in the window this partition just ran, on a link whose receiving
-   * end only queues packets for its node's next tick), the arrival itself now, as of `timeNs`.
+   * end only queues packets for its node's next tick), the arrival itself now, as of `timeNs`;
+   * or, when the arrival would only queue it for a later tick, that now too ({@link joinAhead}:
+   * the same condition as for a local transmission, so the tick queue and the statistics are
+   * those of a run in one partition).
    */
   arriveFromRemote(dev: Device<P, N>, h: number, timeNs: number, hi: number, lo: number, late: boolean): void {
     if (late) this.receive(dev, h, timeNs, hi, lo);
-    else this.host.sim.post(timeNs, this.ARRIVE, dev.index, h, hi, lo);
+    else if (!this.joinAhead(dev, h, timeNs, hi, lo)) this.host.sim.post(timeNs, this.ARRIVE, dev.index, h, hi, lo);
   }
 
   /** The arrival of `h` on `dev` at `now`, by the event of tie key `(hi, lo)`. */
