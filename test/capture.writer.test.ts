@@ -4,14 +4,14 @@
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fc from 'fast-check';
 import {
   CaptureError, MemorySink, PcapngWriter, splitTimestampNs, createPcapFile, createPcapngFile, encodePcap, encodePcapng, readCapture, readCaptureSync,
-  LINKTYPE_ETHERNET, LINKTYPE_RAW, type WriterPacket,
+  LINKTYPE_ETHERNET, LINKTYPE_RAW, writesInPlace, type WriterPacket,
 } from '../src/capture';
 
 const tmp = mkdtempSync(join(tmpdir(), 'ioamsim-capture-'));
@@ -273,5 +273,57 @@ describe('PcapngWriter.writeEnhanced (the simulator\'s allocation-free path)', (
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('output to a device or a FIFO is written in place (no .partial renamed over it)', () => {
+  const packets: WriterPacket[] = [{ timestampNs: 1_000_000_123n, bytes: pkt(1) }, { timestampNs: 2_000_000_456n, bytes: pkt(2, 1200) }];
+  const ifaces = [{ name: 'x' }];
+
+  test('a symlink to /dev/null stays a symlink, /dev/null a character device', () => {
+    const link = join(tmp, 'null.pcapng');
+    symlinkSync('/dev/null', link);
+    assert.equal(writesInPlace(link), true);
+    const w = createPcapngFile(link, { interfaces: ifaces });
+    for (const p of packets) w.write(p);
+    w.finish();
+    assert.ok(lstatSync(link).isSymbolicLink(), 'the link was replaced by a regular file');
+    assert.ok(statSync('/dev/null').isCharacterDevice(), '/dev/null is no longer a device');
+    assert.equal(existsSync(link + '.partial'), false);
+  });
+
+  test('a FIFO gets the same bytes as a file would, and stays a FIFO', { timeout: 30_000 }, async () => {
+    const fifo = join(tmp, 'pipe.pcapng');
+    const mk = spawnSync('mkfifo', [fifo]);
+    assert.equal(mk.status, 0, `mkfifo: ${mk.stderr}`);
+    // The reader first: opening a FIFO for writing waits for one.
+    const reader = spawn('cat', [fifo]);
+    const chunks: Buffer[] = [];
+    reader.stdout.on('data', (c: Buffer) => chunks.push(c));
+    const done = new Promise<number | null>((res) => reader.on('close', res));
+    try {
+      const w = createPcapngFile(fifo, { interfaces: ifaces });
+      for (const p of packets) w.write(p);
+      w.finish();
+    } catch (e) {
+      reader.kill();
+      throw e;
+    }
+    assert.equal(await done, 0);
+    assert.deepEqual(new Uint8Array(Buffer.concat(chunks)), encodePcapng(ifaces, packets));
+    assert.ok(lstatSync(fifo).isFIFO());
+  });
+
+  test('a regular file still goes through .partial (and an existing one is replaced only when complete)', () => {
+    const f = join(tmp, 'plain.pcapng');
+    writeFileSync(f, 'old');
+    assert.equal(writesInPlace(f), false);
+    assert.equal(writesInPlace(join(tmp, 'missing.pcapng')), false);
+    const w = createPcapngFile(f, { interfaces: ifaces });
+    w.write(packets[0]!);
+    assert.equal(readFileSync(f, 'utf8'), 'old');
+    assert.ok(existsSync(f + '.partial'));
+    w.finish();
+    assert.deepEqual(new Uint8Array(readFileSync(f)), encodePcapng(ifaces, packets.slice(0, 1)));
   });
 });

@@ -13,7 +13,7 @@ export {
   type ReadCaptureOptions,
 } from './reader';
 export {
-  PcapngWriter, PcapWriter, FileSink, MemorySink, createPcapngFile, createPcapFile, encodePcapng, encodePcap, splitTimestampNs,
+  PcapngWriter, PcapWriter, FileSink, writesInPlace, MemorySink, createPcapngFile, createPcapFile, encodePcapng, encodePcap, splitTimestampNs,
   PARTIAL_SUFFIX, type ByteSink, type WriterInterface, type WriterPacket,
 } from './writer';
 export { fdStream, writeMode, type FdStream, type WriteError } from './bgwriter';

@@ -8,7 +8,7 @@
  * `<path>` by `finish()`, so a crashed or aborted run never leaves a file that looks complete.
  * Blocks are written little-endian.
  */
-import { openSync, renameSync, unlinkSync } from 'node:fs';
+import { openSync, renameSync, statSync, unlinkSync } from 'node:fs';
 import { fdStream, type FdStream, type WriteError } from './bgwriter';
 import { CaptureError } from './errors';
 import { LINKTYPE_RAW } from './linktype';
@@ -29,7 +29,24 @@ const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
 export const PARTIAL_SUFFIX = '.partial';
 
 /**
- * Buffers writes to `<path>.partial`; `finish()` renames it to `path`, `abort()` deletes it. The
+ * Whether output to `path` goes straight to it instead of to `path` + {@link PARTIAL_SUFFIX}
+ * renamed when complete: when `path` exists and is not a regular file or a directory (a character
+ * device such as /dev/null, /dev/stdout and the pipe or terminal behind it, a FIFO). Renaming
+ * over one of those would replace the device node or pipe itself (as root, /dev/null becomes a
+ * regular file).
+ */
+export function writesInPlace(path: string): boolean {
+  try {
+    const st = statSync(path);
+    return !st.isFile() && !st.isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Buffers writes to `<path>.partial`; `finish()` renames it to `path`, `abort()` deletes it (a
+ * device or FIFO `path` is written in place: {@link writesInPlace}). The
  * stage buffers are the file's stream's (./bgwriter.ts): each full one is written by the writer
  * thread, a write error raised by a later `reserve`/`write`/`finish`, naming the file and the byte
  * offset the failed write started at.
@@ -47,7 +64,7 @@ export class FileSink implements ByteSink {
 
   constructor(path: string, bufferBytes = 1 << 20) {
     this.path = path;
-    this.partialPath = path + PARTIAL_SUFFIX;
+    this.partialPath = writesInPlace(path) ? path : path + PARTIAL_SUFFIX;
     try {
       this.out = fdStream(openSync(this.partialPath, 'w'), bufferBytes);
     } catch (e) {
@@ -125,6 +142,7 @@ export class FileSink implements ByteSink {
       throw e;
     }
     this.out = null;
+    if (this.partialPath === this.path) return;
     try {
       renameSync(this.partialPath, this.path);
     } catch (e) {
@@ -136,6 +154,7 @@ export class FileSink implements ByteSink {
     // Closed once the writer thread no longer uses it (an error closing: the unlink below is what matters).
     this.out?.abort();
     this.out = null;
+    if (this.partialPath === this.path) return;
     try {
       unlinkSync(this.partialPath);
     } catch {

@@ -262,7 +262,7 @@ function operationCommand(op: Operation, ctx: CliContext): Command {
     .summary(summaries[op])
     .description(`Apply ${ROLE[op]} to every packet of a capture`)
     .argument('<in>', 'input capture (pcap or pcapng)')
-    .argument('<out>', 'output pcapng (written as <out>.partial, renamed when complete)')
+    .argument('<out>', 'output pcapng (written as <out>.partial, renamed when complete; a device or FIFO such as /dev/stdout is written in place)')
     .requiredOption('-n, --node <file>', 'node file (YAML, docs/DESIGN.md "Node file")')
     .option('-i, --ingress <if>', `interface packets arrive on (name, index or "local")${op === 'encap' ? '; default local (locally generated)' : ''}`)
     .option('-e, --egress <if>', `interface packets leave on (name, index or "local" = local delivery)${op === 'decap' ? '; default local' : ''}`)

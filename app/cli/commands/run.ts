@@ -24,11 +24,14 @@ async function writeSpans(ctx: CliContext, spans: RunSpans, dest: string): Promi
   }
   const fs = await import('node:fs');
   const { toOtlpJsonLines } = await import('../../../src/otlp');
+  const { writesInPlace } = await import('../../../src/capture');
+  // Through <dest>.partial renamed when whole, except to a device or FIFO (--otlp /dev/stdout).
+  const staged = writesInPlace(dest) ? dest : dest + '.partial';
   try {
-    fs.writeFileSync(dest + '.partial', toOtlpJsonLines(r.spans));
-    fs.renameSync(dest + '.partial', dest);
+    fs.writeFileSync(staged, toOtlpJsonLines(r.spans));
+    if (staged !== dest) fs.renameSync(staged, dest);
   } catch (e) {
-    fs.rmSync(dest + '.partial', { force: true });
+    if (staged !== dest) fs.rmSync(staged, { force: true });
     const err = e as NodeJS.ErrnoException;
     throw Object.assign(new Error(`cannot write ${dest}: ${err.message}`, { cause: e }), { code: err.code });
   }
