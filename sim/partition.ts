@@ -392,7 +392,7 @@ export class PartitionAborted extends Error {}
  * had to sleep halves the spin budget (the other partitions were not running: more threads than
  * free cores), one released while spinning raises it by an eighth.
  */
-function barrier(ctrl: Int32Array, n: number): void {
+function barrier(ctrl: Int32Array, n: number, onSpin?: () => void): void {
   const gen = Atomics.load(ctrl, 1);
   if (Atomics.add(ctrl, 0, 1) === n - 1) {
     Atomics.store(ctrl, 0, 0);
@@ -403,6 +403,8 @@ function barrier(ctrl: Int32Array, n: number): void {
   let spins = 0;
   while (Atomics.load(ctrl, 1) === gen) {
     if (Atomics.load(ctrl, 2) !== 0) throw new PartitionAborted('another partition failed');
+    // Useful work while the others finish (every 64 spins: reading their outbox headers shares cache lines they write).
+    if (onSpin !== undefined && (spins & 63) === 0) onSpin();
     if (++spins > spinLimit) {
       barrierSleeps++;
       Atomics.wait(ctrl, 1, gen, 50);
@@ -591,8 +593,8 @@ export function runWindows(task: PartitionTask, net: Network): { windows: number
   const store = net.store;
   const devices = net.devices;
   const owner = task.owner;
-  // Two buffers per outbox (window parity): a window's packets are read during the next window
-  // while the sender fills the other buffer.
+  // Two buffers per outbox (window parity): the sender fills one in a window; its receivers read
+  // it while waiting at that window's barrier and after it (drain), while the sender fills the other.
   const box = (b: SharedArrayBuffer, half: number) => {
     const bytes = b.byteLength / 2;
     return { f64: new Float64Array(b, half * bytes, bytes / 8), u8: new Uint8Array(b, half * bytes, bytes), i32: new Int32Array(b, half * bytes, bytes / 4), pos: HDR, cap: bytes };
@@ -640,17 +642,30 @@ export function runWindows(task: PartitionTask, net: Network): { windows: number
     f[w + 12] = store.arrivedNs[h]!;
     copyToBox(ob.i32, ob.u8, ob.pos + REC_BYTES, slab(), store.buf, store.off(h), len);
     ob.pos += need;
+    // Published record by record: a receiver waiting at the barrier reads it already (drain).
+    Atomics.store(ob.i32, 0, ob.pos);
     // A late arrival (before this window's end) becomes its node's tick event, at the next tick.
     const at = timeNs < end && timeNs <= stop ? nextTick(timeNs, rule.tickNs) : timeNs;
     if (at < minSent) minSent = at;
     store.free(h);
   };
-  /** Posts the arrivals the other partitions sent in the window of parity `par`. */
-  const receive = (par: number) => {
-    for (const pair of inboxes) {
-      const ib = pair[par]!;
+  /**
+   * Posts the arrivals the other partitions sent in window number `win` (parity `win & 1`) that
+   * are not read yet: those published so far while they may still be running it (called while
+   * waiting at the barrier), or all of them once they are past it. An outbox half's header holds
+   * the bytes published (word 0) and the window they belong to (word 1, set after word 0 is reset
+   * when its sender starts that window): a half still holding an older window's records is
+   * skipped. The order arrivals are read in does not matter: each becomes an event or a tick-queue
+   * entry keyed by its time and its sender's tie key.
+   */
+  const drain = (win: number): void => {
+    const par = win & 1;
+    for (let i = 0; i < inboxes.length; i++) {
+      const ib = inboxes[i]![par]!;
+      if (Atomics.load(ib.i32, 1) !== win) continue;
       const used = Atomics.load(ib.i32, 0);
-      let pos = HDR;
+      let pos = readPos[i * 2 + par]!;
+      if (pos < HDR) pos = HDR;
       while (pos < used) {
         const w = pos / 8;
         const f = ib.f64;
@@ -673,8 +688,11 @@ export function runWindows(task: PartitionTask, net: Network): { windows: number
         net.links.arriveFromRemote(devices[dev]!, h, f[w]!, f[w + 1]!, f[w + 2]!, late);
         pos += REC_BYTES + ((len + 7) & ~7);
       }
+      readPos[i * 2 + par] = pos;
     }
   };
+  /** Per inbox and parity: bytes read so far of the window it holds (reset when a window starts). */
+  const readPos = new Int32Array(2 * inboxes.length);
   // One barrier per window. Before it, each partition publishes (in the slot of this window's
   // parity) the earliest of its next event and the arrivals it just sent; after it, everyone
   // computes the same next window start from those, and reads what was sent to it.
@@ -687,6 +705,8 @@ export function runWindows(task: PartitionTask, net: Network): { windows: number
   let behindMs = 0;
   const debug = process.env['IOAMSIM_PARTITION_DEBUG'] !== undefined;
   minSpin = parts > availableParallelism() ? MIN_SPIN_OVERSUBSCRIBED : MIN_SPIN;
+  /** drain() of the window just run (windows was counted past it), for the barrier's wait. */
+  const drainJust = (): void => drain(windows - 1);
   times[part] = net.sim.nextTime();
   barrier(ctrl, parts);
   for (;;) {
@@ -698,15 +718,24 @@ export function runWindows(task: PartitionTask, net: Network): { windows: number
       behindMs += longest - times[(2 + parity) * parts + part]!;
     }
     const r0 = performance.now();
-    if (windows > 0) receive(1 - parity);
+    // The rest of what the others sent in the window just run (all of it once they are past the barrier).
+    if (windows > 0) drain(windows - 1);
     recvMs += performance.now() - r0;
     if (!(gt <= stop)) break;
     if (task.crashAtWindow !== undefined && windows >= Math.abs(task.crashAtWindow)) {
       if (task.crashAtWindow < 0) process.exit(70); // test hook: the thread dies
       throw new Error(`partition ${part}: test crash after ${windows} windows`);
     }
-    // This window's buffers were read during the previous window by their receivers: reuse them.
-    for (const ob of outTo) if (ob) ob[parity]!.pos = HDR;
+    // This window's buffers were read completely (after the previous barrier) by their receivers:
+    // reuse them, emptied before they are marked as this window's.
+    for (const ob of outTo) {
+      if (!ob) continue;
+      const b = ob[parity]!;
+      b.pos = HDR;
+      Atomics.store(b.i32, 0, HDR);
+      Atomics.store(b.i32, 1, windows);
+    }
+    for (let i = 0; i < inboxes.length; i++) readPos[i * 2 + parity] = HDR;
     minSent = Infinity;
     const w0 = performance.now();
     end = windowEnd(rule, gt);
@@ -716,14 +745,14 @@ export function runWindows(task: PartitionTask, net: Network): { windows: number
     for (const ob of outTo) {
       if (!ob) continue;
       const b = ob[parity]!;
-      Atomics.store(b.i32, 0, b.pos);
       if (b.pos > maxOutboxBytes) maxOutboxBytes = b.pos;
     }
     parity = 1 - parity;
     times[parity * parts + part] = Math.min(next, minSent);
     times[(2 + parity) * parts + part] = performance.now() - r0;
     const b0 = performance.now();
-    barrier(ctrl, parts);
+    // While waiting, read what the others have sent in this window so far.
+    barrier(ctrl, parts, drainJust);
     waitMs += performance.now() - b0;
   }
   if (debug) console.error(`partition ${part}: busy ${busyMs.toFixed(0)} ms, receive ${recvMs.toFixed(0)} ms, barrier ${waitMs.toFixed(0)} ms (of which for others' longer work ${behindMs.toFixed(0)} ms; slept at ${barrierSleeps}), windows ${windows}`);
