@@ -9,6 +9,14 @@
 const path = require('node:path');
 const fs = require('node:fs');
 
+// package.json "engines": the compiled CommonJS loads an ES-module dependency (hyparquet-writer)
+// with require(), which Node 20 does by default from 20.19 on.
+const [major, minor] = process.versions.node.split('.').map(Number);
+if (major < 20 || (major === 20 && minor < 19)) {
+  process.stderr.write(`ioamsim: error: Node ${process.versions.node} is too old: ioamsim needs Node >= 20.19 (package.json "engines")\n`);
+  process.exit(4);
+}
+
 const compiled = path.join(__dirname, '..', 'dist', 'app', 'cli', 'main.js');
 if (!fs.existsSync(compiled)) {
   const inClone = fs.existsSync(path.join(__dirname, '..', 'app', 'cli', 'main.ts'));

@@ -41,3 +41,18 @@ test('a module is a createCommands(ctx) export; optional absent → warning; opt
   assert.throws(() => loadCommandModules([{ path: broken }]), /does-not-exist-dep/);
   assert.throws(() => loadCommandModules([{ path: noExport }]), /does not export createCommands/);
 });
+
+test('bin/ioamsim.js refuses a Node older than package.json "engines" with a clear error (exit 4)', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const { readFileSync } = await import('node:fs');
+  const engines = (JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { engines: { node: string } }).engines.node;
+  assert.equal(engines, '>=20.19');
+  const bin = join(__dirname, '..', 'bin', 'ioamsim.js');
+  const run = (v: string) =>
+    spawnSync(process.execPath, ['-e', `Object.defineProperty(process.versions, 'node', { value: '${v}' }); process.argv = [process.argv[0], 'ioamsim', '--version']; require(${JSON.stringify(bin)})`], { encoding: 'utf8' });
+  const old = run('20.18.3');
+  assert.equal(old.status, 4);
+  assert.match(old.stderr, /Node 20\.18\.3 is too old: ioamsim needs Node >= 20\.19/);
+  const ok = run('20.19.0');
+  assert.doesNotMatch(ok.stderr, /too old/);
+});
