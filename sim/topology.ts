@@ -25,6 +25,11 @@ export function parseDurationNs(v: unknown): number | undefined {
   v = toNum(v);
   if (typeof v === 'number') return Number.isSafeInteger(v) && v >= 0 ? v : undefined;
   if (typeof v !== 'string') return undefined;
+  // A plain integer is ns (a command-line value is always a string).
+  if (/^\s*[0-9]+\s*$/.test(v)) {
+    const ns = Number(v);
+    return Number.isSafeInteger(ns) ? ns : undefined;
+  }
   const m = /^\s*([0-9]+(?:\.[0-9]+)?)\s*(ns|us|µs|ms|s)\s*$/.exec(v);
   if (!m) return undefined;
   const ns = Math.round(Number(m[1]) * UNITS_NS[m[2]!]!);

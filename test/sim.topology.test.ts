@@ -108,6 +108,12 @@ describe('topology files', () => {
     assert.equal(parseDurationNs('10us'), 10_000);
     assert.equal(parseDurationNs(7n), 7);
     assert.equal(parseDurationNs('-1ms'), undefined);
+    // A plain integer string is ns (what --duration gets from the command line).
+    assert.equal(parseDurationNs('2000000'), 2_000_000);
+    assert.equal(parseDurationNs('0'), 0);
+    assert.equal(parseDurationNs('-5'), undefined);
+    assert.equal(parseDurationNs('1.5'), undefined);
+    assert.equal(parseDurationNs('99999999999999999999'), undefined);
     assert.equal(parseRateBps('10Gbps'), 1e10);
     assert.equal(parseRateBps('0bps'), undefined);
   });
