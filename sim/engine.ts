@@ -37,6 +37,17 @@ export interface EventId {
 /** Event kind of a closure scheduled with {@link Simulator.schedule}. */
 const K_CLOSURE = 0;
 
+/** How often (wall time) a run that can be interrupted lets the event loop turn. */
+const YIELD_MS = 50;
+
+/** A run stopped by its `interrupted` check (Ctrl-C in `ioamsim run`), at simulated time `atNs`. */
+export class SimulationInterrupted extends Error {
+  constructor(readonly atNs: number) {
+    super(`interrupted at ${atNs} ns of simulated time`);
+    this.name = 'SimulationInterrupted';
+  }
+}
+
 /** The simulated clock and event queue. */
 export class Simulator {
   // Event slots (struct of arrays) and the heap of slot numbers ordered by (time, seq).
@@ -175,9 +186,19 @@ export class Simulator {
    * Runs events until the queue is empty or the stop time is passed. `onProgress` is called
    * after each instant with the current time.
    */
-  async run(onProgress?: (nowNs: number) => void): Promise<void> {
+  async run(onProgress?: (nowNs: number) => void, interrupted?: () => boolean): Promise<void> {
     const time = () => this.time;
+    // With `interrupted`, the loop lets the event loop turn every YIELD_MS of wall time (a signal
+    // handler can then run) and stops with SimulationInterrupted when it says so. Nothing the
+    // simulation does depends on it: the same events run in the same order.
+    let n = 0;
+    let lastYield = interrupted ? performance.now() : 0;
     for (;;) {
+      if (interrupted !== undefined && (++n & 1023) === 0 && performance.now() - lastYield >= YIELD_MS) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        lastYield = performance.now();
+        if (interrupted()) throw new SimulationInterrupted(this.nowNs);
+      }
       if (this.size === 0 && !this.dirty) return;
       if (this.size > 0 && !this.dirty) {
         const t = time()[this.heap[0]!]!;

@@ -6,6 +6,7 @@
  */
 import type { Piscina } from 'piscina';
 import { abortPartitions, partitionShared, type PartitionPlan, type PartitionState, type PartitionTask, type ShippedTopology } from './partition';
+import { SimulationInterrupted } from './engine';
 import { WorkerFailure } from './pool';
 
 export interface PartitionRunOptions {
@@ -16,6 +17,8 @@ export interface PartitionRunOptions {
   outputs: string[];
   crashAtWindow?: number;
   onProgress?: (fraction: number) => void;
+  /** Checked every 50 ms: true aborts every partition (the run fails with SimulationInterrupted). */
+  interrupted?: () => boolean;
 }
 
 /**
@@ -33,7 +36,17 @@ export async function runPartitions(plan: PartitionPlan, pool: Piscina, topology
       if (Number.isFinite(t) && t > 0) o.onProgress!(Math.min(1, t / o.durationNs));
     }, 200)
     : undefined;
-  let failure: WorkerFailure | undefined;
+  let failure: Error | undefined;
+  // The main thread only waits here: its event loop turns, so the check runs on a timer.
+  const watch = o.interrupted
+    ? setInterval(() => {
+      if (failure !== undefined || !o.interrupted!()) return;
+      let t = Infinity;
+      for (let p = 0; p < 2 * plan.parts; p++) if (times[p]! > 0) t = Math.min(t, times[p]!);
+      failure = new SimulationInterrupted(Number.isFinite(t) ? t : 0);
+      abortPartitions(shared);
+    }, 50)
+    : undefined;
   try {
     const results = await Promise.all(
       Array.from({ length: plan.parts }, async (_, part) => {
@@ -56,5 +69,6 @@ export async function runPartitions(plan: PartitionPlan, pool: Piscina, topology
     return { states: results.map((r) => r.state), setupMs: Math.max(...results.map((r) => r.setupMs)), readyAt: Math.max(...results.map((r) => r.readyAt)), doneAt: Math.max(...results.map((r) => r.doneAt)) };
   } finally {
     if (timer) clearInterval(timer);
+    if (watch) clearInterval(watch);
   }
 }

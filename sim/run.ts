@@ -40,6 +40,12 @@ export interface RunOptions {
   hooks?: SimHooks;
   /** Called with the fraction of simulated time done. */
   onProgress?: (fraction: number) => void;
+  /**
+   * Checked every ~50 ms of wall time (the run lets the event loop turn then, so a signal handler
+   * can set it): true stops the run with SimulationInterrupted (sim/engine.ts), its output files
+   * discarded, as for any failure.
+   */
+  interrupted?: () => boolean;
   /** With workers: steps of fewer packets (and no k-of-n sampled encapsulation) run on the main thread (sim/pool.ts). Default 16. */
   inlineBelow?: number;
   /** Test hook: worker 0 exits after this many tasks. */
@@ -127,7 +133,7 @@ async function runLoaded(topo: LoadedTopology, opts: RunOptions, workers: number
   let ok = false;
   try {
     if (partitioned) {
-      const r = await runPartitions(plan, pool, { file: topo.file, text: topo.text!, input: topo.input, rawIoam: topo.rawIoam }, { seed, durationNs, batchSize, outDir: opts.outDir, outputs: [...kinds], crashAtWindow: opts.crashAtWindow, onProgress: opts.onProgress });
+      const r = await runPartitions(plan, pool, { file: topo.file, text: topo.text!, input: topo.input, rawIoam: topo.rawIoam }, { seed, durationNs, batchSize, outDir: opts.outDir, outputs: [...kinds], crashAtWindow: opts.crashAtWindow, onProgress: opts.onProgress, interrupted: opts.interrupted });
       const m0 = performance.now();
       const m = mergeState(net, traffic, paths, truth, r.states);
       if (process.env['IOAMSIM_PARTITION_DEBUG'] !== undefined) console.error(`partitions: states handed over ${(performance.timeOrigin + m0 - r.doneAt).toFixed(0)} ms after the last partition's last window, merged in ${(performance.now() - m0).toFixed(0)} ms`);
@@ -151,7 +157,7 @@ async function runLoaded(topo: LoadedTopology, opts: RunOptions, workers: number
           lastReport = f;
           opts.onProgress(f);
         }
-      });
+      }, opts.interrupted);
       events = net.sim.eventsRun;
     }
     ok = true;

@@ -18,6 +18,10 @@ export const EXIT = {
   PARTIAL: 3,
   /** Internal or environment error: native addon missing, unexpected exception (a bug: please report). */
   INTERNAL: 4,
+  /** Stopped by Ctrl-C (SIGINT: 128 + 2, as a shell reports it); nothing written. */
+  INTERRUPTED: 130,
+  /** Stopped by SIGTERM (128 + 15); nothing written. */
+  TERMINATED: 143,
 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 

@@ -6,7 +6,7 @@
  */
 import { Command, Option } from 'commander';
 import type { CliContext } from '../context';
-import { CliError, EXIT, UsageError } from '../errors';
+import { CliError, EXIT, UsageError, type ExitCode } from '../errors';
 import { checkEndpoint, exportFailure, exportReport, isUrl, parseEpoch } from '../otlp';
 import type { RunSpans } from '../../../sim/clt/runspans';
 
@@ -38,6 +38,9 @@ async function writeSpans(ctx: CliContext, spans: RunSpans, dest: string): Promi
   ctx.stderr.write(`${what} written to ${dest}\n`);
 }
 
+/** Exit status of a run stopped by a signal (128 + its number, as a shell reports it). */
+const EXIT_SIGNAL: Record<string, ExitCode> = { SIGINT: EXIT.INTERRUPTED, SIGTERM: EXIT.TERMINATED };
+
 const RUN_HELP = `
 Runs a topology (YAML, docs/SIMULATOR.md) with the IOAM dataplane on every node and writes to DIR:
   summary.json           per-hop delay and queue statistics, drops with reasons, Overflow counts,
@@ -62,6 +65,9 @@ host's send time to the delivery, and for request exchanges (traffic.requests) a
 SERVER span; in a CLT domain (clt_legacy: true) the packets carry those spans' IDs. FILE gets OTLP
 JSON Lines (one ExportTraceServiceRequest per trace); an http(s) URL gets them by OTLP/HTTP JSON.
 --epoch sets the wall-clock time of simulated time 0 (default: the topology's epoch).
+
+Ctrl-C (or SIGTERM) stops a run within ~50 ms and removes the files it had started (exit 130/143);
+every file is written as NAME.partial and renamed only when the run completes.
 
 Examples:
   $ ioamsim run examples/linear.yaml --out out/linear
@@ -155,15 +161,31 @@ export function createCommands(ctx: CliContext): Command[] {
         b.start(100, 0);
         bar = b;
       }
+      // Ctrl-C (or SIGTERM) stops the run at its next check (~50 ms) and removes its partial
+      // files; a second one exits at once.
+      const { SimulationInterrupted } = await import('../../../sim/engine');
+      let signal: NodeJS.Signals | undefined;
+      const onSignal = (sig: NodeJS.Signals) => {
+        if (signal !== undefined) process.exit(EXIT_SIGNAL[sig]);
+        signal = sig;
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
       try {
-        const r = await runSimulation(topo, { seed, durationNs, workers, batchSize, inlineBelow, outputs, outDir: o.out, hooks: spans?.hooks, onProgress: (f) => bar?.update(Math.round(f * 100)) });
+        const r = await runSimulation(topo, { seed, durationNs, workers, batchSize, inlineBelow, outputs, outDir: o.out, hooks: spans?.hooks, onProgress: (f) => bar?.update(Math.round(f * 100)), interrupted: () => signal !== undefined });
         bar?.stop();
         ctx.stderr.write(formatSummary(r) + '\n');
         if (spans && o.otlp !== undefined) await writeSpans(ctx, spans, o.otlp);
       } catch (e) {
         bar?.stop();
+        if (e instanceof SimulationInterrupted) {
+          throw new CliError(`${signal ?? 'signal'}: run stopped at t=${e.atNs} ns of simulated time; nothing written (its partial files removed)`, EXIT_SIGNAL[signal ?? 'SIGINT'], { cause: e });
+        }
         if (e instanceof WorkerFailure) throw new CliError(e.message, EXIT.INTERNAL, { cause: e });
         throw e;
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
       }
     });
   return [run];
