@@ -66,7 +66,8 @@ export async function runPoint(pdir: string, opts: RunPointOptions): Promise<Poi
     child.on('exit', (c, s) => resolve([c, s]));
   });
   const wallMs = Date.now() - t0;
-  if (opts.interrupted?.() || signal === 'SIGINT' || signal === 'SIGTERM') return { status: 'interrupted' };
+  // Killed by the signal, or `ioamsim run` stopped by it (it removes its files and exits 128 + signo).
+  if (opts.interrupted?.() || signal === 'SIGINT' || signal === 'SIGTERM' || code === 130 || code === 143) return { status: 'interrupted' };
   if (code === 0 && fs.existsSync(path.join(runDir, 'summary.json'))) {
     const done: DoneMarker = { ok: true, wall_ms: wallMs, executor: opts.executor, host: os.hostname() };
     writeAtomic(path.join(pdir, 'done.json'), JSON.stringify(done, null, 2) + '\n');
