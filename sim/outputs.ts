@@ -8,7 +8,8 @@
  * `run-info.json` (wall time, workers: not deterministic) is always written, last.
  *
  * Every file is written as `<name>.partial` and renamed when the run completes; a failed run
- * (worker crash, full disk) removes what it wrote, so nothing left behind looks complete.
+ * (worker crash, full disk, interruption) removes what it wrote, so nothing left behind looks
+ * complete. Output-like files this run does not write are listed ({@link RunOutputs.others}), never removed.
  * @module
  */
 import * as fs from 'node:fs';
@@ -262,12 +263,20 @@ export function rxCaptured(net: Network, topo: LoadedTopology, kinds: readonly O
   return rx;
 }
 
+/** Names of the files a run writes (see the module doc). */
+const OUTPUT_NAME = /^(summary\.json|run-info\.json|traces-.+\.(jsonl|parquet)|.+\.pcapng)$/;
+
 export class RunOutputs {
   private readonly kinds: Set<OutputKind>;
   private readonly pcaps: PcapngWriter[] = [];
   private readonly traces = new Map<string, TraceFiles>();
   /** Every output path of this run: removed (with its `.partial`) if the run fails. */
   private readonly files: string[] = [];
+  /**
+   * Files in the output directory named like this simulator's outputs that this run does not
+   * write (left by an earlier run with other outputs, captures or nodes): reported, never removed.
+   */
+  readonly others: string[] = [];
 
   /**
    * Checks the capture points (always: a bad one is a topology error even without files) and,
@@ -296,17 +305,36 @@ export class RunOutputs {
         if (dir !== 'tx') d.captureRxH = captureFn(net, w, 'rx');
       }
     });
+    /** Trace files this run writes (a node's are opened with its first trace). */
+    const expected: string[] = [];
     const jsonl = this.kinds.has('traces');
     const parquet = this.kinds.has('traces-parquet');
     if (outDir && (jsonl || parquet)) {
       for (const n of net.nodes) {
         if (n.decapNs.size === 0 || !mine(n.index)) continue;
+        if (jsonl) expected.push(`traces-${n.name}.jsonl`);
+        if (parquet) expected.push(`traces-${n.name}.parquet`);
         if (part.dry) {
           if (jsonl) this.files.push(path.join(outDir, `traces-${n.name}.jsonl`));
           if (parquet) this.files.push(path.join(outDir, `traces-${n.name}.parquet`));
         } else this.traces.set(n.name, new TraceFiles(outDir, n.name, jsonl, parquet, this.files));
       }
       if (!part.dry) net.traceSink = (t: SimTrace) => this.traces.get(t.node)!.add(t);
+    }
+    if (outDir && !part.owned) {
+      const ours = new Set([...this.files.map((f) => path.basename(f)), ...expected]);
+      ours.add('run-info.json');
+      if (this.kinds.has('summary')) ours.add('summary.json');
+      let names: string[] = [];
+      try {
+        names = fs.readdirSync(outDir);
+      } catch {
+        /* not created (dry): nothing there */
+      }
+      for (const name of names.sort()) {
+        const base = name.endsWith('.partial') ? name.slice(0, -'.partial'.length) : name;
+        if (OUTPUT_NAME.test(base) && !ours.has(base)) this.others.push(name);
+      }
     }
   }
 

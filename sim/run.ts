@@ -56,7 +56,7 @@ export interface RunOptions {
 
 export interface RunResult {
   summary: Record<string, unknown>;
-  info: { workers: number; batchSize: number; dataplane: string; setupMs: number; wallMs: number; packetHops: number; packetHopsPerSec: number; events: number; stepsOnWorkers: number; stepsInline: number; engine: string; partitions?: Record<string, unknown> };
+  info: { workers: number; batchSize: number; dataplane: string; setupMs: number; wallMs: number; packetHops: number; packetHopsPerSec: number; events: number; stepsOnWorkers: number; stepsInline: number; engine: string; partitions?: Record<string, unknown>; otherFiles?: string[] };
   network: Network;
   traffic: Traffic;
 }
@@ -174,6 +174,7 @@ async function runLoaded(topo: LoadedTopology, opts: RunOptions, workers: number
     stepsOnWorkers: net.pool.stepsOnWorkers, stepsInline: net.pool.stepsInline,
     engine: partitioned ? 'partitioned' : offload ? 'dataplane-offload' : 'inline',
     ...(part ? { partitions: part } : workers > 0 ? { partitions: { parts: 1, note: offload ? 'hooks (the CLT layer) need every packet in one thread: workers run dataplane steps only' : `${plan?.note ?? 'one partition'}: runs inline` } } : {}),
+    ...(files.others.length ? { otherFiles: files.others } : {}),
   };
   try {
     files.finish(summary, info);
@@ -289,5 +290,9 @@ export function formatSummary(r: RunResult): string {
       ? ` (dataplane steps: ${r.info.stepsOnWorkers} on workers, ${r.info.stepsInline} inline; ${pt2?.note})`
       : pt2?.note ? ` (${pt2.note})` : '';
   lines.push(`rate: ${r.info.packetHops} packet-hops in ${r.info.wallMs} ms = ${r.info.packetHopsPerSec} packet-hops/s${where}`);
+  const others = r.info.otherFiles ?? [];
+  if (others.length) {
+    lines.push(`note: the output directory also holds ${others.length} file(s) this run did not write (from an earlier run): ${others.slice(0, 6).join(', ')}${others.length > 6 ? ', ...' : ''} (run-info.json "otherFiles")`);
+  }
   return lines.join('\n');
 }
