@@ -85,6 +85,7 @@ class TraceFiles {
   private rows: TraceColumns = emptyColumns();
   private out: FdStream | undefined;
   private pq: ParquetWriter | undefined;
+  private pqSchema: TraceSchema | undefined;
   private pqOut: FdStream | undefined;
   constructor(private readonly dir: string, readonly node: string, private readonly jsonl: boolean, private readonly parquet: boolean, private readonly files: string[]) {}
 
@@ -134,7 +135,8 @@ class TraceFiles {
     if (this.pq === undefined) {
       this.files.push(file);
       this.pqOut = openPartial(file);
-      this.pq = new ParquetWriter({ writer: new FdWriter(this.pqOut, file), schema: TRACE_SCHEMA, createdBy: 'ioamsim' });
+      this.pqSchema = traceSchema();
+      this.pq = new ParquetWriter({ writer: new FdWriter(this.pqOut, file), schema: this.pqSchema, createdBy: 'ioamsim' });
     }
     const r = this.rows;
     if (r.options.length === 0) return;
@@ -167,6 +169,8 @@ class TraceFiles {
       this.flushParquet();
       const file = this.file('parquet');
       writing(file, () => {
+        // The footer (written by finish) marks `options` JSON for readers that go by the converted type (see traceSchema).
+        this.pqSchema!.find((e) => e.name === 'options')!.converted_type = 'JSON';
         this.pq!.finish(); // closes the stream (FdWriter.finish)
         this.pqOut = undefined;
         fs.renameSync(file + '.partial', file);
@@ -181,17 +185,29 @@ class TraceFiles {
 }
 
 /** Parquet schema of a trace row: the JSON Lines keys, in their order. */
-const TRACE_SCHEMA = [
-  { name: 'root', num_children: 8 },
-  { name: 't_ns', type: 'INT64', repetition_type: 'REQUIRED' },
-  { name: 'node', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'REQUIRED' },
-  { name: 'flow', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'REQUIRED' },
-  { name: 'kind', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'REQUIRED' },
-  { name: 'seq', type: 'INT64', repetition_type: 'REQUIRED' },
-  { name: 'packet', type: 'INT64', repetition_type: 'REQUIRED' },
-  { name: 'hbh_len', type: 'INT32', repetition_type: 'REQUIRED' },
-  { name: 'options', type: 'BYTE_ARRAY', converted_type: 'JSON', repetition_type: 'REQUIRED' },
-] as ConstructorParameters<typeof ParquetWriter>[0]['schema'];
+type TraceSchema = ConstructorParameters<typeof ParquetWriter>[0]['schema'];
+
+/**
+ * The Parquet schema of a trace file (one per file: see `options`). `options` holds each trace's
+ * options array as UTF-8 JSON text, the same text as the JSON Lines field. It is annotated JSON
+ * twice over: the logical type JSON from the start, and the converted type JSON, which DuckDB and
+ * others go by, set only for the footer: hyparquet-writer JSON.stringify()s the values of a column
+ * whose converted type is JSON, which would store each array as a JSON *string* (DuckDB read
+ * `"[{\"option_type\":...}]"`, so `options->0->>'ns'` was NULL) or cost a parse of every trace.
+ */
+function traceSchema(): TraceSchema {
+  return [
+    { name: 'root', num_children: 8 },
+    { name: 't_ns', type: 'INT64', repetition_type: 'REQUIRED' },
+    { name: 'node', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'REQUIRED' },
+    { name: 'flow', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'REQUIRED' },
+    { name: 'kind', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'REQUIRED' },
+    { name: 'seq', type: 'INT64', repetition_type: 'REQUIRED' },
+    { name: 'packet', type: 'INT64', repetition_type: 'REQUIRED' },
+    { name: 'hbh_len', type: 'INT32', repetition_type: 'REQUIRED' },
+    { name: 'options', type: 'BYTE_ARRAY', logical_type: { type: 'JSON' }, repetition_type: 'REQUIRED' },
+  ];
+}
 
 /**
  * A capture point's writer on packet handles: an Enhanced Packet Block straight from the packet
