@@ -60,6 +60,29 @@ describe('ioamsim paths', () => {
     assert.ok(n >= 2);
   });
 
+  test('Parquet trace files give the same table as their JSON Lines twins; a damaged one exits 1 naming it', async () => {
+    const dir = tmp('paths-pq');
+    const o = io();
+    assert.equal(await cliRun(['run', EX('failure.yaml'), '--out', dir, '--outputs', 'traces,traces-parquet'], o), 0, o.err);
+    const of = (ext: string) => readdirSync(dir).filter((f) => f.startsWith('traces-') && f.endsWith(ext)).sort().map((f) => join(dir, f));
+    assert.ok(of('.parquet').length >= 2);
+    const table = async (files: string[]) => {
+      const p = io();
+      assert.equal(await cliRun(['paths', '--format', 'json', ...files], p), 0, p.err);
+      return JSON.parse(p.out) as { sources: { records: number }[]; flows: unknown };
+    };
+    const a = await table(of('.jsonl'));
+    const b = await table(of('.parquet'));
+    assert.deepEqual(b.flows, a.flows);
+    assert.deepEqual(b.sources.map((x) => x.records), a.sources.map((x) => x.records));
+    assert.ok(Object.keys(a.flows as object).length > 0);
+    const bad = join(dir, 'cut.parquet');
+    writeFileSync(bad, readFileSync(of('.parquet')[0]!).subarray(0, 100));
+    const e = io();
+    assert.equal(await cliRun(['paths', bad], e), 1);
+    assert.match(e.err, /cut\.parquet: not a readable Parquet trace file/);
+  });
+
   test('bad input: exit 1 naming the file and line', async () => {
     const f = join(tmp('bad'), 'x.jsonl');
     writeFileSync(f, '{"t_ns":1,"flow":"a","options":[]}\nnot json\n');

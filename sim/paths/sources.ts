@@ -1,5 +1,6 @@
 /**
- * Path tables from files: the simulator's trace records (JSON Lines, `traces-<node>.jsonl`) and
+ * Path tables from files: the simulator's trace records (JSON Lines, `traces-<node>.jsonl`, or
+ * Parquet, `traces-<node>.parquet`) and
  * real captures (pcap/pcapng; every IPv6 packet through the core's decoder, every IOAM trace
  * option it carries). For captures a flow is the packet's addresses, protocol and ports, and
  * times are ns since the first frame (its absolute time in `t0_ns`).
@@ -22,27 +23,68 @@ export class TraceFileError extends Error {
   override name = 'TraceFileError';
 }
 
+/** Whether these bytes start an Apache Parquet file (`PAR1`). */
+export function isParquet(head: Uint8Array): boolean {
+  return head.length >= 4 && head[0] === 0x50 && head[1] === 0x41 && head[2] === 0x52 && head[3] === 0x31;
+}
+
+type TraceRecord = { t_ns?: unknown; flow?: unknown; kind?: unknown; options?: unknown };
+
+/** Adds one trace record (`where` names it in errors: `file:line` or `file: row n`). */
+function addRecord(table: PathTable, rec: TraceRecord, where: string): void {
+  if (typeof rec.t_ns !== 'number' || typeof rec.flow !== 'string' || !Array.isArray(rec.options)) {
+    throw new TraceFileError(`${where}: not a trace record (expected t_ns, flow, options as written by ioamsim run)`);
+  }
+  for (const o of rec.options as { ns?: unknown; hops?: unknown }[]) {
+    if (typeof o?.ns !== 'number' || !Array.isArray(o.hops)) throw new TraceFileError(`${where}: options: expected { ns, hops: [...] }`);
+    table.add(traceFlow(rec.flow, rec.kind), o.ns, rec.t_ns, o.hops as HopData[]);
+  }
+}
+
 /** Adds the records of a JSON Lines trace file to `table`; returns the number of records. */
 export function addTraceJsonl(table: PathTable, text: string, file: string): number {
   let n = 0;
   text.split('\n').forEach((line, i) => {
     if (line.trim() === '') return;
-    let rec: { t_ns?: unknown; flow?: unknown; kind?: unknown; options?: unknown };
+    let rec: TraceRecord;
     try {
-      rec = JSON.parse(line) as typeof rec;
+      rec = JSON.parse(line) as TraceRecord;
     } catch (e) {
       throw new TraceFileError(`${file}:${i + 1}: not JSON: ${(e as Error).message}`);
     }
-    if (typeof rec.t_ns !== 'number' || typeof rec.flow !== 'string' || !Array.isArray(rec.options)) {
-      throw new TraceFileError(`${file}:${i + 1}: not a trace record (expected t_ns, flow, options as written by ioamsim run)`);
-    }
-    for (const o of rec.options as { ns?: unknown; hops?: unknown }[]) {
-      if (typeof o?.ns !== 'number' || !Array.isArray(o.hops)) throw new TraceFileError(`${file}:${i + 1}: options: expected { ns, hops: [...] }`);
-      table.add(traceFlow(rec.flow, rec.kind), o.ns, rec.t_ns, o.hops as HopData[]);
-    }
+    addRecord(table, rec, `${file}:${i + 1}`);
     n++;
   });
   return n;
+}
+
+/**
+ * Adds the rows of a Parquet trace file (`traces-<node>.parquet` of `ioamsim run --outputs
+ * ...,traces-parquet`: the JSON Lines keys as columns) to `table`; returns the number of rows.
+ */
+export async function addTraceParquet(table: PathTable, bytes: Uint8Array, file: string): Promise<number> {
+  const { parquetReadObjects } = await import('hyparquet');
+  let rows: Record<string, unknown>[];
+  try {
+    const ab = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+    rows = (await parquetReadObjects({ file: ab, columns: ['t_ns', 'flow', 'kind', 'options'] })) as Record<string, unknown>[];
+  } catch (e) {
+    throw new TraceFileError(`${file}: not a readable Parquet trace file (t_ns, flow, kind, options columns): ${(e as Error).message}`);
+  }
+  rows.forEach((r, i) => {
+    let options = r['options'];
+    // Files written before options became a JSON column hold its JSON text.
+    if (typeof options === 'string') {
+      try {
+        options = JSON.parse(options);
+      } catch (e) {
+        throw new TraceFileError(`${file}: row ${i + 1}: options: not JSON: ${(e as Error).message}`);
+      }
+    }
+    const t = r['t_ns'];
+    addRecord(table, { t_ns: typeof t === 'bigint' ? Number(t) : t, flow: r['flow'], kind: r['kind'], options }, `${file}: row ${i + 1}`);
+  });
+  return rows.length;
 }
 
 function hopOf(d: NodeData): HopData {

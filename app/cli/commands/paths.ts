@@ -12,8 +12,8 @@ Per flow and IOAM namespace: every path the traces show (node ids, or names with
 [ingress, egress] interface ids when the Trace-Type has bit 1), packets per path, first and last
 time seen, and each change of path (a packet on another path than the flow's previous one).
 
-Inputs: traces-<node>.jsonl files written by "ioamsim run" (flows by name, times in simulated ns),
-or pcap/pcapng captures (flows by addresses, protocol and ports; times in ns since the first
+Inputs: traces-<node>.jsonl (or .parquet) files written by "ioamsim run" (flows by name, times in
+simulated ns), or pcap/pcapng captures (flows by addresses, protocol and ports; times in ns since the first
 frame). Several files are merged in the order given.
 
 Examples:
@@ -27,8 +27,8 @@ in damage (the table of the frames before it is printed).`;
 export function createCommands(ctx: CliContext): Command[] {
   const cmd = new Command('paths')
     .summary('IOAM path table (per-flow paths, counts, changes) from traces or captures')
-    .description('Per-flow IOAM path table from simulated traces (JSON Lines) or pcap/pcapng captures')
-    .argument('<files...>', 'traces-<node>.jsonl files or pcap/pcapng captures')
+    .description('Per-flow IOAM path table from simulated traces (JSON Lines or Parquet) or pcap/pcapng captures')
+    .argument('<files...>', 'traces-<node>.jsonl or .parquet files, or pcap/pcapng captures')
     .addOption(new Option('--format <format>', 'output format').choices(['table', 'json']).default('table'))
     .option('--topology <file>', 'name nodes by the ioam6_id of this topology\'s nodes')
     .addOption(new Option('--clt <layout>', 'trace layout of captures').choices(['standard', 'legacy']).default('standard'))
@@ -36,7 +36,7 @@ export function createCommands(ctx: CliContext): Command[] {
     .action(async (files: string[], o: { format: 'table' | 'json'; topology?: string; clt: 'standard' | 'legacy' }) => {
       const fs = await import('node:fs');
       const { PathTable, formatPathTable } = await import('../../../sim/paths/table');
-      const { addTraceJsonl, addCapture, isCapture } = await import('../../../sim/paths/sources');
+      const { addTraceJsonl, addTraceParquet, addCapture, isCapture, isParquet } = await import('../../../sim/paths/sources');
       const names = new Map<number, string>();
       if (o.topology) {
         const { loadTopology } = await import('../../../sim/topology');
@@ -59,7 +59,15 @@ export function createCommands(ctx: CliContext): Command[] {
         } catch (e) {
           throw new InputError(`${f}: cannot read: ${(e as Error).message}`);
         }
-        if (isCapture(head)) {
+        if (isParquet(head)) {
+          let n: number;
+          try {
+            n = await addTraceParquet(table, fs.readFileSync(f), f);
+          } catch (e) {
+            throw new InputError((e as Error).message, { cause: e });
+          }
+          sources.push({ file: f, kind: 'traces', records: n });
+        } else if (isCapture(head)) {
           const scan = await addCapture(table, f, o.clt);
           sources.push({ file: f, kind: 'capture', ...scan });
           if (scan.error) partial ??= `${f}: ${scan.error}`;
