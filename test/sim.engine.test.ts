@@ -104,6 +104,37 @@ describe('Rng', () => {
     assert.deepEqual(Array.from({ length: 10 }, () => substream(7n, 'flow:a').next())[0], substream(7n, 'flow:a').next());
   });
 
+  test('xoshiro128** exactly: the same words as a plain Uint32Array implementation of the reference C code', () => {
+    // Reference (Blackman & Vigna, xoshiro128starstar.c) on a Uint32Array state seeded as Rng seeds
+    // itself: words a, b, c, d = low/high halves of two SplitMix64 outputs.
+    const ref = (seed: bigint) => {
+      let s0 = BigInt.asUintN(64, seed);
+      let o1: bigint;
+      let o2: bigint;
+      [s0, o1] = splitmix64(s0);
+      [s0, o2] = splitmix64(s0);
+      const s = Uint32Array.of(Number(o1 & 0xffffffffn), Number(o1 >> 32n), Number(o2 & 0xffffffffn), Number(o2 >> 32n));
+      if ((s[0]! | s[1]! | s[2]! | s[3]!) === 0) s[0] = 1;
+      const rotl = (x: number, k: number) => ((x << k) | (x >>> (32 - k))) >>> 0;
+      return () => {
+        const result = Math.imul(rotl(Math.imul(s[1]!, 5) >>> 0, 7), 9) >>> 0;
+        const t = (s[1]! << 9) >>> 0;
+        s[2]! ^= s[0]!;
+        s[3]! ^= s[1]!;
+        s[1]! ^= s[2]!;
+        s[0]! ^= s[3]!;
+        s[2]! ^= t;
+        s[3] = rotl(s[3]!, 11);
+        return result;
+      };
+    };
+    for (const seed of [0n, 7n, 42n, 2n ** 63n + 12345n, 2n ** 64n - 1n]) {
+      const r = new Rng(seed);
+      const want = ref(seed);
+      for (let i = 0; i < 2000; i++) assert.equal(r.next(), want(), `seed ${seed} word ${i}`);
+    }
+  });
+
   test('float in [0,1), int in range, exp has the right mean', () => {
     const r = new Rng(99n);
     let sum = 0;
