@@ -55,12 +55,16 @@ test('ioamsim run: Ctrl-C stops the run, says so, exits 130 and leaves no file',
   let stderr = '';
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
   const exited = new Promise<number | null>((res) => child.on('close', (code) => res(code)));
-  // Once it simulates (its capture files exist), interrupt it.
-  const until = Date.now() + 60_000;
-  while (!(existsSync(out) && readdirSync(out).some((f) => f.endsWith('.partial'))) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
-  assert.ok(readdirSync(out).some((f) => f.endsWith('.partial')), `the run never started writing: ${stderr}`);
-  child.kill('SIGINT');
-  assert.equal(await exited, 130, stderr);
+  try {
+    // Once it simulates (its capture files exist), interrupt it.
+    const until = Date.now() + 60_000;
+    while (!(existsSync(out) && readdirSync(out).some((f) => f.endsWith('.partial'))) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(readdirSync(out).some((f) => f.endsWith('.partial')), `the run never started writing: ${stderr}`);
+    child.kill('SIGINT');
+    assert.equal(await exited, 130, stderr);
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
   assert.match(stderr, /ioamsim run: error: SIGINT: run stopped at t=\d+ ns of simulated time; nothing written/);
   assert.deepEqual(readdirSync(out), []);
 });
