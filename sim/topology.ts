@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import { z } from 'zod';
 import { configErrorFromZod, locate, parseYamlSource, type YamlSource } from '../src/config';
 import { IoamConfigError } from '../src/errors';
+import { minSize } from './packet';
 
 // ---- scalar parsers -------------------------------------------------------------------------
 
@@ -158,6 +159,27 @@ const pattern = {
   count: int(1, 1e9).optional(),
 };
 
+/**
+ * Sizes of a flow or exchange at least its protocol's headers (IPv6 40 + UDP 8 or TCP 20 bytes):
+ * a smaller size is an error naming the value, not a silently bigger packet.
+ */
+function checkSizes(keys: readonly string[]) {
+  return (v: Record<string, unknown>, ctx: z.core.$RefinementCtx) => {
+    const proto = (v['proto'] as 'udp' | 'tcp' | undefined) ?? 'udp';
+    const min = minSize(proto);
+    for (const key of keys) {
+      const spec = v[key] as SizeSpec | undefined;
+      if (spec === undefined) continue;
+      const at: [PropertyKey[], number][] = typeof spec === 'number' ? [[[key], spec]]
+        : 'uniform' in spec ? spec.uniform.map((n, i) => [[key, 'uniform', i], n])
+        : spec.choice.map((n, i) => [[key, 'choice', i], n]);
+      for (const [path, n] of at) {
+        if (n < min) ctx.addIssue({ code: 'custom', path, message: `${n} bytes is smaller than a ${proto.toUpperCase()} packet's headers (IPv6 40 + ${proto.toUpperCase()} ${min - 40} = ${min} bytes; sizes include them)` });
+      }
+    }
+  };
+}
+
 const flowSchema = z.object({
   name: z.string().min(1),
   from: z.string(),
@@ -170,7 +192,7 @@ const flowSchema = z.object({
   hop_limit: int(0, 255).optional(),
   traffic_class: int(0, 255).optional(),
   ...pattern,
-}).strict();
+}).strict().superRefine(checkSizes(['size']));
 
 const requestSchema = z.object({
   name: z.string().min(1),
@@ -183,7 +205,7 @@ const requestSchema = z.object({
   response_size: sizeSpec.optional(),
   hop_limit: int(0, 255).optional(),
   ...pattern,
-}).strict();
+}).strict().superRefine(checkSizes(['request_size', 'response_size']));
 
 const domainSchema = z.object({
   ns: int(0, 0xffff),

@@ -103,6 +103,14 @@ describe('topology files', () => {
     assert.match(e.reason, /exactly one decap node/);
   });
 
+  test('a flow or exchange size below its protocol\'s headers is an error naming it', () => {
+    const topo = (traffic: string) => `nodes: [{name: a, addresses: ["fd00::1"]}, {name: b, addresses: ["fd00::2"]}]\nlinks: [{a: a, b: b}]\ntraffic: ${traffic}\n`;
+    assert.throws(() => parseTopology(topo('{flows: [{name: f, from: a, to: b, rate_pps: 1, size: 47}]}'), 't.yaml'), /t\.yaml:3: traffic\.flows\[0\]\.size: 47 bytes is smaller than a UDP packet's headers \(IPv6 40 \+ UDP 8 = 48 bytes/);
+    assert.throws(() => parseTopology(topo('{flows: [{name: f, from: a, to: b, rate_pps: 1, proto: tcp, size: {uniform: [59, 100]}}]}'), 't.yaml'), /size\.uniform\[0\]: 59 bytes is smaller than a TCP packet's headers/);
+    assert.throws(() => parseTopology(topo('{requests: [{name: r, client: a, server: b, rate_pps: 1, response_size: {choice: [100, 20]}}]}'), 't.yaml'), /response_size\.choice\[1\]: 20 bytes/);
+    parseTopology(topo('{flows: [{name: f, from: a, to: b, rate_pps: 1, size: 48}, {name: g, from: a, to: b, rate_pps: 1, proto: tcp, size: 60}]}'), 't.yaml');
+  });
+
   test('units', () => {
     assert.equal(parseDurationNs('1.5ms'), 1_500_000);
     assert.equal(parseDurationNs('10us'), 10_000);
