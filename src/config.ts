@@ -341,7 +341,8 @@ export function configErrorFromZod(
     return extra.map((p) => {
       const full = [...basePath, ...p];
       const pos = 'doc' in source ? locate(source, full) : { line: 1, col: 1 };
-      const reason = iss.code === 'unrecognized_keys' ? `unknown key (allowed: ${allowedKeysHint(p)})` : iss.message;
+      // YAML integers are parsed as BigInt: to the user they are numbers.
+      const reason = iss.code === 'unrecognized_keys' ? `unknown key (allowed: ${allowedKeysHint(p)})` : iss.message.replace(/\breceived bigint\b/, 'received number');
       return { file: source.fileName, line: pos.line, col: pos.col, path: formatPath(full), reason };
     });
   });

@@ -111,6 +111,10 @@ describe('topology files', () => {
     parseTopology(topo('{flows: [{name: f, from: a, to: b, rate_pps: 1, size: 48}, {name: g, from: a, to: b, rate_pps: 1, proto: tcp, size: 60}]}'), 't.yaml');
   });
 
+  test('a YAML integer where something else is expected is called a number (not a bigint)', () => {
+    assert.throws(() => parseTopology('nodes: 5\n', 't.yaml'), /t\.yaml:1: nodes: Invalid input: expected array, received number/);
+  });
+
   test('units', () => {
     assert.equal(parseDurationNs('1.5ms'), 1_500_000);
     assert.equal(parseDurationNs('10us'), 10_000);
