@@ -184,7 +184,8 @@ export class Simulator {
 
   /**
    * Runs events until the queue is empty or the stop time is passed. `onProgress` is called
-   * after each instant with the current time.
+   * after each instant with the current time; `interrupted`, when given, every ~50 ms of wall time
+   * (true: throws {@link SimulationInterrupted}).
    */
   async run(onProgress?: (nowNs: number) => void, interrupted?: () => boolean): Promise<void> {
     const time = () => this.time;

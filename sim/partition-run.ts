@@ -29,11 +29,16 @@ export interface PartitionRunOptions {
 export async function runPartitions(plan: PartitionPlan, pool: Piscina, topology: ShippedTopology, o: PartitionRunOptions): Promise<{ states: PartitionState[]; setupMs: number; readyAt: number; doneAt: number }> {
   const shared = partitionShared(plan);
   const times = new Float64Array(shared.times);
+  /** The shared clock: the earliest time the partitions published (0 before they run). */
+  const clock = (): number => {
+    let t = Infinity;
+    for (let p = 0; p < 2 * plan.parts; p++) if (times[p]! > 0) t = Math.min(t, times[p]!);
+    return Number.isFinite(t) ? t : 0;
+  };
   const timer = o.onProgress
     ? setInterval(() => {
-      let t = Infinity;
-      for (let p = 0; p < 2 * plan.parts; p++) if (times[p]! > 0) t = Math.min(t, times[p]!);
-      if (Number.isFinite(t) && t > 0) o.onProgress!(Math.min(1, t / o.durationNs));
+      const t = clock();
+      if (t > 0) o.onProgress!(Math.min(1, t / o.durationNs));
     }, 200)
     : undefined;
   let failure: Error | undefined;
@@ -41,9 +46,7 @@ export async function runPartitions(plan: PartitionPlan, pool: Piscina, topology
   const watch = o.interrupted
     ? setInterval(() => {
       if (failure !== undefined || !o.interrupted!()) return;
-      let t = Infinity;
-      for (let p = 0; p < 2 * plan.parts; p++) if (times[p]! > 0) t = Math.min(t, times[p]!);
-      failure = new SimulationInterrupted(Number.isFinite(t) ? t : 0);
+      failure = new SimulationInterrupted(clock());
       abortPartitions(shared);
     }, 50)
     : undefined;
