@@ -328,12 +328,10 @@ export class RunOutputs {
     if (outDir && (jsonl || parquet)) {
       for (const n of net.nodes) {
         if (n.decapNs.size === 0 || !mine(n.index)) continue;
-        if (jsonl) expected.push(`traces-${n.name}.jsonl`);
-        if (parquet) expected.push(`traces-${n.name}.parquet`);
-        if (part.dry) {
-          if (jsonl) this.files.push(path.join(outDir, `traces-${n.name}.jsonl`));
-          if (parquet) this.files.push(path.join(outDir, `traces-${n.name}.parquet`));
-        } else this.traces.set(n.name, new TraceFiles(outDir, n.name, jsonl, parquet, this.files));
+        const names = [...(jsonl ? [`traces-${n.name}.jsonl`] : []), ...(parquet ? [`traces-${n.name}.parquet`] : [])];
+        expected.push(...names);
+        if (part.dry) for (const f of names) this.files.push(path.join(outDir, f));
+        else this.traces.set(n.name, new TraceFiles(outDir, n.name, jsonl, parquet, this.files));
       }
       if (!part.dry) net.traceSink = (t: SimTrace) => this.traces.get(t.node)!.add(t);
     }
