@@ -11,6 +11,9 @@
 //!   Without a configured tunsrc (all zero) Linux picks a source address of the egress device;
 //!   the core has no addresses, so it keeps the inner source (the simulator should set tunsrc).
 //! * auto: locally generated (ingress = IF_NONE) → inline, else encap.
+//! * The packet first as `ip6_rcv_core` leaves it: a Payload Length past its end → dropped
+//!   (`DropMalformedIpv6`, offset 4); octets after `40 + Payload Length` (Ethernet padding, a
+//!   capture's trailer) trimmed away; Payload Length 0 with a Hop-by-Hop header kept whole.
 //! * Payload Length = new length − 40 (`skb->len - sizeof(*hdr)`); over 65535 → `DropNoRoom`.
 //! * Then the node fills its own element (`is_input = false`: Hop_Lim = HL as is) if it knows
 //!   the namespace. For a forwarded packet Linux has already decremented the HL in
@@ -70,10 +73,40 @@ pub fn encap(node: &Node, state: &mut EncapState, slot: &mut [u8], off: usize, l
         Some(e) if e <= slot.len() => {}
         _ => return out(Reason::DropBadDescriptor, 0, off, len),
     }
+    if node.encap.is_none() {
+        return out(Reason::NoIoam, 0, off, len);
+    }
+    // The packet as Linux's route output sees it: received ones went through `ip6_rcv_core`
+    // (truncated → dropped, trailing octets such as Ethernet padding trimmed to 40 + Payload
+    // Length), locally generated ones are that long by construction. Payload Length 0 with a
+    // Hop-by-Hop header (a jumbogram candidate) keeps the whole buffer.
+    let len = match ipv6_len(slot, off, len) {
+        Ok(l) => l,
+        Err(o) => return o,
+    };
     if let Some(o) = encap_inline_fast(node, state, slot, off, len, meta) {
         return o;
     }
     encap_general(node, state, slot, off, len, meta, clt)
+}
+
+/// `40 + Payload Length` of the IPv6 packet at `off` (see [`encap`]); a Payload Length past the
+/// packet's end drops it (`DropMalformedIpv6` at offset 4, as transit does). Packets shorter
+/// than an IPv6 header or of another version are left to the general path's checks.
+#[inline(always)]
+fn ipv6_len(slot: &[u8], off: usize, len: usize) -> Result<usize, Outcome> {
+    let Some(ip6) = slot.get(off..off + len).and_then(|p| p.first_chunk::<IPV6_HDR>()) else { return Ok(len) };
+    if ip6[0] >> 4 != 6 {
+        return Ok(len);
+    }
+    let plen = u16::from_be_bytes([ip6[4], ip6[5]]) as usize;
+    if plen == 0 && ip6[6] == NEXTHDR_HOP {
+        return Ok(len);
+    }
+    if IPV6_HDR + plen > len {
+        return Err(Outcome { reason: Reason::DropMalformedIpv6, offset: 4, aux: 0, off, len });
+    }
+    Ok(IPV6_HDR + plen)
 }
 
 /// Fast path for the common Linux inline case: inline mode (or auto for a locally generated
@@ -460,6 +493,29 @@ mod tests {
         assert_eq!(&p[40..64], &[17, 2, 1, 0, 0x31, 18, 0, 1, 0, 123, 2 << 3, 8, 0xc0, 0, 0, 0, 64, 0, 0, 1, 0xff, 0xff, 0, 101]);
     }
 
+    /// Octets after `40 + Payload Length` (Ethernet padding) are not payload: trimmed in every
+    /// mode, so decapsulating gives the packet back; a Payload Length past the end drops it.
+    #[test]
+    fn trailing_octets_trimmed_and_truncated_dropped() {
+        for mode in [EncapMode::Inline, EncapMode::Encap] {
+            let n = alpha(mode, 0xc00000, 8, Profile::Linux);
+            let (mut slot, off, len) = udp();
+            slot.extend_from_slice(&[0xee; 6]);
+            let meta = Meta { ingress_if: IF_NONE, egress_if: 0, ..Default::default() };
+            let o = encap(&n, &mut EncapState::default(), &mut slot, off, len + 6, &meta, None);
+            let ins = if mode == EncapMode::Inline { 24 } else { 64 };
+            assert_eq!((o.reason, o.aux, o.len), (Reason::Encapsulated, ins, len + ins as usize), "{mode:?}");
+            assert_eq!(u16::from_be_bytes([slot[o.off + 4], slot[o.off + 5]]) as usize, o.len - 40);
+            // Payload Length 8 with only 7 octets of payload: dropped, nothing written, no count.
+            let (mut slot, off, len) = udp();
+            let before = slot.clone();
+            let mut st = EncapState::default();
+            let o = encap(&n, &mut st, &mut slot, off, len - 1, &meta, None);
+            assert_eq!((o.reason, o.offset, o.off, o.len), (Reason::DropMalformedIpv6, 4, off, len - 1));
+            assert_eq!((slot, st.count), (before, 0));
+        }
+    }
+
     /// The inline fast path gives the general path's bytes, outcome and k-of-n count, for the
     /// configurations it takes and those it leaves (modes, k/n, types, sizes, unknown
     /// namespace) and for mutated packets.
@@ -499,7 +555,10 @@ mod tests {
             let count = rnd() % 7;
             let (mut sa, mut sb) = (EncapState { count }, EncapState { count });
             let x = encap(&n, &mut sa, &mut a, off, len, &meta, None);
-            let y = encap_general(&n, &mut sb, &mut b, off, len, &meta, None);
+            let y = match ipv6_len(&b, off, len) {
+                Ok(l) => encap_general(&n, &mut sb, &mut b, off, l, &meta, None),
+                Err(o) => o,
+            };
             assert_eq!(x, y, "round {round}");
             assert_eq!(a, b, "round {round}");
             assert_eq!(sa.count, sb.count, "round {round}");
