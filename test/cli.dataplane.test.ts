@@ -333,6 +333,33 @@ describe('ioamsim encap / decap', () => {
     assert.deepEqual(failures, [], failures.join('\n'));
   });
 
+  test('encap takes 40 + Payload Length as the packet (Ethernet padding trimmed, a cut packet dropped): decap gives it back', async () => {
+    // An IPv6 packet with no payload (next header 59) in a 60-octet Ethernet frame: 6 octets of padding.
+    const ip6 = Buffer.alloc(40);
+    ip6[0] = 0x60; ip6[6] = 59; ip6[7] = 64;
+    Buffer.from('fd0000aa000100000000000000000001fd0000aa000200000000000000000002', 'hex').copy(ip6, 8);
+    const frame = Buffer.concat([Buffer.from('02000000000202000000000186dd', 'hex'), ip6, Buffer.alloc(6)]);
+    // And the baseline UDP packet cut 4 octets short of its Payload Length.
+    const base = read(join(CAPTURES, 'o_no_ioam_baseline.h1.pcap')).records[0]!.network!;
+    const input = join(tmp, 'padded.pcapng');
+    writeFileSync(input, encodePcapng([{ name: 'eth', linktype: LINKTYPE_ETHERNET }, { name: 'raw', linktype: LINKTYPE_RAW }], [
+      { interface: 0, timestampNs: 1n, bytes: frame },
+      { interface: 1, timestampNs: 2n, bytes: base.subarray(0, base.length - 4) },
+    ]));
+    const enc = join(tmp, 'padded.encap.pcapng'), dec = join(tmp, 'padded.decap.pcapng');
+    const e = await cliInProcess(['encap', '-n', 'examples/nodes/h1-encap.yaml', '-e', 'h1-r1', input, enc]);
+    assert.equal(e.status, 0, e.stderr);
+    assert.match(e.stderr, /1 written, 1 dropped/);
+    assert.match(e.stderr, /drop-malformed-ipv6\s+1/);
+    const [p] = read(enc).records as [CaptureRecord];
+    const n = p.network!;
+    assert.equal(n.length, 40 + 256, 'the HbH after 40 octets, no padding');
+    assert.equal(Buffer.from(n).readUInt16BE(4), 256, 'Payload Length = the HbH only');
+    const d = await cliInProcess(['decap', '-n', 'examples/nodes/h2.yaml', '-i', 'h2-r2', enc, dec]);
+    assert.equal(d.status, 0, d.stderr);
+    assert.deepEqual(Buffer.from(read(dec).records[0]!.network!), ip6);
+  });
+
   test('decap with local egress runs and reports per-reason counts', () => {
     const out = join(tmp, 'decap.pcapng');
     const r = cli(['decap', '--node', 'examples/nodes/h2.yaml', '--ingress', 'h2-r2', join(CAPTURES, 'o_no_ioam_baseline.pcap'), out]);
@@ -383,6 +410,76 @@ describe('ioamsim transit: bad input', () => {
     assert.equal(n.status, 2);
     assert.match(n.stderr, /required option '-n, --node <file>' not specified/);
     for (const r of [u, m, e, n]) assertNoStack(r.stderr);
+  });
+
+  test('decap --traces and the capture finish together: either failing leaves neither; wrong targets refused', async () => {
+    const a = join(CAPTURES, 'a_full_trace.pcap');
+    const out = join(tmp, 'both.pcapng'), tr = join(tmp, 'both.jsonl');
+    const left = () => [out, out + '.partial', tr, tr + '.partial'].filter((f) => existsSync(f));
+    // The traces cannot be written (a full disk): no capture either, though it was complete.
+    const t = await cliInProcess(['decap', '-q', '-n', 'examples/nodes/h2.yaml', '-i', '0', '--traces', '/dev/full', a, out]);
+    assert.equal(t.status, 4, t.stderr);
+    assert.match(t.stderr, /\/dev\/full: byte 0: cannot write \/dev\/full: ENOSPC/);
+    assert.deepEqual(left(), []);
+    // The capture cannot: no traces.
+    const c = await cliInProcess(['decap', '-q', '-n', 'examples/nodes/h2.yaml', '-i', '0', '--traces', tr, a, '/dev/full']);
+    assert.equal(c.status, 4, c.stderr);
+    assert.deepEqual(left(), []);
+    // A directory as either file: refused before anything is written (was: `<dir>.partial` left behind).
+    const dir = mkdtempSync(join(tmp, 'dir-'));
+    for (const args of [['--traces', dir, a, out], ['--traces', tr, a, dir]]) {
+      const d = await cliInProcess(['decap', '-n', 'examples/nodes/h2.yaml', '-i', '0', ...args]);
+      assert.equal(d.status, 1, d.stderr);
+      assert.match(d.stderr, new RegExp(`cannot write ${dir}: it is a directory`));
+      assert.deepEqual(left(), []);
+      assert.equal(existsSync(dir + '.partial'), false);
+    }
+    // The traces on the capture itself, or --traces where nothing is removed: usage errors.
+    const same = await cliInProcess(['decap', '-n', 'examples/nodes/h2.yaml', '-i', '0', '--traces', out, a, out]);
+    assert.equal(same.status, 2);
+    assert.match(same.stderr, /is the output capture too/);
+    const tx = await cliInProcess(['transit', '-n', 'examples/nodes/r1.yaml', '-i', '0', '-e', '1', '--traces', tr, a, out]);
+    assert.equal(tx.status, 2);
+    assert.match(tx.stderr, /--traces only applies to decap/);
+    assert.deepEqual(left(), []);
+  });
+
+  test('a timestamp before 1970 (negative if_tsoffset) → exit 1 naming file and frame, nothing written; decode prints it', async () => {
+    const blk = (type: number, body: Buffer) => {
+      const b = Buffer.alloc(12 + body.length);
+      b.writeUInt32LE(type, 0); b.writeUInt32LE(b.length, 4); body.copy(b, 8); b.writeUInt32LE(b.length, b.length - 4);
+      return b;
+    };
+    const shb = blk(0x0a0d0d0a, Buffer.from('4d3c2b1a01000000ffffffffffffffff', 'hex'));
+    // IDB: raw IPv6, if_tsresol 9 (ns), if_tsoffset -2 s.
+    const idbBody = Buffer.alloc(8 + 8 + 12 + 4);
+    idbBody.writeUInt16LE(LINKTYPE_RAW, 0);
+    idbBody.writeUInt16LE(9, 8); idbBody.writeUInt16LE(1, 10); idbBody[12] = 9;
+    idbBody.writeUInt16LE(14, 16); idbBody.writeUInt16LE(8, 18); idbBody.writeBigInt64LE(-2n, 20);
+    const pkt = Buffer.from(read(join(CAPTURES, 'a_full_trace.h1.pcap')).records[0]!.network!);
+    const epb = Buffer.alloc(20 + ((pkt.length + 3) & ~3));
+    epb.writeUInt32LE(0, 0); epb.writeUInt32LE(0, 4); epb.writeUInt32LE(123_000_000, 8); // 0.123 s → -1.877 s
+    epb.writeUInt32LE(pkt.length, 12); epb.writeUInt32LE(pkt.length, 16); pkt.copy(epb, 20);
+    const input = join(tmp, 'before1970.pcapng');
+    writeFileSync(input, Buffer.concat([shb, blk(1, idbBody), blk(6, epb)]));
+    const out = join(tmp, 'before1970.out.pcapng');
+    const r = await cliInProcess(['transit', '-n', 'examples/nodes/r1.yaml', '-i', '0', '-e', '1', input, out]);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /before1970\.pcapng: frame 1: timestamp -1\.877000000 s since 1970 .* is outside what the output pcapng can hold/);
+    assert.equal(existsSync(out) || existsSync(out + '.partial'), false);
+    const d = await cliInProcess(['decode', input]);
+    assert.equal(d.status, 0, d.stderr);
+    assert.equal(JSON.parse(d.stdout).time, '1969-12-31T23:59:58.123000000Z');
+  });
+
+  test('output into a pipe whose reader stops (| head -c 100): exit 0, no error, like decode | head', () => {
+    const pkt = read(join(CAPTURES, 'a_full_trace.h1.pcap')).records[0]!.network!;
+    const input = join(tmp, 'many.pcap');
+    writeFileSync(input, encodePcap(Array.from({ length: 20000 }, (_, i) => ({ timestampNs: BigInt(i) * 1000n, bytes: pkt })), { linktype: LINKTYPE_RAW }));
+    const r = spawnSync('bash', ['-c', `set -o pipefail; node --import tsx app/cli/main.ts transit -n examples/nodes/r1.yaml -i 0 -e 1 ${input} /dev/stdout | head -c 100 | wc -c`], { cwd: ROOT, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.trim(), '100');
+    assert.doesNotMatch(r.stderr, /error/);
   });
 
   test('truncated capture → packets before it processed and written, exit 3', () => {

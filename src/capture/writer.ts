@@ -44,6 +44,14 @@ export function writesInPlace(path: string): boolean {
   }
 }
 
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Buffers writes to `<path>.partial`; `finish()` renames it to `path`, `abort()` deletes it (a
  * device or FIFO `path` is written in place: {@link writesInPlace}). The
@@ -65,6 +73,7 @@ export class FileSink implements ByteSink {
   constructor(path: string, bufferBytes = 1 << 20) {
     this.path = path;
     this.partialPath = writesInPlace(path) ? path : path + PARTIAL_SUFFIX;
+    if (isDirectory(path)) throw new CaptureError('ERR_CAPTURE_IO', path, 0, `cannot write ${path}: it is a directory (give a file name)`);
     try {
       this.out = fdStream(openSync(this.partialPath, 'w'), bufferBytes);
     } catch (e) {
@@ -146,7 +155,8 @@ export class FileSink implements ByteSink {
     try {
       renameSync(this.partialPath, this.path);
     } catch (e) {
-      throw new CaptureError('ERR_CAPTURE_IO', this.path, this.bytesWritten, `cannot rename ${this.partialPath}: ${(e as Error).message}`);
+      this.abort(); // nothing left behind
+      throw new CaptureError('ERR_CAPTURE_IO', this.path, this.bytesWritten, `cannot rename ${this.partialPath} to ${this.path}: ${(e as Error).message}`);
     }
   }
 

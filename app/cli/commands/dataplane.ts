@@ -3,14 +3,16 @@
  * a capture, in batches (one native call per batch), written to a pcapng file. Dropped packets are
  * left out of the output and counted; a per-reason summary goes to stderr.
  */
+import { rmSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { Command } from 'commander';
 import type { NodeConfig } from '../../../src/config';
 import type { Node as IoamNode } from '../../../src/node';
 import { IF_NONE, META_F_NO_TSTAMP, UNAVAILABLE, type PacketBatch as Batch } from '../../../src/batch';
-import { readCapture, createPcapngFile, CaptureError, FileSink, ETHERTYPE_IPV6, type CaptureRecord, type PcapngWriter } from '../../../src/capture';
+import { readCapture, createPcapngFile, CaptureError, FileSink, writesInPlace, ETHERTYPE_IPV6, type CaptureRecord, type PcapngWriter } from '../../../src/capture';
 import type { CliContext } from '../context';
 import { InputError, PartialError, UsageError } from '../errors';
-import { intOption } from '../util';
+import { epochText, intOption } from '../util';
 
 export type Operation = 'encap' | 'transit' | 'decap';
 
@@ -41,8 +43,8 @@ Runs ${ROLE[op]}
 on every packet of IN (pcap or pcapng; Ethernet, raw IP, Linux SLL/SLL2) and writes the packets
 that pass to OUT as pcapng (raw IPv6, nanosecond timestamps, one interface
 named <node>:<egress>). Each output packet keeps its capture timestamp, which is also the time
-the node writes into IOAM timestamp fields; with --comments (default) each packet carries a
-comment "<op> <node>: <reason>". Dropped packets are left out; non-IPv6 frames are skipped. Both
+the node writes into IOAM timestamp fields; each packet carries a
+comment "<op> <node>: <reason>" (--no-comments: none). Dropped packets are left out; non-IPv6 frames are skipped. Both
 are counted in the per-reason summary on stderr. OUT is written as OUT.partial and renamed when
 complete.${op === 'transit' ? `
 With an egress interface, transit then forwards like Linux ip6_forward: the hop limit is
@@ -110,6 +112,9 @@ class Summary {
   }
 }
 
+/** The largest timestamp a pcapng Enhanced Packet Block holds (64 bits of ns, as written). */
+const MAX_PCAPNG_NS = (1n << 64n) - 1n;
+
 /** Default slot: large enough for jumbo frames plus inserted headers; bigger packets get their own batch. */
 const SLOT_SIZE = 10240;
 const HEADROOM = 1024;
@@ -130,6 +135,8 @@ async function runOperation(op: Operation, input: string, output: string, o: Opt
   const egressIf = resolveInterface(cfg, o.egress ?? 'local', '--egress');
   const clt = o.cltIds === undefined ? undefined : parseCltIds(o.cltIds);
   if (clt && op !== 'encap') throw new UsageError('--clt-ids only applies to encap');
+  if (o.traces !== undefined && op !== 'decap') throw new UsageError('--traces only applies to decap (the Hop-by-Hop headers it removes)');
+  if (o.traces !== undefined && samePath(o.traces, output)) throw new UsageError(`--traces ${o.traces} is the output capture too: give the traces another file`);
   if (op === 'encap' && !cfg.encap) throw new InputError(`${o.node}: node ${cfg.name} has no encap: section, so it cannot encapsulate`);
   const queueDepth = o.queueDepth === 'unavailable' ? UNAVAILABLE : Number(o.queueDepth);
   if (!Number.isInteger(queueDepth) || queueDepth < 0 || queueDepth > UNAVAILABLE) throw new UsageError(`--queue-depth must be a byte count or "unavailable", got ${JSON.stringify(o.queueDepth)}`);
@@ -221,6 +228,10 @@ async function runOperation(op: Operation, input: string, output: string, o: Opt
           summary.count('skipped-not-ipv6');
           continue;
         }
+        const ts = r.timestampNs;
+        if (ts !== null && (ts < 0n || ts > MAX_PCAPNG_NS)) {
+          throw new InputError(`${input}: frame ${r.frame}: timestamp ${epochText(ts)} s since 1970 (its interface's if_tsoffset/if_tsresol put it there) is outside what the output pcapng can hold (0 to 2^64 - 1 ns): nothing written`);
+        }
         if (r.network.length > SLOT_SIZE - HEADROOM) {
           // A giant packet: its own batch, sized for it.
           flushBatch(batch, pending);
@@ -237,9 +248,14 @@ async function runOperation(op: Operation, input: string, output: string, o: Opt
     flushBatch(batch, pending);
   } catch (e) {
     if (e instanceof CaptureError && e.code !== 'ERR_CAPTURE_IO' && e.packetsBefore > 0) {
-      flushBatch(batch, pending);
-      writer.finish();
-      traces?.finish();
+      try {
+        flushBatch(batch, pending);
+      } catch (e2) {
+        writer.abort();
+        traces?.abort();
+        throw e2;
+      }
+      finishBoth(writer, output, traces);
       if (!o.quiet) ctx.stderr.write(summary.lines(header));
       throw new PartialError(`${e.message}; the ${e.packetsBefore} packets before it were processed and written to ${output}`, { cause: e });
     }
@@ -247,9 +263,32 @@ async function runOperation(op: Operation, input: string, output: string, o: Opt
     traces?.abort();
     throw e;
   }
-  writer.finish();
-  traces?.finish();
+  finishBoth(writer, output, traces);
   if (!o.quiet) ctx.stderr.write(summary.lines(header));
+}
+
+/**
+ * Completes the output capture and the traces file as one: when either cannot be written (a
+ * full disk on the last write, a failed rename), neither is left (a capture renamed already is
+ * removed again), so no file looks like a complete result of a run that failed.
+ */
+function finishBoth(writer: PcapngWriter, output: string, traces: FileSink | null): void {
+  let renamed = false;
+  try {
+    writer.finish();
+    renamed = !writesInPlace(output);
+    traces?.finish();
+  } catch (e) {
+    writer.abort();
+    traces?.abort();
+    if (renamed) rmSync(output, { force: true });
+    throw e;
+  }
+}
+
+/** Whether two paths name the same file (resolved; devices and FIFOs never count: written in place). */
+function samePath(a: string, b: string): boolean {
+  return !writesInPlace(a) && resolve(a) === resolve(b);
 }
 
 function operationCommand(op: Operation, ctx: CliContext): Command {
