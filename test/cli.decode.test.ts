@@ -134,6 +134,11 @@ test('table rendering of a decode result (independent of the core)', () => {
     '', ''].join('\n'));
   const err = renderTable(rec!, null, { code: 'ERR_IOAM_TRUNCATED', layer: 'trace', offset: 52, message: 'x' }, null);
   assert.match(err, /\n {4}ERR_IOAM_TRUNCATED in trace at offset 52: x\n/);
+  // The core's own message (which starts with the same words) is printed once, not prefixed again;
+  // a frame the snap length cut says so.
+  const core = 'ERR_IOAM_TRUNCATED in ipv6 at offset 4: Payload Length beyond the buffer (needed 66 bytes, got 50)';
+  const cut = renderTable({ ...rec!, caplen: 64, origlen: 80 }, null, { code: 'ERR_IOAM_TRUNCATED', layer: 'ipv6', offset: 4, message: core }, null);
+  assert.ok(cut.includes(`\n    ${core}\n    (the capture holds 64 of the frame's 80 bytes: its snap length cut the packet`), cut);
   assert.deepEqual(Object.keys(frameHeader(rec!)), ['frame', 'timeNs', 'time', 'interface', 'interfaceName', 'linktype', 'caplen', 'origlen', 'ethertype', 'networkOffset', 'comments']);
 });
 
@@ -178,6 +183,18 @@ describe('ioamsim errors: clear message, non-zero exit, no stack', () => {
     assert.deepEqual(r.stdout.trim().split('\n').map((l) => JSON.parse(l).frame), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     assert.match(r.stderr, new RegExp(`cut\\.pcap: byte ${all[10]!.fileOffset}: truncated packet data: record needs 58 bytes, 20 present \\(after 10 packets\\)`));
     assertNoStack(r.stderr);
+  });
+
+  test('an output directory that is a file (demo/run --out) → exit 1 naming it, not "internal error"', async () => {
+    const f = join(tmp, 'a-file');
+    writeFileSync(f, 'x');
+    for (const args of [['demo', '--out', f], ['demo', '--out', join(f, 'sub')], ['run', join(ROOT, 'examples', 'linear.yaml'), '--out', f]]) {
+      const r = await cliIn(args);
+      assert.equal(r.status, 1, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, /: not a directory \(a file is in the way\)/);
+      assert.doesNotMatch(r.stderr, /internal error|this is a bug/);
+      assertNoStack(r.stderr);
+    }
   });
 
   test('usage errors → exit 2 with a hint', async () => {

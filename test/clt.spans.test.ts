@@ -211,6 +211,24 @@ test('decode --otlp on a capture without CLT IDs says how many packets it read a
   }
 });
 
+test('decode --otlp on what is not a capture: exit 1 naming the file, as without --otlp (not 3, "partial")', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'clt-notcap-'));
+  try {
+    const empty = path.join(dir, 'empty.pcap'), text = path.join(dir, 'notes.txt');
+    fs.writeFileSync(empty, '');
+    fs.writeFileSync(text, 'garbage, not a capture\n');
+    for (const [f, why] of [[empty, /empty file/], [text, /not a pcap or pcapng file/], [dir, /cannot read: is a directory/], [path.join(dir, 'none.pcap'), /cannot read: no such file/]] as const) {
+      const r = await cli(['decode', '--otlp', f]);
+      assert.equal(r.code, 1, `${f}: ${r.err}`);
+      assert.equal(r.out, '');
+      assert.ok(r.err.includes(`${f}: byte 0: `), r.err);
+      assert.match(r.err, why);
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 /** A local OTLP/HTTP receiver answering from a script of responses. */
 async function receiver(answers: { status: number; headers?: Record<string, string>; body?: string }[]): Promise<{ url: string; hits: () => number; close: () => Promise<void> }> {
   let n = 0;

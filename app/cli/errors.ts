@@ -72,6 +72,9 @@ export function describeError(e: unknown): { exitCode: ExitCode; lines: string[]
     return { exitCode: ok ? EXIT.OK : EXIT.USAGE, lines: [] }; // commander already printed it
   }
   if (e instanceof CliError) return { exitCode: e.exitCode, lines: e.message.split('\n') };
+  // Output into a pipe whose reader stopped (`ioamsim transit in.pcap /dev/stdout | head -c 100`): not
+  // an error, as for decode's stdout (main.ts); the reader took what it wanted.
+  if (e instanceof CaptureError && e.code === 'ERR_CAPTURE_IO' && /\bEPIPE\b/.test(e.message)) return { exitCode: EXIT.OK, lines: [] };
   // A full or read-only disk is the environment, not the input and not a bug (exit 4, no "bug" line).
   if (e instanceof CaptureError) return { exitCode: e.code === 'ERR_CAPTURE_IO' && OUTPUT_FAILURE.test(e.message) ? EXIT.INTERNAL : EXIT.INPUT, lines: [e.message] };
   const err = e as { name?: string; message?: string; code?: string; layer?: string };
@@ -82,6 +85,11 @@ export function describeError(e: unknown): { exitCode: ExitCode; lines: string[]
   if (err?.name === 'NativeLoadError') return { exitCode: EXIT.INTERNAL, lines: [String(err.message)] };
   if (err?.code === 'ENOENT' || err?.code === 'EACCES' || err?.code === 'EISDIR') {
     return { exitCode: EXIT.INPUT, lines: [String(err.message)] };
+  }
+  // A path the user gave where a directory is needed names a file (mkdir: EEXIST; under a file: ENOTDIR).
+  if (err?.code === 'EEXIST' || err?.code === 'ENOTDIR') {
+    const p = (e as { path?: string }).path;
+    return { exitCode: EXIT.INPUT, lines: [p ? `${p}: not a directory (a file is in the way): ${String(err.message)}` : String(err.message)] };
   }
   if (typeof err?.code === 'string' && OUTPUT_FAILURE.test(err.code)) {
     return { exitCode: EXIT.INTERNAL, lines: [`cannot write output: ${String(err.message)}`] };

@@ -34,16 +34,19 @@ export class BufferedWriter {
 
 /** `1795721275.589874000` from ns. */
 export function epochText(ns: bigint): string {
+  // Before the epoch (a pcapng interface's negative if_tsoffset): the sign, then the magnitude.
+  if (ns < 0n) return `-${epochText(-ns)}`;
   const s = ns / 1_000_000_000n;
   return `${s}.${(ns % 1_000_000_000n).toString().padStart(9, '0')}`;
 }
 
-/** ISO 8601 UTC with nanoseconds, e.g. `2026-11-26T23:27:55.589874000Z`. */
+/** ISO 8601 UTC with nanoseconds, e.g. `2026-11-26T23:27:55.589874000Z` (floored to the second, then the nanoseconds: right before 1970 too). */
 export function isoNs(ns: bigint): string {
-  const ms = Number(ns / 1_000_000n);
-  const d = new Date(ms);
+  const sec = ns >= 0n ? ns / 1_000_000_000n : -((-ns + 999_999_999n) / 1_000_000_000n);
+  const frac = ns - sec * 1_000_000_000n;
+  const d = new Date(Number(sec) * 1000);
   if (Number.isNaN(d.getTime())) return epochText(ns);
-  return d.toISOString().replace(/\.\d{3}Z$/, `.${(ns % 1_000_000_000n).toString().padStart(9, '0')}Z`);
+  return d.toISOString().replace(/\.\d{3}Z$/, `.${frac.toString().padStart(9, '0')}Z`);
 }
 
 export function hex16(v: number | null): string | null {

@@ -24,6 +24,8 @@ export interface OfflineResult {
   malformed: number;
   /** Capture problem that stopped reading early, or null. */
   captureError: string | null;
+  /** Packets (records) read before that problem (0: the file is not a readable capture at all). */
+  captureErrorAfter: number;
 }
 
 /**
@@ -49,5 +51,5 @@ export async function networkSpansFromCapture(
   const tracing = new Tracing(opts.seed ?? 1n);
   emitNetworkSpans(tracing.tracer('ioam-collector'), net, { 'ioam.encoding': opts.layout === 'clt-legacy' ? 'legacy' : 'oss' });
   const spans = await tracing.flush();
-  return { netSpans: net, spans, jsonl: toOtlpJsonLines(spans), packets, traced: c.traced, untagged: c.untagged, malformed: c.malformed, captureError: error ? error.message : null };
+  return { netSpans: net, spans, jsonl: toOtlpJsonLines(spans), packets, traced: c.traced, untagged: c.untagged, malformed: c.malformed, captureError: error ? error.message : null, captureErrorAfter: error ? error.packetsBefore : 0 };
 }

@@ -8,7 +8,7 @@ export {
   ETHERTYPE_IPV4, ETHERTYPE_IPV6, networkLayer, linktypeName, type NetworkLayer,
 } from './linktype';
 export {
-  CaptureParser, CaptureFileReader, readCapture, readCaptureSync, parseCapture, MAX_BLOCK_BYTES,
+  CaptureParser, CaptureFileReader, readCapture, readCaptureSync, readCaptureFileBytes, parseCapture, MAX_BLOCK_BYTES,
   type CaptureRecord, type CaptureInterface, type CaptureInfo, type CaptureFormat, type CaptureReadResult,
   type ReadCaptureOptions,
 } from './reader';

@@ -12,7 +12,7 @@
  * Iterators throw it *after* yielding every packet that precedes the problem; `readCaptureSync`
  * returns those packets together with the error instead of throwing.
  */
-import { open, type FileHandle } from 'node:fs/promises';
+import { open, readFile, type FileHandle } from 'node:fs/promises';
 import { CaptureError, type CaptureErrorCode } from './errors';
 import { networkLayer } from './linktype';
 
@@ -531,10 +531,19 @@ export class CaptureFileReader implements AsyncIterable<CaptureRecord> {
   }
 }
 
-function ioError(path: string, e: unknown, info: CaptureInfo): CaptureError {
+function ioError(path: string, e: unknown, info: { bytesRead: number; packets: number }): CaptureError {
   const err = e as NodeJS.ErrnoException;
   const what = err?.code === 'ENOENT' ? 'no such file' : err?.code === 'EISDIR' ? 'is a directory' : err?.code === 'EACCES' ? 'permission denied' : String(err?.message ?? e);
   return new CaptureError('ERR_CAPTURE_IO', path, info.bytesRead, `cannot read: ${what}`, info.packets);
+}
+
+/** A whole capture file's bytes (for {@link readCaptureSync}); a file that cannot be read is an ERR_CAPTURE_IO naming it, as {@link readCapture} reports it. */
+export async function readCaptureFileBytes(path: string): Promise<Uint8Array> {
+  try {
+    return await readFile(path);
+  } catch (e) {
+    throw ioError(path, e, { bytesRead: 0, packets: 0 });
+  }
 }
 
 /** Open a capture file for streaming (see {@link CaptureFileReader}). Nothing is read until iteration. */

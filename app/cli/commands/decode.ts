@@ -3,9 +3,9 @@
  * JSON Lines (one object per frame, schema in docs/CLI.md) or a human table.
  */
 import { Command, Option } from 'commander';
-import { readCapture, type CaptureRecord, CaptureError, ETHERTYPE_IPV6, linktypeName } from '../../../src/capture';
+import { readCapture, readCaptureFileBytes, type CaptureRecord, CaptureError, ETHERTYPE_IPV6, linktypeName } from '../../../src/capture';
 import type { CliContext } from '../context';
-import { PartialError } from '../errors';
+import { InputError, PartialError } from '../errors';
 import { BufferedWriter, epochText, hex16, isoNs } from '../util';
 
 const HELP = `
@@ -82,8 +82,9 @@ export function createCommands(ctx: CliContext): Command[] {
     .action(async (file: string, opts: { clt: 'standard' | 'legacy'; format: 'jsonl' | 'table'; otlp?: boolean }) => {
       if (opts.otlp) {
         const { networkSpansFromCapture } = await import('../../../sim/clt/offline');
-        const { readFileSync } = await import('node:fs');
-        const r = await networkSpansFromCapture(readFileSync(file), { layout: opts.clt === 'legacy' ? 'clt-legacy' : 'rfc', file });
+        const r = await networkSpansFromCapture(await readCaptureFileBytes(file), { layout: opts.clt === 'legacy' ? 'clt-legacy' : 'rfc', file });
+        // Not a capture at all (nothing read before the problem): an input error, as without --otlp.
+        if (r.captureError !== null && r.captureErrorAfter === 0) throw new InputError(r.captureError);
         ctx.stdout.write(r.jsonl);
         if (r.netSpans.length === 0) ctx.stderr.write(`decode --otlp: ${file}: no network span: ${noSpanReason(r, opts.clt)}\n`);
         if (r.captureError) throw new PartialError(`${r.captureError}; the network spans of the packets before it were written`);
@@ -147,8 +148,12 @@ export function renderTable(r: CaptureRecord, why: string | null, error: DecodeE
   const lines = [`#${r.frame}  ${t}  ${r.caplen}/${r.origlen} B  ${linktypeName(r.linktype)}${r.interfaceName ? ` ${r.interfaceName}` : ''}`];
   for (const c of r.comments) lines.push(`    comment: ${c}`);
   if (why !== null) lines.push(`    ${why}`);
-  else if (error) lines.push(`    ${error.code} in ${error.layer} at offset ${error.offset}: ${error.message}`);
-  else renderValue(JSON.parse(packetJson!), '    ', lines);
+  else if (error) {
+    // The core's message already starts with "<code> in <layer> at offset <n>: ".
+    const head = `${error.code} in ${error.layer} at offset ${error.offset}: `;
+    lines.push(`    ${error.message.startsWith(head) ? error.message : head + error.message}`);
+    if (r.caplen < r.origlen) lines.push(`    (the capture holds ${r.caplen} of the frame's ${r.origlen} bytes: its snap length cut the packet, and the decoder needs it whole)`);
+  } else renderValue(JSON.parse(packetJson!), '    ', lines);
   return lines.join('\n') + '\n\n';
 }
 
