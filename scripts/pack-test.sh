@@ -154,6 +154,20 @@ run node -e '
   console.log(`decoded node ${opt.data.nodes[0].nodeId} in namespace ${opt.data.namespaceId}; core ${coreVersion()} from ${loaded[0]}`);
 ' || fail "library decode in the installed package failed"
 
+# -- 5b. the capture library (pure TypeScript, docs/CAPTURE.md): the demo's capture, record by record
+step "require('ioamsim/capture'): read the demo capture"
+run node -e '
+  const assert = require("node:assert/strict");
+  const { readCapture, CaptureError } = require("ioamsim/capture");
+  assert.equal(typeof CaptureError, "function");
+  (async () => {
+    let n = 0;
+    for await (const r of readCapture(process.argv[1])) { assert.equal(r.network[0] >> 4, 6); n++; }
+    assert.ok(n > 0);
+    console.log(`read ${n} IPv6 packets with ioamsim/capture`);
+  })().catch((e) => { console.error(e); process.exit(1); });
+' "$work/demo/capture.pcapng" || fail "ioamsim/capture in the installed package failed"
+
 # -- 6. without the platform package: a clear error naming it, exit 4 (environment)
 step "without ioamsim-linux-x64-gnu"
 mv node_modules/ioamsim-linux-x64-gnu "$work/platform-aside"

@@ -15,7 +15,7 @@
  * whose IPv6 header or extension-header chain cannot be located throws an {@link IoamError}.
  * @module
  */
-import { callNative, IoamError } from './errors';
+import { callNative, IoamError, requireBytes } from './errors';
 import { native } from './native';
 
 /** Decimal text of an unsigned 64-bit value. */
@@ -253,16 +253,17 @@ function binding() {
 }
 
 /** The core's JSON text for a packet (SCHEMA.md). Throws {@link IoamError}. */
-export function decodeJson(bytes: Uint8Array, opts: DecodeOptions = {}): string {
+export function decodeJson(bytes: Uint8Array, opts: DecodeOptions | null = {}): string {
+  requireBytes(bytes, 'ipv6', 'decode: bytes');
   const b = binding();
-  return callNative(() => b.decodePacket(bytes, opts.clt ?? 'standard'));
+  return callNative(() => b.decodePacket(bytes, opts?.clt ?? 'standard'));
 }
 
 /**
  * Decodes a packet (IPv6 header first) into a {@link DecodedPacket}. Throws {@link IoamError}
  * only when the IPv6 header or the extension-header chain cannot be located.
  */
-export function decode(bytes: Uint8Array, opts: DecodeOptions = {}): DecodedPacket {
+export function decode(bytes: Uint8Array, opts: DecodeOptions | null = {}): DecodedPacket {
   return JSON.parse(decodeJson(bytes, opts)) as DecodedPacket;
 }
 

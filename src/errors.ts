@@ -153,6 +153,17 @@ export function normalizeNativeError(e: unknown): Error {
 }
 
 /** Calls `fn`, rethrowing native errors as `IoamError`s. */
+/**
+ * Throws a typed {@link IoamError} (ERR_IOAM_BAD_VALUE) unless `v` is a Uint8Array (a Buffer is
+ * one): the binding's own message for an ArrayBuffer, a string or null is an untyped
+ * "Get TypedArray info failed".
+ */
+export function requireBytes(v: unknown, layer: IoamLayer, name: string): asserts v is Uint8Array {
+  if (v instanceof Uint8Array) return;
+  const got = v === null ? 'null' : ArrayBuffer.isView(v) ? v.constructor.name : v instanceof ArrayBuffer ? 'an ArrayBuffer (wrap it: new Uint8Array(buf))' : typeof v;
+  throw new IoamError('ERR_IOAM_BAD_VALUE', layer, 0, `${name} must be a Uint8Array or Buffer, got ${got}`);
+}
+
 export function callNative<T>(fn: () => T): T {
   try {
     return fn();

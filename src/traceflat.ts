@@ -15,7 +15,7 @@
  * crates/ioam-core/tests/wire_flat.rs).
  * @module
  */
-import { IoamError, normalizeNativeError } from './errors';
+import { IoamError, normalizeNativeError, requireBytes } from './errors';
 import type { CltLayout } from './decode';
 import { native } from './native';
 import { TRACE_LAYOUT_LEGACY, TRACE_LAYOUT_STANDARD, TRACE_REC_MAX_WORDS } from './generated/abi';
@@ -95,6 +95,7 @@ const oneDesc = new Uint32Array(2);
 
 /** The flat record of one Hop-by-Hop header (a copy: `words` long). */
 export function decodeTraceFlat(hbh: Uint8Array, layout: CltLayout = 'standard'): Uint32Array {
+  requireBytes(hbh, 'ext-header', 'decodeTraceFlat: hbh');
   one ??= new FlatTraces();
   oneDesc[0] = 0;
   oneDesc[1] = hbh.length;

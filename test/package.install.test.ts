@@ -37,6 +37,7 @@ test('packed tarballs install without Rust and run (scripts/pack-test.sh)', { ti
   assert.match(r.stdout, /^pack-test: ok /m);
   assert.match(r.stdout, /^Slowest contributor: network hop r2→r3 /m);
   assert.match(r.stdout, /^decoded node 42 in namespace 123; core .* from .*node_modules\/ioamsim-linux-x64-gnu\/ioamsim\.linux-x64-gnu\.node$/m);
+  assert.match(r.stdout, /^read [1-9][0-9]* IPv6 packets with ioamsim\/capture$/m);
 
   const main = join(work, 'pack', `ioamsim-${version}.tgz`);
   const platform = join(work, 'pack', `ioamsim-linux-x64-gnu-${version}.tgz`);

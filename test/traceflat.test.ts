@@ -138,3 +138,30 @@ describe('flat trace records = the whole-packet decoder', () => {
     );
   });
 });
+
+test('decode / decodeJson / decodeTraceFlat given something that is not bytes: a typed IoamError (ERR_IOAM_BAD_VALUE), not the binding\'s untyped error', () => {
+  const notBytes: [unknown, RegExp][] = [
+    [new ArrayBuffer(48), /got an ArrayBuffer \(wrap it: new Uint8Array\(buf\)\)/],
+    [new Uint16Array(24), /got Uint16Array/],
+    [new DataView(new ArrayBuffer(48)), /got DataView/],
+    ['60000000', /got string/],
+    [null, /got null/],
+  ];
+  for (const [v, why] of notBytes) {
+    for (const [name, f] of [['decodeJson', () => decodeJson(v as Uint8Array)], ['decodeTraceFlat', () => decodeTraceFlat(v as Uint8Array)]] as const) {
+      assert.throws(f, (e: unknown) => {
+        const x = e as { name: string; code: string; offset: number; message: string };
+        assert.equal(x.name, 'IoamError', `${name}: ${x.message}`);
+        assert.equal(x.code, 'ERR_IOAM_BAD_VALUE');
+        assert.equal(x.offset, 0);
+        assert.match(x.message, why);
+        return true;
+      });
+    }
+  }
+  // null options are the defaults.
+  const ip = new Uint8Array(40);
+  ip[0] = 0x60;
+  ip[6] = 59;
+  assert.equal(JSON.parse(decodeJson(ip, null)).ipv6.nextHeader, 59);
+});
