@@ -70,7 +70,9 @@ export const DEFAULT_META: Readonly<PacketMeta> = Object.freeze({
 /** The "no fields given" meta argument (shared: defaults are written without building an object). */
 const NO_META: Readonly<Partial<PacketMeta>> = Object.freeze({});
 
-/** Writes `meta` (defaults for missing fields) as 8 u32 words at `words[at..]`. */
+const META_KEYS = ['ingressIf', 'egressIf', 'tsSec', 'tsNsec', 'queueDepth', 'transitDelayNs', 'bufferOccupancy', 'flags'] as const satisfies readonly (keyof PacketMeta)[];
+
+/** Writes `meta` (defaults for missing fields) as 8 u32 words at `words[at..]`; a field that is not a u32 is an IoamError (ERR_IOAM_BAD_VALUE, layer batch). */
 export function writeMeta(words: Uint32Array, at: number, meta: Partial<PacketMeta> = NO_META): void {
   if (meta === NO_META) {
     words[at + META_WORD.ingressIf] = IF_NONE;
@@ -84,6 +86,13 @@ export function writeMeta(words: Uint32Array, at: number, meta: Partial<PacketMe
     return;
   }
   const m = { ...DEFAULT_META, ...meta };
+  // Each word is a u32 (IF_NONE and UNAVAILABLE included): -5 or NaN would be stored as some other number.
+  for (const k of META_KEYS) {
+    const v = m[k];
+    if (!Number.isInteger(v) || v < 0 || v > 0xffff_ffff) {
+      throw new IoamError('ERR_IOAM_BAD_VALUE', 'batch', 0, `packet meta ${k} must be an integer 0..4294967295 (IF_NONE / UNAVAILABLE for none), got ${String(v)}`);
+    }
+  }
   words[at + META_WORD.ingressIf] = m.ingressIf;
   words[at + META_WORD.egressIf] = m.egressIf;
   words[at + META_WORD.tsSec] = m.tsSec;

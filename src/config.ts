@@ -381,7 +381,9 @@ export function loadNodeFile(path: string): NodeConfig {
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new IoamConfigError([{ file: path, line: 1, col: 1, path: '<file>', reason: `cannot read: ${(e as Error).message}` }]);
+    const err = e as NodeJS.ErrnoException;
+    const why = err.code === 'ENOENT' ? 'no such file' : err.code === 'EISDIR' ? 'is a directory' : err.code === 'EACCES' ? 'permission denied' : err.message;
+    throw new IoamConfigError([{ file: path, line: 1, col: 1, path: '<file>', reason: `cannot read node file: ${why}` }]);
   }
   return parseNodeConfig(text, path || basename(path));
 }

@@ -101,6 +101,8 @@ export class IoamConfigError extends IoamError {
 
 /** `file:line: path: reason` */
 export function formatConfigIssue(i: ConfigIssue): string {
+  // The file itself (it cannot be read): no line or path inside it to name.
+  if (i.path === '<file>') return `${i.file}: ${i.reason}`;
   return `${i.file}:${i.line}: ${i.path}: ${i.reason}`;
 }
 

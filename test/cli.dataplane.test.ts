@@ -364,7 +364,7 @@ describe('ioamsim encap / decap', () => {
     const out = join(tmp, 'decap.pcapng');
     const r = cli(['decap', '--node', 'examples/nodes/h2.yaml', '--ingress', 'h2-r2', join(CAPTURES, 'o_no_ioam_baseline.pcap'), out]);
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stderr, /^ioamsim decap h2 \(ingress h2-r2, egress local\): 1 packets read, 1 written/);
+    assert.match(r.stderr, /^ioamsim decap h2 \(ingress h2-r2, egress local\): 1 packet read, 1 written/);
     assert.deepEqual(read(out).records[0]!.network, read(join(CAPTURES, 'o_no_ioam_baseline.pcap')).records[0]!.network);
   });
 });
@@ -387,7 +387,7 @@ describe('ioamsim transit: bad input', () => {
     const out = join(tmp, 'never2.pcapng');
     const a = cli(['transit', '--node', join(tmp, 'none.yaml'), '-i', '0', '-e', '1', input, out]);
     assert.equal(a.status, 1);
-    assert.match(a.stderr, /none\.yaml/);
+    assert.match(a.stderr, /^ioamsim transit: error: \S*none\.yaml: cannot read node file: no such file$/m);
     const b = cli(['transit', '--node', 'examples/nodes/r1.yaml', '-i', '0', '-e', '1', join(tmp, 'none.pcap'), out]);
     assert.equal(b.status, 1);
     assert.match(b.stderr, /none\.pcap: byte 0: cannot read: no such file/);
@@ -409,6 +409,11 @@ describe('ioamsim transit: bad input', () => {
     const n = await cliInProcess(['transit', '-i', 'r1-h1', '-e', 'r1-r2', input, out]);
     assert.equal(n.status, 2);
     assert.match(n.stderr, /required option '-n, --node <file>' not specified/);
+    for (const q of ['', '1e3', '-1', '0x10']) {
+      const bad = await cliInProcess(['transit', '-n', 'examples/nodes/r1.yaml', '-i', 'r1-h1', '-e', 'r1-r2', '--queue-depth', q, input, out]);
+      assert.equal(bad.status, 2, `--queue-depth ${JSON.stringify(q)}: ${bad.stderr}`);
+      assert.match(bad.stderr, /--queue-depth must be a byte count or "unavailable"/);
+    }
     for (const r of [u, m, e, n]) assertNoStack(r.stderr);
   });
 

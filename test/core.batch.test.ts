@@ -89,6 +89,16 @@ describe('PacketBatch', () => {
     assert.throws(() => b.push(new Uint8Array(1)), (e: IoamError) => e.code === 'ERR_IOAM_NO_ROOM');
   });
 
+  it('refuses meta that is not a u32 (negative, NaN, fractional, too large, a string) with IoamError BAD_VALUE naming the field', () => {
+    const b = new PacketBatch({ capacity: 4, slotSize: 128, headroom: 64 });
+    for (const [meta, field] of [[{ ingressIf: -5 }, 'ingressIf'], [{ egressIf: NaN }, 'egressIf'], [{ tsNsec: 1.5 }, 'tsNsec'], [{ queueDepth: 2 ** 32 }, 'queueDepth'], [{ flags: '1' as unknown as number }, 'flags']] as const) {
+      assert.throws(() => b.push(new Uint8Array(40), meta), (e: IoamError) => e.code === 'ERR_IOAM_BAD_VALUE' && e.layer === 'batch' && e.message.includes(`packet meta ${field} must be an integer`), JSON.stringify(meta));
+    }
+    assert.equal(b.length, 0, 'nothing pushed');
+    b.push(new Uint8Array(40), { ingressIf: 0xffff_ffff, queueDepth: 0 });
+    assert.equal(b.packetMeta(0).ingressIf, 0xffff_ffff);
+  });
+
   it('attach() sees the same packets over a SharedArrayBuffer', () => {
     const b = new PacketBatch({ capacity: 2, shared: true });
     assert.ok(b.buffer instanceof SharedArrayBuffer);

@@ -245,7 +245,7 @@ describe('IOAM option at the Opt Data Len limit (244-byte trace)', () => {
     const out = join(tmp, 'len255.out.pcapng');
     const t = cli(['transit', '--node', TRANSIT, '--ingress', 'r1-h1', '--egress', 'r1-r2', file, out]);
     assert.equal(t.status, 0, t.stderr);
-    assert.match(t.stderr, /1 packets read, (0 written, 1 dropped|1 written, 0 dropped)/);
+    assert.match(t.stderr, /1 packet read, (0 written, 1 dropped|1 written, 0 dropped)/);
   });
 
   test('one word beyond: RemainingLen 62 in a 244-byte trace → ERR_IOAM_BAD_REMAININGLEN, dropped by transit', () => {
@@ -256,7 +256,7 @@ describe('IOAM option at the Opt Data Len limit (244-byte trace)', () => {
     const out = join(tmp, 'rl62.out.pcapng');
     const t = cli(['transit', '--node', TRANSIT, '--ingress', 'r1-h1', '--egress', 'r1-r2', file, out]);
     assert.equal(t.status, 0, t.stderr);
-    assert.match(t.stderr, /1 packets read, 0 written, 1 dropped/);
+    assert.match(t.stderr, /1 packet read, 0 written, 1 dropped/);
   });
 
   test('one word beyond: a node file with size 248 → exit 1 naming file:line: encap.trace.size', () => {

@@ -105,7 +105,7 @@ class Summary {
     this.reasons.set(reason, (this.reasons.get(reason) ?? 0) + 1);
   }
   lines(header: string): string {
-    const out = [`${header}: ${this.read} packets read, ${this.written} written, ${this.dropped} dropped, ${this.skipped} skipped`];
+    const out = [`${header}: ${this.read} packet${this.read === 1 ? '' : 's'} read, ${this.written} written, ${this.dropped} dropped, ${this.skipped} skipped`];
     const w = Math.max(0, ...[...this.reasons.keys()].map((k) => k.length));
     for (const [k, v] of [...this.reasons].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))) out.push(`  ${k.padEnd(w)}  ${v}`);
     return out.join('\n') + '\n';
@@ -138,7 +138,8 @@ async function runOperation(op: Operation, input: string, output: string, o: Opt
   if (o.traces !== undefined && op !== 'decap') throw new UsageError('--traces only applies to decap (the Hop-by-Hop headers it removes)');
   if (o.traces !== undefined && samePath(o.traces, output)) throw new UsageError(`--traces ${o.traces} is the output capture too: give the traces another file`);
   if (op === 'encap' && !cfg.encap) throw new InputError(`${o.node}: node ${cfg.name} has no encap: section, so it cannot encapsulate`);
-  const queueDepth = o.queueDepth === 'unavailable' ? UNAVAILABLE : Number(o.queueDepth);
+  // Digits only: Number('') is 0 and Number('1e3') 1000, neither a byte count as written.
+  const queueDepth = o.queueDepth === 'unavailable' ? UNAVAILABLE : /^\d+$/.test(o.queueDepth) ? Number(o.queueDepth) : NaN;
   if (!Number.isInteger(queueDepth) || queueDepth < 0 || queueDepth > UNAVAILABLE) throw new UsageError(`--queue-depth must be a byte count or "unavailable", got ${JSON.stringify(o.queueDepth)}`);
 
   const node: IoamNode = new Node(cfg);
@@ -257,7 +258,7 @@ async function runOperation(op: Operation, input: string, output: string, o: Opt
       }
       finishBoth(writer, output, traces);
       if (!o.quiet) ctx.stderr.write(summary.lines(header));
-      throw new PartialError(`${e.message}; the ${e.packetsBefore} packets before it were processed and written to ${output}`, { cause: e });
+      throw new PartialError(`${e.message}; ${e.packetsBefore === 1 ? 'the packet' : `the ${e.packetsBefore} packets`} before it ${e.packetsBefore === 1 ? 'was' : 'were'} processed and written to ${output}`, { cause: e });
     }
     writer.abort();
     traces?.abort();

@@ -121,7 +121,7 @@ export function createCommands(ctx: CliContext): Command[] {
       } catch (e) {
         await out.flush();
         if (e instanceof CaptureError && e.code !== 'ERR_CAPTURE_IO' && e.packetsBefore > 0) {
-          throw new PartialError(`${e.message}; the ${e.packetsBefore} frames before it were decoded`, { cause: e });
+          throw new PartialError(`${e.message}; ${e.packetsBefore === 1 ? 'the frame before it was' : `the ${e.packetsBefore} frames before it were`} decoded`, { cause: e });
         }
         throw e;
       }
