@@ -222,11 +222,14 @@ export interface DecodedPacket {
   upperLayer: UpperLayer;
 }
 
-/** `BigInt` of a {@link U64String} (`undefined` stays `undefined`). */
+/** `BigInt` of a {@link U64String} (`undefined` stays `undefined`); anything but 0..2^64-1 in decimal digits is an IoamError (ERR_IOAM_BAD_VALUE). */
 export function u64(s: U64String): bigint;
 export function u64(s: U64String | undefined): bigint | undefined;
 export function u64(s: U64String | undefined): bigint | undefined {
-  return s === undefined ? undefined : BigInt(s);
+  if (s === undefined) return undefined;
+  const v = typeof s === 'string' && /^\d{1,20}$/.test(s) ? BigInt(s) : -1n;
+  if (v < 0n || v > 0xffff_ffff_ffff_ffffn) throw new IoamError('ERR_IOAM_BAD_VALUE', 'ioam', 0, `u64: ${JSON.stringify(s)} is not a 64-bit unsigned decimal`);
+  return v;
 }
 
 /** Every IOAM option of a decoded packet (HbH and DOH), with its header kind and offset. */

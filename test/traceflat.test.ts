@@ -7,7 +7,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { decodeJson, ioamOptions, type CltLayout, type DecodedPacket, type NodeData, type Trace } from '../src/decode';
+import { decodeJson, ioamOptions, u64, type CltLayout, type DecodedPacket, type NodeData, type Trace, type U64String } from '../src/decode';
 import { mutatedPacketArb, packetArb } from '../src/arbitraries';
 import { FlatTraces, TRACE_SKIP, decodeTraceFlat, layoutCode } from '../src/traceflat';
 import { decodeHopByHop, hopByHopOverflow, optionsJson, recordOptions, traceLine, type HopData, type TraceOption } from '../sim/trace';
@@ -164,4 +164,13 @@ test('decode / decodeJson / decodeTraceFlat given something that is not bytes: a
   ip[0] = 0x60;
   ip[6] = 59;
   assert.equal(JSON.parse(decodeJson(ip, null)).ipv6.nextHeader, 59);
+});
+
+test('u64: decimal strings of 0..2^64-1 to bigint; anything else an IoamError, not a wrong number', () => {
+  assert.equal(u64('18446744073709551615'), 0xffff_ffff_ffff_ffffn);
+  assert.equal(u64('0'), 0n);
+  assert.equal(u64(undefined), undefined);
+  for (const bad of ['-1', '18446744073709551616', '0x10', '', '1e3', ' 1']) {
+    assert.throws(() => u64(bad as U64String), (e: unknown) => (e as { code?: string }).code === 'ERR_IOAM_BAD_VALUE', bad);
+  }
 });
