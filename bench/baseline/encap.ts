@@ -16,11 +16,18 @@ export function encapBatch(node: TsNode, t: Tables, n: number): void {
 
 export function encapOne(node: TsNode, t: Tables, i: number): void {
   const { buf, dv, desc } = t;
-  const ss = desc[i * 4]!, se = desc[i * 4 + 1]!, off = desc[i * 4 + 2]!, len = desc[i * 4 + 3]!;
+  const ss = desc[i * 4]!, se = desc[i * 4 + 1]!, off = desc[i * 4 + 2]!;
+  let len = desc[i * 4 + 3]!;
   if (ss > se || se > buf.length || off < ss || off + len > se) return setOut(t, i, Reason.DropBadDescriptor, 0, 0, off, len);
   const plan = node.encap;
   if (!plan) return setOut(t, i, Reason.NoIoam, 0, 0, off, len);
   if (len < 40 || buf[off]! >> 4 !== 6) return setOut(t, i, Reason.DropMalformedIpv6, 0, 0, off, len);
+  // As ip6_rcv_core leaves it: 40 + Payload Length (past the end: dropped), unless a jumbogram candidate.
+  const plen = dv.getUint16(off + 4);
+  if (plen !== 0 || buf[off + 6] !== 0) {
+    if (40 + plen > len) return setOut(t, i, Reason.DropMalformedIpv6, 4, 0, off, len);
+    len = 40 + plen;
+  }
   node.count = (node.count + 1) >>> 0; // freq 1/1: every packet
   if (buf[off + 6] === 0) return setOut(t, i, Reason.SkippedHbhExists, 0, 0, off, len);
   const h = plan.hbh.length;

@@ -547,7 +547,8 @@ export function fastEncap(c: FastNode, t: FastTables, n: number): void {
   const extra = c.encIncremental && k >= 0 ? (nodeLen(type) + scLen(c, k, type)) * 4 + 4 : 0;
   for (let i = 0; i < n; i++) {
     const d = i << 2;
-    const ss = desc[d]!, se = desc[d + 1]!, off = desc[d + 2]!, len = desc[d + 3]!;
+    const ss = desc[d]!, se = desc[d + 1]!, off = desc[d + 2]!;
+    let len = desc[d + 3]!;
     if (ss > se || se > bl || off < ss || off + len > se) {
       badDesc(t, i);
       continue;
@@ -563,6 +564,16 @@ export function fastEncap(c: FastNode, t: FastTables, n: number): void {
     if (len < 40 || buf[off]! >> 4 !== 6) {
       setOut(t, i, DropMalformedIpv6);
       continue;
+    }
+    // As ip6_rcv_core leaves it: 40 + Payload Length (past the end: dropped), unless a jumbogram candidate.
+    const plen = (buf[off + 4]! << 8) | buf[off + 5]!;
+    if (plen !== 0 || buf[off + 6] !== 0) {
+      if (40 + plen > len) {
+        rOffset = 4;
+        setOut(t, i, DropMalformedIpv6);
+        continue;
+      }
+      len = rLen = 40 + plen;
     }
     const cnt = c.count;
     c.count = (cnt + 1) >>> 0;

@@ -1,5 +1,6 @@
 //! encap (inline / encap / auto, freq, CLT legacy, rfc incremental) with fuzzed configurations:
-//! never panics, stays inside the slot, grows the packet by exactly `aux`, the result decodes,
+//! never panics, stays inside the slot, grows the packet (trimmed to 40 + Payload Length) by exactly
+//! `aux`, the result decodes,
 //! and decap on the same node gives back the original packet.
 #![no_main]
 use ioam_core::dataplane::{
@@ -37,8 +38,14 @@ fuzz_target!(|data: &[u8]| {
         }
         return;
     }
-    assert_eq!(r.len, len + r.aux as usize, "len grew by aux");
-    assert_eq!(r.off + r.len, off + len, "the payload does not move");
+    // The packet as ip6_rcv_core leaves it: 40 + Payload Length (octets after it are not payload),
+    // unless Payload Length 0 with a Hop-by-Hop header (a jumbogram candidate: the whole buffer).
+    let p0 = &before[off..off + len];
+    let plen = usize::from(u16::from_be_bytes([p0[4], p0[5]]));
+    let eff = if plen == 0 && p0[6] == 0 { len } else { 40 + plen };
+    assert!(eff <= len, "encapsulated a packet whose Payload Length runs past its end: {r:?}");
+    assert_eq!(r.len, eff + r.aux as usize, "len grew by aux (from 40 + Payload Length)");
+    assert_eq!(r.off + r.len, off + eff, "the payload does not move");
     let Some(orig) = consistent(d) else { return };
     let opts = DecodeOptions::default();
     if decode_packet(orig, &opts).is_err() {
